@@ -1,0 +1,43 @@
+# hubspoke: two commands set up a new machine (Python 3.11, make, package registries).
+#   make report  synthetic data -> cleaning -> every notebook -> HTML reports with an index page
+#   make test    the whole test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: report test test-quick lab synth clean-data bench lint distclean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The main job: raw synthetic data (only if data/raw holds none), cleaning, reports.
+report: $(STAMP)
+	$(BIN)/hubspoke synth --if-empty
+	$(BIN)/hubspoke clean
+	$(BIN)/hubspoke report
+
+## The whole test suite, slow end-to-end tests included.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Quick tests only, while developing.
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+## JupyterLab on the notebooks (local only).
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+distclean:
+	rm -rf $(VENV)
