@@ -56,7 +56,9 @@ class NotebookSpec:
     name: str
     title: str
     per: str  # "service_year" | "year" | "once"
-    scope: str = "cross-site"  # which part of the data its inputs depend on: "service" or "cross-site"
+    scope: str = (
+        "cross-site"  # which part of the data its inputs depend on: "service" or "cross-site"
+    )
 
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
@@ -100,7 +102,12 @@ def plan_jobs(
     for spec in notebooks:
         if spec.per == "service_year":
             jobs += [
-                Job(spec.name, f"{spec.title}: {sid}, {year}", {"service_id": sid, "year": year}, scope_service=sid)
+                Job(
+                    spec.name,
+                    f"{spec.title}: {sid}, {year}",
+                    {"service_id": sid, "year": year},
+                    scope_service=sid,
+                )
                 for sid, year in pairs
             ]
         elif spec.per == "year":
@@ -201,7 +208,11 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def _drop_removed_cells(nb):
-    nb.cells = [c for c in nb.cells if not REMOVED_CELL_TAGS.intersection(c.get("metadata", {}).get("tags", []))]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not REMOVED_CELL_TAGS.intersection(c.get("metadata", {}).get("tags", []))
+    ]
     return nb
 
 
@@ -218,7 +229,11 @@ def funder_notebook(nb):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        cell.outputs = [o for o in cell.get("outputs", []) if FUNDER_TAG in o.get("metadata", {}).get("tags", [])]
+        cell.outputs = [
+            o
+            for o in cell.get("outputs", [])
+            if FUNDER_TAG in o.get("metadata", {}).get("tags", [])
+        ]
         cell.source = ""
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
     return nb
@@ -316,9 +331,15 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
         if tmp_ipynb.exists():
             nb = nbformat.read(tmp_ipynb, as_version=4)
             write_atomic(analyst_ipynb, nbformat.writes(nb))
-            write_atomic(out_dir / "analyst" / f"{job.stem}.html", export_html(nb, audience="analyst", title=job.title))
+            write_atomic(
+                out_dir / "analyst" / f"{job.stem}.html",
+                export_html(nb, audience="analyst", title=job.title),
+            )
             if status == "ok":
-                write_atomic(out_dir / "funder" / f"{job.stem}.html", export_html(nb, audience="funder", title=job.title))
+                write_atomic(
+                    out_dir / "funder" / f"{job.stem}.html",
+                    export_html(nb, audience="funder", title=job.title),
+                )
     except Exception as exc:  # noqa: BLE001
         status, error = "failed", f"export failed: {_first_error_line(exc)}"
     finally:
@@ -326,8 +347,14 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
     if status != "ok":
         (out_dir / "funder" / f"{job.stem}.html").unlink(missing_ok=True)
     return JobResult(
-        job.stem, job.notebook, job.title, job.parameters, status,
-        round(time.perf_counter() - started, 2), error, inputs_hash if status == "ok" else "",
+        job.stem,
+        job.notebook,
+        job.title,
+        job.parameters,
+        status,
+        round(time.perf_counter() - started, 2),
+        error,
+        inputs_hash if status == "ok" else "",
     )
 
 
@@ -337,10 +364,19 @@ def _worker_init(env: dict[str, str]) -> None:
 
 def _run_in_worker(job: Job, notebooks_dir: str, out_dir: str, inputs_hash: str) -> JobResult:
     try:
-        return execute_job(job, notebooks_dir=Path(notebooks_dir), out_dir=Path(out_dir), inputs_hash=inputs_hash)
+        return execute_job(
+            job, notebooks_dir=Path(notebooks_dir), out_dir=Path(out_dir), inputs_hash=inputs_hash
+        )
     except Exception as exc:  # noqa: BLE001 - keep the batch going whatever happens
-        return JobResult(job.stem, job.notebook, job.title, job.parameters, "failed", 0.0,
-                         f"worker error: {_first_error_line(exc)} | {traceback.format_exc(limit=1).splitlines()[-1]}")
+        return JobResult(
+            job.stem,
+            job.notebook,
+            job.title,
+            job.parameters,
+            "failed",
+            0.0,
+            f"worker error: {_first_error_line(exc)} | {traceback.format_exc(limit=1).splitlines()[-1]}",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -468,42 +504,80 @@ def run_batch(
 
     out_dir = Path(out_dir)
     notebooks_dir = settings.notebooks_dir
-    missing = sorted({j.notebook for j in jobs if not (notebooks_dir / f"{j.notebook}.ipynb").exists()})
+    missing = sorted(
+        {j.notebook for j in jobs if not (notebooks_dir / f"{j.notebook}.ipynb").exists()}
+    )
     if missing:
-        raise ReportError("notebook not found", file=notebooks_dir / f"{missing[0]}.ipynb", found=missing)
+        raise ReportError(
+            "notebook not found", file=notebooks_dir / f"{missing[0]}.ipynb", found=missing
+        )
     state = load_state(out_dir)
     library = library_fingerprint()
     results: dict[str, JobResult] = {}
     to_run: list[tuple[Job, str]] = []
     for job in jobs:
-        h = job_inputs_hash(job, notebook_path=notebooks_dir / f"{job.notebook}.ipynb",
-                            processed_dir=settings.processed_dir, library=library)
+        h = job_inputs_hash(
+            job,
+            notebook_path=notebooks_dir / f"{job.notebook}.ipynb",
+            processed_dir=settings.processed_dir,
+            library=library,
+        )
         if _is_up_to_date(job, state.get(job.stem), h, out_dir):
-            results[job.stem] = JobResult(job.stem, job.notebook, job.title, job.parameters, "unchanged", 0.0, "", h)
+            results[job.stem] = JobResult(
+                job.stem, job.notebook, job.title, job.parameters, "unchanged", 0.0, "", h
+            )
         else:
             to_run.append((job, h))
     workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    _log(out_dir, [f"== {started} hubspoke {__version__}: {len(jobs)} reports, {len(to_run)} to build, "
-                   f"{len(jobs) - len(to_run)} unchanged, {workers} workers"])
-    bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress, initial=len(jobs) - len(to_run))
+    _log(
+        out_dir,
+        [
+            f"== {started} hubspoke {__version__}: {len(jobs)} reports, {len(to_run)} to build, "
+            f"{len(jobs) - len(to_run)} unchanged, {workers} workers"
+        ],
+    )
+    bar = tqdm(
+        total=len(jobs),
+        desc="reports",
+        unit="report",
+        disable=not progress,
+        initial=len(jobs) - len(to_run),
+    )
     if to_run:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(_settings_env(settings),)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(_settings_env(settings),),
+        ) as pool:
             futures = {
-                pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job for job, h in to_run
+                pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job
+                for job, h in to_run
             }
             for future in as_completed(futures):
                 job = futures[future]
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                    result = JobResult(job.stem, job.notebook, job.title, job.parameters, "failed", 0.0,
-                                       f"worker died: {_first_error_line(exc)}")
+                    result = JobResult(
+                        job.stem,
+                        job.notebook,
+                        job.title,
+                        job.parameters,
+                        "failed",
+                        0.0,
+                        f"worker died: {_first_error_line(exc)}",
+                    )
                 results[job.stem] = result
-                _log(out_dir, [f"{result.status:9s} {result.seconds:7.2f}s {result.stem}"
-                               + (f"  ERROR {result.error}" if result.error else "")])
+                _log(
+                    out_dir,
+                    [
+                        f"{result.status:9s} {result.seconds:7.2f}s {result.stem}"
+                        + (f"  ERROR {result.error}" if result.error else "")
+                    ],
+                )
                 bar.update(1)
     bar.close()
     ordered = [results[j.stem] for j in jobs]
@@ -512,8 +586,14 @@ def run_batch(
     return ordered
 
 
-def run_reports(*, out: Path | None = None, jobs: int | None = None, only: Sequence[str] | None = None,
-                settings: Settings | None = None, progress: bool = True) -> int:
+def run_reports(
+    *,
+    out: Path | None = None,
+    jobs: int | None = None,
+    only: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    progress: bool = True,
+) -> int:
     """The ``hubspoke report`` command: plan, run, write the index; 0 when every report built."""
     from hubspoke.load import service_years
 
@@ -523,20 +603,27 @@ def run_reports(*, out: Path | None = None, jobs: int | None = None, only: Seque
     if not planned:
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
     t0 = time.perf_counter()
-    results = run_batch(planned, settings=settings, out_dir=out_dir, workers=jobs, progress=progress)
+    results = run_batch(
+        planned, settings=settings, out_dir=out_dir, workers=jobs, progress=progress
+    )
     state = load_state(out_dir)
     # The index lists every report ever built into this folder that is still planned on the full data.
     everything = plan_jobs(service_years(settings.processed_dir))
     listed = [state[j.stem] for j in everything if j.stem in state]
     write_atomic(
         out_dir / "index.html",
-        index_html(listed, built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                   data_ver=data_version(settings.processed_dir)),
+        index_html(
+            listed,
+            built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            data_ver=data_version(settings.processed_dir),
+        ),
     )
     failed = [r for r in results if r.status == "failed"]
     built = sum(r.status == "ok" for r in results)
-    summary = (f"{len(results)} reports: {built} built, {len(results) - built - len(failed)} unchanged, "
-               f"{len(failed)} failed in {time.perf_counter() - t0:.1f}s. Index: {out_dir / 'index.html'}")
+    summary = (
+        f"{len(results)} reports: {built} built, {len(results) - built - len(failed)} unchanged, "
+        f"{len(failed)} failed in {time.perf_counter() - t0:.1f}s. Index: {out_dir / 'index.html'}"
+    )
     _log(out_dir, [summary, *(f"FAILED {r.stem}: {r.error}" for r in failed)])
     print(summary)
     for r in failed:

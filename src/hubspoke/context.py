@@ -1,0 +1,586 @@
+"""Local context: public children-in-need statistics as rates per 10,000 children.
+
+The Department for Education (DfE) and the Office for National Statistics publish
+their tables on Explore Education Statistics (EES) as CSVs in one layout: the
+time columns (``time_period``, ``time_identifier``), the geography columns
+(``geographic_level``, ``country_code`` ... ``new_la_code``, ``la_name``), then
+filter columns (all text, e.g. ``category``, ``age_group``) and measure columns
+(numbers, or a government statistical symbol where a number cannot be shown).
+
+This module reads any such file (:func:`read_ees_csv`), builds the tidy context
+table of child sexual exploitation (CSE) assessments per 10,000 children by area
+and year (:func:`context_table`, :func:`load_context`) and compares a service's
+areas combined against England (:func:`area_rates`).
+
+The real files are never part of the repository: the user points
+``Settings.context_dir`` (``HUBSPOKE_CONTEXT_DIR``) at a folder holding them, and
+by default the suite reads the synthetic files :mod:`hubspoke.synth.context_file`
+writes in the same layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+import pandas as pd
+
+from hubspoke.errors import ConfigError, ParameterError, RawFileError
+
+#: Government statistical symbols (lower case, without GSS square brackets) and their meaning.
+#: ``low`` and ``high`` are older DfE markers kept for files that still use them.
+SYMBOLS: Mapping[str, str] = MappingProxyType(
+    {
+        "c": "suppressed (confidential, e.g. a count of 1 to 5)",
+        "x": "not available",
+        "z": "not applicable",
+        "u": "low reliability",
+        "k": "rounds to 0, but is not 0",
+        ":": "not available",
+        "low": "rounds to 0, but is not 0",
+        "high": "above the published range",
+    }
+)
+#: The symbol recorded for a blank measure cell (a blank is not a government symbol).
+BLANK = "blank"
+#: Suffix of the companion column holding a measure's symbol.
+SYMBOL_SUFFIX = "__symbol"
+
+#: Columns a file must have to be read as an EES file.
+REQUIRED_COLUMNS: tuple[str, ...] = ("time_period", "geographic_level")
+#: Standard EES time and geography columns: always dimensions, never measures.
+STANDARD_DIMENSIONS: frozenset[str] = frozenset(
+    {
+        "time_period",
+        "time_identifier",
+        "geographic_level",
+        "country_code",
+        "country_name",
+        "region_code",
+        "region_name",
+        "old_la_code",
+        "new_la_code",
+        "la_name",
+    }
+)
+#: Column-name endings that mark further EES geography columns (``lad_code``, ``school_urn``...).
+_DIMENSION_SUFFIXES: tuple[str, ...] = ("_code", "_name", "_id", "_urn", "_ukprn", "_laestab")
+
+#: The measure columns the context table is built from.
+CSE_MEASURE = "Child_sexual_exploitation"
+POPULATION_MEASURE = "population_estimate"
+#: ONS code of England, the national comparator.
+ENGLAND_CODE = "E92000001"
+#: Area levels kept in the context table, in display order.
+AREA_LEVELS: tuple[str, ...] = ("National", "Regional", "Local authority")
+#: Columns of the context table, in order.
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "la_code",
+    "la_name",
+    "geographic_level",
+    "year",
+    "cse_assessments",
+    "cse_symbol",
+    "population",
+    "rate_per_10k",
+    "note",
+)
+#: Columns :func:`area_rates` returns, in order.
+AREA_RATE_COLUMNS: tuple[str, ...] = (
+    "year",
+    "n_areas",
+    "cse_assessments",
+    "population",
+    "rate_per_10k",
+    "cse_symbol",
+    "missing_areas",
+    "england_cse_assessments",
+    "england_population",
+    "england_rate_per_10k",
+)
+
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
+_YEAR = re.compile(r"^(\d{4})$")
+_SPAN = re.compile(r"^(\d{4})[/-]?(\d{2})$")
+
+
+# ---------------------------------------------------------------------------
+# Reading one EES file
+# ---------------------------------------------------------------------------
+
+
+def read_ees_csv(path: Path | str, *, dimensions: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a CSV in the EES layout into a frame of dimensions, ``year``, measures and symbols.
+
+    Accepts UTF-8 with or without a byte-order mark and an optional first line
+    starting with ``#`` (the synthetic files' :data:`~hubspoke.rawspec.SYNTHETIC_MARKER`).
+
+    Returned columns, in order:
+
+    * every column of the file, dimensions as text (blank -> missing) and
+      measures as numbers (``Int64`` when every value is whole, else ``Float64``);
+      a symbol or a blank becomes a missing value;
+    * ``year`` (int) from ``time_period``, inserted after ``time_period``:
+      ``2025`` -> 2025; a span such as ``201718`` (academic or financial year)
+      -> its ending year, 2018. For the DfE children-in-need tables (time
+      identifier "Reporting year") the year is the one ending 31 March; for ONS
+      mid-year estimates it is the year of the 30 June estimate;
+    * one ``<measure>__symbol`` column per measure (wide format, so each row stays
+      one area-year): missing where the cell held a number, else the symbol found
+      in lower case without GSS brackets (``c``, ``x``, ``z``, ``u``, ``k``, ``:``,
+      ``low``, ``high``; see :data:`SYMBOLS`), or ``"blank"`` for an empty cell.
+
+    Measures vs dimensions: the standard EES time/geography columns, columns
+    ending ``_code``/``_name``/``_id``/``_urn``/``_ukprn``/``_laestab``, the
+    ``dimensions`` given and any column whose non-blank cells are mostly text
+    (filters such as ``category``, ``age_group``) are dimensions; every other
+    column is a measure, and a measure cell that is neither a number (thousands
+    separators allowed) nor a known symbol is an error. ``frame.attrs`` records
+    the source file, whether it is synthetic and the measure list.
+
+    Raises :class:`~hubspoke.errors.RawFileError` (naming the file, row, column,
+    allowed values and value found) for a missing, unreadable or empty file, a
+    file without ``time_period``/``geographic_level``, a bad time period or a bad
+    measure cell. Rows are numbered as lines in the file, header and comment included.
+    """
+    path = Path(path)
+    header, rows, lines, synthetic = _read_rows(path)
+    raw = pd.DataFrame(rows, columns=header, dtype="str")
+    forced = set(dimensions)
+    measures = [c for c in header if _is_measure(c, raw[c], forced)]
+    frame = _parse_dimensions(raw, [c for c in header if c not in measures])
+    frame = frame.assign(**_parse_measures(raw, measures, path, lines))
+    frame.insert(header.index("time_period") + 1, "year", _parse_years(raw, path, lines))
+    frame.attrs = {"source": str(path), "synthetic": synthetic, "measures": measures}
+    return frame
+
+
+def measure_columns(frame: pd.DataFrame) -> list[str]:
+    """The measure columns of a frame from :func:`read_ees_csv` (those with a symbol column)."""
+    return [c.removesuffix(SYMBOL_SUFFIX) for c in frame.columns if c.endswith(SYMBOL_SUFFIX)]
+
+
+def _open_text(path: Path) -> str:
+    """The file's text (BOM removed), or a RawFileError saying why it cannot be read."""
+    if not path.is_file():
+        raise RawFileError("file not found (or not a file)", file=path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RawFileError(
+            "not UTF-8 text; save the CSV as UTF-8",
+            file=path,
+            found=exc.object[exc.start : exc.end],
+        ) from exc
+    except OSError as exc:
+        raise RawFileError(f"cannot read the file ({exc.strerror})", file=path) from exc
+
+
+def _split_comment(text: str) -> tuple[str, int, bool]:
+    """Drop one leading ``#`` comment line; return the rest, lines dropped and whether synthetic."""
+    if text.startswith("#"):
+        first, _, rest = text.partition("\n")
+        return rest, 1, "synthetic" in first.lower()
+    return text, 0, False
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], bool]:
+    """Header, data rows (blank lines skipped), each row's line number, and the synthetic flag."""
+    text, offset, synthetic = _split_comment(_open_text(path))
+    reader = csv.reader(text.splitlines(keepends=True))
+    header = [h.strip() for h in next(reader, [])]
+    if not any(header):
+        raise RawFileError("empty file: no header row", file=path, row=offset + 1)
+    _check_header(header, path, offset + 1)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise RawFileError(
+                "row has a different number of cells from the header",
+                file=path,
+                row=offset + reader.line_num,
+                allowed=str(len(header)),
+                found=len(row),
+            )
+        rows.append(row)
+        lines.append(offset + reader.line_num)
+    if not rows:
+        raise RawFileError("empty file: a header but no data rows", file=path)
+    return header, rows, lines, synthetic
+
+
+def _check_header(header: list[str], path: Path, line: int) -> None:
+    """Fail on missing required columns and on duplicated or blank column names."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise RawFileError(
+            f"not an Explore Education Statistics file: column(s) {', '.join(missing)} missing",
+            file=path,
+            row=line,
+            allowed=REQUIRED_COLUMNS,
+            found=", ".join(header[:12]),
+        )
+    dupes = sorted({h for h in header if header.count(h) > 1 or not h})
+    if dupes:
+        raise RawFileError(
+            "blank or repeated column name in the header", file=path, row=line, found=dupes
+        )
+
+
+def _classify(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """For text cells: stripped text, normalised symbol key, and blank / number / symbol masks."""
+    text = values.str.strip()
+    key = text.str.lower().str.replace(r"^\[(.+)\]$", r"\1", regex=True)
+    blank = text.eq("")
+    number = text.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+    symbol = key.isin(list(SYMBOLS))
+    return text, key, blank, number | symbol
+
+
+def _is_measure(column: str, values: pd.Series, forced: set[str]) -> bool:
+    """A column is a measure unless it is a known dimension or its non-blank cells are mostly text."""
+    if column in STANDARD_DIMENSIONS or column in forced or column.endswith(_DIMENSION_SUFFIXES):
+        return False
+    _, _, blank, valid = _classify(values)
+    filled = ~blank
+    return not filled.any() or valid[filled].mean() >= 0.5
+
+
+def _parse_dimensions(raw: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Dimension columns as trimmed text, blank -> missing."""
+    return raw[columns].apply(lambda s: s.str.strip().replace("", pd.NA))
+
+
+def _parse_measures(
+    raw: pd.DataFrame, measures: list[str], path: Path, lines: list[int]
+) -> dict[str, pd.Series]:
+    """Each measure as numbers plus its ``__symbol`` companion; a bad cell is a RawFileError."""
+    out: dict[str, pd.Series] = {}
+    for column in measures:
+        text, key, blank, valid = _classify(raw[column])
+        bad = ~(blank | valid)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise RawFileError(
+                f"measure cell is neither a number nor a statistical symbol ({int(bad.sum())} such cell(s))",
+                file=path,
+                row=lines[i],
+                column=column,
+                allowed=["a number", *SYMBOLS, "blank"],
+                found=raw[column].iloc[i],
+            )
+        number = text.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+        values = pd.to_numeric(text.where(number).str.replace(",", ""), errors="raise")
+        out[column] = _as_number(values)
+        out[column + SYMBOL_SUFFIX] = (
+            key.where(~number).where(~blank, BLANK).astype("str").rename(None)
+        )
+    return _symbols_last(out, measures)
+
+
+def _symbols_last(out: dict[str, pd.Series], measures: list[str]) -> dict[str, pd.Series]:
+    """Order the new columns: measures keep their place, symbol columns go at the end."""
+    return {
+        **{m: out[m] for m in measures},
+        **{m + SYMBOL_SUFFIX: out[m + SYMBOL_SUFFIX] for m in measures},
+    }
+
+
+def _as_number(values: pd.Series) -> pd.Series:
+    """``Int64`` when every value is whole, else ``Float64``."""
+    floats = values.astype("Float64")
+    whole = floats.dropna().mod(1).eq(0).all()
+    return floats.round().astype("Int64") if whole else floats
+
+
+def _parse_years(raw: pd.DataFrame, path: Path, lines: list[int]) -> pd.Series:
+    """``time_period`` -> the (ending) year as int; a period of another form is a RawFileError."""
+    years = [_period_year(p.strip()) for p in raw["time_period"]]
+    if None in years:
+        i = years.index(None)
+        raise RawFileError(
+            "time period is not a year (2025) or a span (201718, 2017/18)",
+            file=path,
+            row=lines[i],
+            column="time_period",
+            allowed="YYYY or YYYYYY where the second year follows the first",
+            found=raw["time_period"].iloc[i],
+        )
+    return pd.Series(years, index=raw.index, dtype="int64")
+
+
+def _period_year(period: str) -> int | None:
+    """2025 -> 2025; 201718 / 2017/18 / 2017-18 -> 2018; anything else -> None."""
+    if match := _YEAR.match(period):
+        return int(match[1])
+    if (match := _SPAN.match(period)) and (int(match[1]) + 1) % 100 == int(match[2]):
+        return int(match[1]) + 1
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The tidy context table
+# ---------------------------------------------------------------------------
+
+
+def context_table(
+    cin: pd.DataFrame, population: pd.DataFrame, *, levels: Sequence[str] = AREA_LEVELS
+) -> pd.DataFrame:
+    """One row per area and year: CSE assessments, children 0-17 and the rate per 10,000.
+
+    ``cin`` and ``population`` are :func:`read_ees_csv` frames of the DfE
+    children-in-need factors (measure ``Child_sexual_exploitation``) and the ONS
+    child population (measure ``population_estimate``). Columns: ``la_code``
+    (ONS code: ``E92000001`` for England, the region code for a region, the new
+    LA code for a local authority), ``la_name``, ``geographic_level`` (National,
+    Regional, Local authority - ``levels`` chooses which), ``year``,
+    ``cse_assessments`` (missing when suppressed or not available),
+    ``cse_symbol`` (its symbol then), ``population``, ``rate_per_10k`` (missing
+    when either is missing) and ``note`` (why an area-year lacks a count or a
+    population, e.g. after a local-government reorganisation).
+
+    Year alignment: the children-in-need year ending 31 March Y is matched to the
+    ONS mid-year estimate for Y-1 (30 June Y-1, the middle of that reporting
+    year). Only the children-in-need years are kept. An area in one file but not
+    the other keeps its row, with the reason in ``note``. National and regional
+    counts are rounded to the nearest 10 by the DfE.
+    """
+    counts = _area_values(cin, CSE_MEASURE, "cse_assessments", levels)
+    people = _area_values(population, POPULATION_MEASURE, "population", levels).assign(
+        year=lambda d: d["year"] + 1
+    )
+    people = people[people["year"].isin(counts["year"].unique())]
+    merged = counts.merge(people, on=["la_code", "year"], how="outer", suffixes=("", "_pop"))
+    return (
+        merged.assign(
+            la_name=merged["la_name"].fillna(merged["la_name_pop"]),
+            geographic_level=merged["geographic_level"].fillna(merged["geographic_level_pop"]),
+            cse_symbol=merged["cse_assessments_symbol"],
+            rate_per_10k=(merged["cse_assessments"] * 10_000 / merged["population"]).astype(
+                "Float64"
+            ),
+            note=_notes(merged),
+        )
+        .assign(
+            rate_per_10k=lambda d: d["rate_per_10k"].where(d["population"].gt(0)),
+            level_order=lambda d: d["geographic_level"].map({lv: i for i, lv in enumerate(levels)}),
+        )
+        .sort_values(["level_order", "la_code", "year"], kind="mergesort")
+        .loc[:, list(CONTEXT_COLUMNS)]
+        .astype({"year": "int64", "cse_assessments": "Int64", "population": "Int64"})
+        .reset_index(drop=True)
+    )
+
+
+def _area_values(
+    frame: pd.DataFrame, measure: str, name: str, levels: Sequence[str]
+) -> pd.DataFrame:
+    """la_code, la_name, geographic_level, year, the measure as ``name`` and ``<name>_symbol``."""
+    source = frame.attrs.get("source")
+    needed = [
+        "year",
+        "geographic_level",
+        "country_code",
+        "region_code",
+        "new_la_code",
+        "la_name",
+        measure,
+    ]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise RawFileError(
+            f"cannot build the context table: column(s) {', '.join(missing)} missing",
+            file=source,
+            allowed=needed,
+            found=list(frame.columns[:12]),
+        )
+    level = frame["geographic_level"]
+    code = (
+        frame["new_la_code"]
+        .where(level.eq("Local authority"))
+        .fillna(frame["region_code"].where(level.eq("Regional")))
+        .fillna(frame["country_code"].where(level.eq("National")))
+    )
+    blank = pd.Series(pd.NA, index=frame.index, dtype="str")
+    area_name = (
+        frame["la_name"]
+        .fillna(frame.get("region_name", blank).where(level.eq("Regional")))
+        .fillna(frame.get("country_name", blank).where(level.eq("National")))
+    )
+    symbol = frame.get(measure + SYMBOL_SUFFIX, blank)
+    out = pd.DataFrame(
+        {
+            "la_code": code.astype("str"),
+            "la_name": area_name.astype("str"),
+            "geographic_level": level.astype("str"),
+            "year": frame["year"].astype("int64"),
+            name: frame[measure].astype("Float64").round().astype("Int64"),
+            f"{name}_symbol": symbol.astype("str"),
+        }
+    )[level.isin(list(levels)) & code.notna()]
+    _check_unique(out, source)
+    return out
+
+
+def _check_unique(frame: pd.DataFrame, source: str | None) -> None:
+    """One row per area and year, or a RawFileError naming the first repeat."""
+    dupes = frame[frame.duplicated(["la_code", "year"], keep=False)]
+    if len(dupes):
+        first = dupes.iloc[0]
+        raise RawFileError(
+            "more than one row for an area and year (filter the file to one category or age group)",
+            file=source,
+            found=f"{first['la_code']} {first['year']}",
+        )
+
+
+def _notes(merged: pd.DataFrame) -> pd.Series:
+    """Why an area-year lacks a count or a population (missing where nothing is lacking)."""
+    mid = (merged["year"] - 1).astype("str")
+    no_cin = merged["cse_assessments_symbol"].isna() & merged["cse_assessments"].isna()
+    no_pop_row = merged["population_symbol"].isna() & merged["population"].isna()
+    pop_symbol = merged["population_symbol"].fillna("")
+    notes = pd.Series(pd.NA, index=merged.index, dtype="str")
+    notes = notes.mask(
+        merged["population"].isna(), "population not available (" + pop_symbol + ") for mid-" + mid
+    )
+    notes = notes.mask(no_pop_row, "no population estimate for this area for mid-" + mid)
+    notes = notes.mask(no_cin, "area not in the children-in-need file for this year")
+    return notes
+
+
+def load_context(context_dir: Path | str) -> pd.DataFrame:
+    """The context table from the children-in-need and population files in ``context_dir``.
+
+    The files are recognised by their columns, not their names (the real and the
+    synthetic files are named differently): the CSV with ``Child_sexual_exploitation``
+    is the children-in-need file and the one with ``population_estimate`` the
+    population file. ``attrs`` records both paths and whether either is synthetic.
+    Raises :class:`~hubspoke.errors.ConfigError` when the folder is missing or
+    holds none, or more than one, of either.
+    """
+    files = find_context_files(context_dir)
+    cin, population = read_ees_csv(files["cin"]), read_ees_csv(files["population"])
+    table = context_table(cin, population)
+    table.attrs = {
+        "cin_file": str(files["cin"]),
+        "population_file": str(files["population"]),
+        "synthetic": bool(cin.attrs["synthetic"] or population.attrs["synthetic"]),
+    }
+    return table
+
+
+def find_context_files(context_dir: Path | str) -> dict[str, Path]:
+    """``{"cin": path, "population": path}``: the one CSV in the folder with each measure column."""
+    folder = Path(context_dir)
+    if not folder.is_dir():
+        raise ConfigError("context folder not found (set HUBSPOKE_CONTEXT_DIR)", file=folder)
+    wanted = {"cin": CSE_MEASURE, "population": POPULATION_MEASURE}
+    found: dict[str, list[Path]] = {kind: [] for kind in wanted}
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"):
+        header = _header_of(path)
+        for kind, measure in wanted.items():
+            if measure in header and set(REQUIRED_COLUMNS) <= header:
+                found[kind].append(path)
+    for kind, measure in wanted.items():
+        if len(found[kind]) != 1:
+            what = "no" if not found[kind] else "more than one"
+            raise ConfigError(
+                f"{what} {kind} file in the context folder (an EES CSV with column {measure!r})",
+                file=folder,
+                found=[p.name for p in found[kind]] or None,
+            )
+    return {kind: paths[0] for kind, paths in found.items()}
+
+
+def _header_of(path: Path) -> set[str]:
+    """The column names of a CSV (after a BOM and a ``#`` line), or an empty set if unreadable."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+            if first.startswith("#"):
+                first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {h.strip() for h in next(csv.reader([first]), [])}
+
+
+# ---------------------------------------------------------------------------
+# A service's areas against England
+# ---------------------------------------------------------------------------
+
+
+def area_rates(context: pd.DataFrame, la_codes: Sequence[str]) -> pd.DataFrame:
+    """By year, the rate per 10,000 for the given areas combined, and England's.
+
+    Combined rate = sum of the areas' counts / sum of their populations x 10,000.
+    Rule: when any area's count or population is missing that year (suppressed,
+    not available, or the area absent), the combined count and rate are missing
+    too (a suppressed 1-5 cannot be added), ``cse_symbol`` gives the reason
+    (``c`` if any count is suppressed, else the first other symbol, else ``x``)
+    and ``missing_areas`` lists the areas (';'-separated). Columns: see
+    :data:`AREA_RATE_COLUMNS`. Codes unknown to ``context`` in every year are a
+    :class:`~hubspoke.errors.ParameterError`.
+    """
+    codes = list(dict.fromkeys(str(c).strip() for c in la_codes if str(c).strip()))
+    if not codes:
+        raise ParameterError("no local-authority codes given", found=list(la_codes))
+    unknown = sorted(set(codes) - set(context["la_code"]))
+    if unknown:
+        raise ParameterError("local-authority code(s) not in the context table", found=unknown)
+    years = sorted(context["year"].unique())
+    grid = pd.MultiIndex.from_product([years, codes], names=["year", "la_code"]).to_frame(
+        index=False
+    )
+    areas = grid.merge(context, on=["year", "la_code"], how="left")
+    combined = areas.groupby("year", sort=True).apply(_combine, include_groups=False).reset_index()
+    england = (
+        context[context["la_code"].eq(ENGLAND_CODE)]
+        .loc[:, ["year", "cse_assessments", "population", "rate_per_10k"]]
+        .rename(columns=lambda c: c if c == "year" else f"england_{c}")
+    )
+    return (
+        combined.merge(england, on="year", how="left")
+        .loc[:, list(AREA_RATE_COLUMNS)]
+        .astype(
+            {
+                "year": "int64",
+                "n_areas": "int64",
+                "cse_assessments": "Int64",
+                "population": "Int64",
+                "rate_per_10k": "Float64",
+                "cse_symbol": "str",
+                "missing_areas": "str",
+                "england_cse_assessments": "Int64",
+                "england_population": "Int64",
+                "england_rate_per_10k": "Float64",
+            }
+        )
+    )
+
+
+def _combine(group: pd.DataFrame) -> pd.Series:
+    """One year's combined count, population, rate and missing-data reason for a set of areas."""
+    lacking = group["cse_assessments"].isna() | group["population"].isna()
+    symbols = group["cse_symbol"].dropna().tolist()
+    count = pd.NA if group["cse_assessments"].isna().any() else int(group["cse_assessments"].sum())
+    people = pd.NA if group["population"].isna().any() else int(group["population"].sum())
+    complete = not lacking.any() and people
+    return pd.Series(
+        {
+            "n_areas": len(group),
+            "cse_assessments": count,
+            "population": people,
+            "rate_per_10k": count * 10_000 / people if complete else pd.NA,
+            "cse_symbol": pd.NA
+            if not lacking.any()
+            else ("c" if "c" in symbols else (symbols or ["x"])[0]),
+            "missing_areas": ";".join(group.loc[lacking, "la_code"]) or pd.NA,
+        }
+    )

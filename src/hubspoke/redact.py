@@ -1,0 +1,198 @@
+"""Safe quotes: redact personal and place names, and attribute quotes by role and year only.
+
+:func:`redact_names` replaces names given in lists (exact words) and, because real
+transcripts come without a list, also any run of capitalised words that a rule takes for
+a name:
+
+* a capitalised word inside a sentence that is not in :data:`ALLOW_WORDS` (role, agency,
+  programme and calendar words, titles) is a name (``"my worker Jade"``, ``"Jade Hollins"``);
+* after a title (``Mrs``, ``DC`` ...) the following capitalised words are a name (the title stays);
+* at the start of a sentence a capitalised word counts only when another name-like word
+  follows it (``"Jade Hollins said"``) or a reporting verb follows it and it is not a common
+  sentence opener (``"Jade said"``);
+* a name run after ``in`` / ``from`` / ``at`` / ``near`` / ``around`` / ``outside`` /
+  ``across``, or ending in a place word (``Vale``, ``Heath`` ...), is a place.
+
+Redaction errs towards removing too much: a capitalised ordinary word inside a sentence
+(``"the Beacon project"``) is redacted too. Add such words to ``allow`` when needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from hubspoke.config import EVALUATION_YEARS
+from hubspoke.errors import ParameterError
+from hubspoke.rawspec import RESPONDENT_ROLES, normalise_label
+
+NAME = "[name]"
+PLACE = "[place]"
+
+TITLES: frozenset[str] = frozenset(
+    {
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Miss",
+        "Mx",
+        "Dr",
+        "DC",
+        "DS",
+        "DI",
+        "PC",
+        "Sgt",
+        "Cllr",
+        "Councillor",
+        "Sergeant",
+        "Inspector",
+        "Officer",
+    }
+)
+#: Capitalised words that are not personal or place names.
+ALLOW_WORDS: frozenset[str] = frozenset(
+    {
+        *TITLES,
+        "I", "Interviewer", "Respondent", "Hub", "Hubs", "Spoke", "Spokes", "Police", "Social",
+        "Care", "Services", "Service", "Health", "Education", "Council", "Board", "Children",
+        "Safeguarding", "Local", "Authority", "Assistant", "Director", "Team", "Manager",
+        "Worker", "Young", "Person", "People", "Parent", "Carer", "Host", "Agency", "Strategy",
+        "Group", "Court", "School", "College", "Academy", "Ofsted", "Home", "Office",
+        "Government", "England", "English", "British", "Britain", "Christmas", "Easter",
+        "Facebook", "Snapchat", "Instagram", "WhatsApp", "Internet", "Year", "Phase",
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday",
+        "Friday", "Saturday", "Sunday",
+    }
+)  # fmt: skip
+#: Words that open sentences before a reporting verb without being names.
+COMMON_OPENERS: frozenset[str] = frozenset(
+    {
+        "She",
+        "He",
+        "They",
+        "We",
+        "You",
+        "It",
+        "Someone",
+        "Everyone",
+        "Nobody",
+        "Mum",
+        "Dad",
+        "Staff",
+        "That",
+        "This",
+        "Which",
+        "Who",
+        "There",
+        "Then",
+        "Everybody",
+        "Somebody",
+        "Anyone",
+        "People",
+        "Workers",
+        "Officers",
+    }
+)
+PLACE_CUES: frozenset[str] = frozenset({"in", "from", "at", "near", "around", "outside", "across"})
+PLACE_WORDS: frozenset[str] = frozenset(
+    {
+        "Vale",
+        "Heath",
+        "Cross",
+        "Green",
+        "Park",
+        "Road",
+        "Street",
+        "Estate",
+        "Town",
+        "Bridge",
+        "Hill",
+        "Fields",
+    }
+)
+_REPORTING = re.compile(r"\s+(said|says|told|tells|asked|reckons|thinks)\b")
+_TOKEN = r"[A-Z](?:[a-z]+(?:['’][A-Z][a-z]+)?|['’][A-Z][a-z]+)(?:[A-Z][a-z]+)?"
+_RUN = re.compile(rf"\b{_TOKEN}(?:[ \t]+{_TOKEN})*\b")
+_TOKEN_RE = re.compile(_TOKEN)
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    """True when ``index`` opens a sentence (start of text, or after . ! ? : and opening quotes)."""
+    before = text[:index].rstrip(" \t\"'“‘(")
+    return not before or before[-1] in ".!?:\n"
+
+
+def _previous_word(text: str, index: int) -> str:
+    match = re.search(r"([A-Za-z]+)\W*$", text[:index])
+    return match.group(1) if match else ""
+
+
+def _name_spans(text: str, allow: frozenset[str]) -> list[tuple[int, int, str]]:
+    """(start, end, placeholder) for each run of name-like capitalised words."""
+    spans = []
+    for run in _RUN.finditer(text):
+        tokens = [
+            (m.start() + run.start(), m.end() + run.start(), m.group())
+            for m in _TOKEN_RE.finditer(run.group())
+        ]
+        flags = [tok not in allow for _, _, tok in tokens]
+        if _sentence_start(text, run.start()) and flags[0]:
+            after = text[tokens[0][1] :]
+            follows_name = len(flags) > 1 and flags[1]
+            reported = _REPORTING.match(after) is not None and tokens[0][2] not in COMMON_OPENERS
+            flags[0] = follows_name or reported
+        i = 0
+        while i < len(tokens):
+            if not flags[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(tokens) and flags[j + 1]:
+                j += 1
+            start, end = tokens[i][0], tokens[j][1]
+            prev = _previous_word(text, start)
+            is_place = prev in PLACE_CUES or tokens[j][2] in PLACE_WORDS
+            spans.append((start, end, NAME if prev in TITLES or not is_place else PLACE))
+            i = j + 1
+    return spans
+
+
+def _replace_listed(text: str, words: Iterable[str], placeholder: str) -> str:
+    for word in sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w\[]){re.escape(word)}(?![\w\]])", placeholder, text)
+    return text
+
+
+def redact_names(
+    text: str, *, names: Iterable[str] = (), places: Iterable[str] = (), allow: Iterable[str] = ()
+) -> str:
+    """Replace listed ``places`` / ``names`` and rule-detected names with ``[place]`` / ``[name]``."""
+    text = _replace_listed(text, places, PLACE)
+    text = _replace_listed(text, names, NAME)
+    allowed = ALLOW_WORDS | frozenset(allow)
+    for start, end, placeholder in reversed(_name_spans(text, allowed)):
+        text = text[:start] + placeholder + text[end:]
+    return text
+
+
+def attribute_quote(role: str, year: int) -> str:
+    """Attribution for a quote: respondent role and year only, e.g. ``"Spoke worker, 2015"``."""
+    roles = {normalise_label(r): r for r in RESPONDENT_ROLES}
+    canonical = roles.get(normalise_label(role))
+    if canonical is None:
+        raise ParameterError(
+            "unknown respondent role",
+            column="respondent_role",
+            allowed=RESPONDENT_ROLES,
+            found=role,
+        )
+    try:
+        year_int = int(year)
+    except (TypeError, ValueError):
+        year_int = None
+    if year_int not in EVALUATION_YEARS or str(year).strip() != str(year_int):
+        raise ParameterError(
+            "year outside the evaluation", column="year", allowed=EVALUATION_YEARS, found=year
+        )
+    return f"{canonical}, {year_int}"
