@@ -1,0 +1,411 @@
+"""Agreement between coders of the interview transcripts (coding quality).
+
+Three layers:
+
+* :func:`cohen_kappa` - two coders, one label each per unit, optionally weighted;
+* :func:`krippendorff_alpha` - any number of coders, missing values allowed, nominal,
+  ordinal, interval or ratio data, computed from the coincidence matrix
+  (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability");
+* :func:`per_code_agreement` - both statistics per code over every transcript coded by
+  two or more coders, with plain-language bands from :func:`agreement_band`.
+
+Undefined statistics are returned as NaN, never as a made-up 0 or 1: when every
+coder used one and the same category throughout, chance agreement is already
+perfect and kappa/alpha are 0/0. The percent agreement beside them still shows
+what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from hubspoke.errors import ParameterError, SchemaError
+
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
+LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
+WEIGHTS: tuple[str | None, ...] = (None, "linear", "quadratic")
+SCALES: tuple[str, ...] = ("landis_koch", "krippendorff")
+UNITS: tuple[str, ...] = ("segment", "transcript")
+CODING_COLUMNS: tuple[str, ...] = ("transcript_id", "coder", "code_id", "start", "end")
+
+#: Landis & Koch (1977) bands for kappa: (upper bound inclusive, label).
+LANDIS_KOCH: tuple[tuple[float, str], ...] = (
+    (0.20, "slight"),
+    (0.40, "fair"),
+    (0.60, "moderate"),
+    (0.80, "substantial"),
+    (1.00, "almost perfect"),
+)
+#: Krippendorff (2004, p. 241): rely on alpha >= .800; .667-.800 for tentative conclusions.
+KRIPPENDORFF_RELIABLE = 0.800
+KRIPPENDORFF_TENTATIVE = 0.667
+UNDEFINED_BAND = "not defined"
+
+
+# --------------------------------------------------------------------------- Cohen's kappa
+def cohen_kappa(
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    *,
+    labels: Sequence[Hashable] | None = None,
+    weights: Literal["linear", "quadratic"] | None = None,
+) -> float:
+    """Cohen's kappa between two coders who each labelled the same units.
+
+    ``labels`` fixes the categories and, for weighted kappa, their order (default:
+    the sorted labels seen). Weighted kappa penalises a disagreement by the distance
+    between the two labels' positions (``|i - j|`` or ``(i - j)**2``), as
+    scikit-learn's ``cohen_kappa_score`` does.
+
+    Returns NaN when chance agreement is already perfect (both coders used one and
+    the same single category for every unit): kappa is 0/0 there, and reporting 1.0
+    would claim a reliability the data cannot show.
+    """
+    if weights not in WEIGHTS:
+        raise ParameterError(
+            "unknown kappa weighting", allowed=["None", "linear", "quadratic"], found=weights
+        )
+    first, second = _paired(a, b)
+    cats = _categories(first, second, labels)
+    index = {c: i for i, c in enumerate(cats)}
+    k = len(cats)
+    table = np.zeros((k, k))
+    np.add.at(table, ([index[x] for x in first], [index[y] for y in second]), 1)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(float)
+    if weights is None:
+        w = (distance > 0).astype(float)
+    else:
+        w = distance if weights == "linear" else distance**2
+    chance = float((w * expected).sum())
+    if chance == 0:
+        return float("nan")
+    return float(1 - (w * table).sum() / chance)
+
+
+def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list, list]:
+    """Check the two codings are complete and of equal length."""
+    first, second = list(a), list(b)
+    if len(first) != len(second):
+        raise ParameterError(
+            "the two coders must label the same units",
+            allowed="equal lengths",
+            found=(len(first), len(second)),
+        )
+    if not first:
+        raise ParameterError("no units to compare", found=0)
+    if pd.isna(pd.Series(first + second, dtype=object)).any():
+        raise ParameterError(
+            "kappa needs a label from both coders for every unit; use krippendorff_alpha for missing values",
+            found="missing value",
+        )
+    return first, second
+
+
+def _categories(first: list, second: list, labels: Sequence[Hashable] | None) -> list:
+    """The category list: the given labels, or the sorted set of labels seen."""
+    seen = set(first) | set(second)
+    if labels is None:
+        try:
+            return sorted(seen)
+        except TypeError:
+            return sorted(seen, key=str)
+    cats = list(labels)
+    unknown = seen - set(cats)
+    if unknown:
+        raise ParameterError(
+            "label not in the given labels", allowed=cats, found=sorted(map(str, unknown))
+        )
+    return cats
+
+
+# --------------------------------------------------------------------------- Krippendorff's alpha
+def krippendorff_alpha(
+    reliability_data: pd.DataFrame | np.ndarray | Sequence, *, level: Level = "nominal"
+) -> float:
+    """Krippendorff's alpha from a coders x units table (NaN/None = value missing).
+
+    Built from the coincidence matrix: every unit with ``m_u >= 2`` values adds each
+    ordered pair of its values with weight ``1 / (m_u - 1)``; units with fewer than two
+    values cannot be paired and are ignored. ``alpha = 1 - D_o / D_e`` with the
+    difference function of the chosen ``level``. Returns NaN when the pairable values
+    show no variation at all (``D_e = 0``: alpha is undefined).
+    """
+    if level not in LEVELS:
+        raise ParameterError("unknown level of measurement", allowed=LEVELS, found=level)
+    values = _reliability_matrix(reliability_data, level=level)
+    cats, counts = _value_counts(values)
+    pairable = counts.sum(axis=1) >= 2
+    if not pairable.any():
+        raise ParameterError("no unit has values from two or more coders", found="0 pairable units")
+    coincidence = _coincidences(counts[pairable])
+    totals = coincidence.sum(axis=1)
+    n = totals.sum()
+    delta = _delta_squared(cats, totals, level)
+    expected = float((np.outer(totals, totals) * delta).sum())
+    if expected == 0:
+        return float("nan")
+    return float(1 - (n - 1) * (coincidence * delta).sum() / expected)
+
+
+def _reliability_matrix(data: pd.DataFrame | np.ndarray | Sequence, *, level: str) -> np.ndarray:
+    """Coders x units as floats with NaN for missing (nominal labels may be any hashables)."""
+    shape = (
+        data.shape if isinstance(data, pd.DataFrame) else np.shape(np.asarray(data, dtype=object))
+    )
+    if len(shape) != 2:
+        raise ParameterError(
+            "reliability data must be a 2-D table, rows = coders, columns = units", found=shape
+        )
+    frame = pd.DataFrame(data)
+    if frame.shape[0] < 2:
+        raise ParameterError(
+            "reliability data must have one row per coder and at least two coders",
+            allowed="2-D table, rows = coders, columns = units",
+            found=frame.shape,
+        )
+    if frame.shape[1] == 0:
+        raise ParameterError("reliability data has no units", found=frame.shape)
+    stacked = frame.stack(future_stack=True)
+    numeric = pd.to_numeric(stacked, errors="coerce")
+    bad = numeric.isna() & stacked.notna()
+    if bad.any():
+        if level != "nominal":
+            raise ParameterError(
+                f"{level} data must be numbers",
+                allowed="numbers or NaN",
+                found=stacked[bad].iloc[0],
+            )
+        codes, _ = pd.factorize(stacked)
+        numeric = pd.Series(np.where(codes < 0, np.nan, codes), index=stacked.index, dtype=float)
+    return numeric.to_numpy(dtype=float).reshape(frame.shape)
+
+
+def _value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and a units x values table of how many coders gave each."""
+    present = ~np.isnan(values)
+    cats = np.unique(values[present])
+    counts = np.zeros((values.shape[1], cats.size))
+    coder, unit = np.nonzero(present)
+    np.add.at(counts, (unit, np.searchsorted(cats, values[coder, unit])), 1)
+    return cats, counts
+
+
+def _coincidences(counts: np.ndarray) -> np.ndarray:
+    """The coincidence matrix o_ck from pairable units' value counts."""
+    weight = 1 / (counts.sum(axis=1) - 1)
+    pairs = (counts * weight[:, None]).T @ counts
+    return pairs - np.diag((counts * weight[:, None]).sum(axis=0))
+
+
+def _delta_squared(cats: np.ndarray, totals: np.ndarray, level: str) -> np.ndarray:
+    """Squared difference function between every pair of values (Krippendorff 2011)."""
+    if level == "nominal":
+        return 1 - np.eye(cats.size)
+    if level == "interval":
+        return np.subtract.outer(cats, cats) ** 2
+    if level == "ratio":
+        sums = np.add.outer(cats, cats)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = (np.subtract.outer(cats, cats) / sums) ** 2
+        return np.nan_to_num(ratio, nan=0.0)
+    cumulative = np.cumsum(totals)
+    low, high = (
+        np.minimum.outer(np.arange(cats.size), np.arange(cats.size)),
+        np.maximum.outer(np.arange(cats.size), np.arange(cats.size)),
+    )
+    between = cumulative[high] - cumulative[low] + totals[low]
+    return (between - (totals[low] + totals[high]) / 2) ** 2
+
+
+# --------------------------------------------------------------------------- bands
+def agreement_band(
+    value: float, *, scale: Literal["landis_koch", "krippendorff"] = "landis_koch"
+) -> str:
+    """Plain-language band for an agreement statistic.
+
+    ``landis_koch`` (for kappa): poor (< 0), slight (to 0.20), fair (to 0.40), moderate
+    (to 0.60), substantial (to 0.80), almost perfect (above). ``krippendorff`` (for alpha):
+    reliable (>= 0.800), tentative conclusions only (0.667 to 0.800), unreliable (< 0.667).
+    NaN gives "not defined".
+    """
+    if scale not in SCALES:
+        raise ParameterError("unknown agreement scale", allowed=SCALES, found=scale)
+    if value is None or pd.isna(value):
+        return UNDEFINED_BAND
+    if scale == "krippendorff":
+        if value >= KRIPPENDORFF_RELIABLE:
+            return "reliable"
+        return "tentative conclusions only" if value >= KRIPPENDORFF_TENTATIVE else "unreliable"
+    if value < 0:
+        return "poor"
+    return next((label for upper, label in LANDIS_KOCH if value <= upper), LANDIS_KOCH[-1][1])
+
+
+# --------------------------------------------------------------------------- per code
+def per_code_agreement(
+    codings: pd.DataFrame,
+    *,
+    unit: Literal["segment", "transcript"] = "segment",
+    codes: Iterable[Hashable] | None = None,
+) -> pd.DataFrame:
+    """Cohen's kappa and Krippendorff's alpha (nominal) per code, over double-coded transcripts.
+
+    ``codings`` has one row per application of a code: ``transcript_id, coder, code_id,
+    start, end`` (0-based character positions, ``start`` inclusive, ``end`` exclusive).
+    Only transcripts with two or more coders count. A coder who coded a transcript
+    but applied no code at all is invisible in this table and so cannot be counted.
+
+    Unit of analysis (``unit``):
+
+    * ``"segment"`` (default): in each double-coded transcript, the start and end
+      positions of every coding by every coder cut the text into elementary segments;
+      the units are the segments that at least one coder coded with some code (uncoded
+      text is left out, so long stretches nobody coded do not inflate agreement). For
+      each code, a coder's value on a unit is 1 if that coder applied the code over it,
+      else 0. Segments count once whatever their length.
+    * ``"transcript"``: one unit per transcript; the value is whether the coder applied
+      the code anywhere in it.
+
+    Kappa pools every pair of coders on every unit (coders are ordered within each
+    transcript; with two coders this is plain Cohen's kappa on the pooled units).
+    Alpha uses all coders of each unit. ``percent_agreement`` is the share of those
+    coder pairs giving the same value. ``codes`` lists codes to report even if never
+    applied (from the codebook); their statistics are NaN.
+    """
+    if unit not in UNITS:
+        raise ParameterError("unknown unit of analysis", allowed=UNITS, found=unit)
+    frame = _check_codings(codings)
+    per_transcript = frame.groupby("transcript_id", sort=True)["coder"].nunique()
+    double = per_transcript[per_transcript >= 2].index
+    if double.empty:
+        raise ParameterError(
+            "no transcript was coded by two or more coders, so agreement cannot be computed",
+            allowed="at least one transcript with two coders",
+            found=f"{len(per_transcript)} transcripts, each with one coder",
+        )
+    frame = frame[frame["transcript_id"].isin(double)]
+    all_codes = pd.unique(
+        pd.concat([frame["code_id"].astype(object), pd.Series(list(codes or []), dtype=object)])
+    )
+    presence = pd.concat(
+        [
+            _unit_presence(group, unit=unit, codes=all_codes)
+            for _, group in frame.groupby("transcript_id", sort=True)
+        ],
+        ignore_index=True,
+    )
+    rows = [_code_row(code, presence) for code in all_codes]
+    result = pd.DataFrame(rows)
+    result["kappa_band"] = [agreement_band(v) for v in result["kappa"]]
+    result["alpha_band"] = [agreement_band(v, scale="krippendorff") for v in result["alpha"]]
+    return result.sort_values("code_id", key=lambda s: s.astype(str), ignore_index=True)
+
+
+def _check_codings(codings: pd.DataFrame) -> pd.DataFrame:
+    """Required columns present, positions whole numbers with start < end."""
+    if not isinstance(codings, pd.DataFrame):
+        raise SchemaError(
+            "codings must be a table", allowed="pandas DataFrame", found=type(codings).__name__
+        )
+    for column in CODING_COLUMNS:
+        if column not in codings.columns:
+            raise SchemaError(
+                "required column missing",
+                column=column,
+                allowed=CODING_COLUMNS,
+                found=list(codings.columns),
+            )
+    frame = codings.loc[:, list(CODING_COLUMNS)].copy()
+    for column in ("transcript_id", "coder", "code_id"):
+        if frame[column].isna().any():
+            raise SchemaError("missing value", column=column, found=None)
+    for column in ("start", "end"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
+        if bad.any():
+            raise SchemaError(
+                "character position must be a whole number >= 0",
+                column=column,
+                found=frame.loc[bad, column].iloc[0],
+            )
+        frame[column] = numbers.astype("int64")
+    wrong = frame["end"] <= frame["start"]
+    if wrong.any():
+        raise SchemaError(
+            "end must be after start (end is exclusive)",
+            column="end",
+            found=tuple(frame.loc[wrong, ["start", "end"]].iloc[0]),
+        )
+    return frame
+
+
+def _unit_presence(group: pd.DataFrame, *, unit: str, codes: np.ndarray) -> pd.DataFrame:
+    """Long table for one transcript: transcript_id, unit, coder, code_id, value (0/1).
+
+    Every (unit, coder, code) combination is present, so absence is an explicit 0.
+    """
+    coders = sorted(group["coder"].unique(), key=str)
+    if unit == "transcript":
+        applied = group.assign(unit=0)[["unit", "coder", "code_id"]].drop_duplicates()
+        units = np.array([0])
+    else:
+        bounds = np.unique(np.concatenate([group["start"].to_numpy(), group["end"].to_numpy()]))
+        first = np.searchsorted(bounds, group["start"].to_numpy())
+        last = np.searchsorted(bounds, group["end"].to_numpy())
+        covered = np.zeros(bounds.size, dtype=int)
+        np.add.at(covered, first, 1)
+        np.add.at(covered, last, -1)
+        units = np.flatnonzero(np.cumsum(covered)[:-1] > 0)
+        spans = [np.arange(f, t) for f, t in zip(first, last, strict=True)]
+        applied = pd.DataFrame(
+            {
+                "unit": np.concatenate(spans),
+                "coder": np.repeat(group["coder"].to_numpy(), [s.size for s in spans]),
+                "code_id": np.repeat(group["code_id"].to_numpy(), [s.size for s in spans]),
+            }
+        ).drop_duplicates()
+    grid = pd.MultiIndex.from_product(
+        [units, coders, codes], names=["unit", "coder", "code_id"]
+    ).to_frame(index=False)
+    marked = grid.merge(applied.assign(value=1), on=["unit", "coder", "code_id"], how="left")
+    marked["value"] = marked["value"].fillna(0).astype(int)
+    marked["coder_rank"] = marked["coder"].map({c: i for i, c in enumerate(coders)})
+    marked.insert(0, "transcript_id", group["transcript_id"].iloc[0])
+    return marked
+
+
+def _code_row(code: Hashable, presence: pd.DataFrame) -> dict:
+    """Statistics for one code from the pooled presence table."""
+    rows = presence[presence["code_id"] == code]
+    wide = rows.pivot_table(
+        index=["transcript_id", "unit"], columns="coder_rank", values="value", aggfunc="first"
+    )
+    matrix = wide.to_numpy(dtype=float)
+    first, second = _pairs(matrix)
+    coded = np.nansum(matrix, axis=1) > 0
+    alpha = krippendorff_alpha(matrix.T, level="nominal") if matrix.shape[1] >= 2 else np.nan
+    return {
+        "code_id": code,
+        "n_transcripts": int(wide.index.get_level_values("transcript_id").nunique()),
+        "n_units": int(matrix.shape[0]),
+        "n_units_coded": int(coded.sum()),
+        "percent_agreement": float(np.mean(first == second) * 100),
+        "kappa": cohen_kappa(first, second, labels=[0.0, 1.0]),
+        "alpha": alpha,
+    }
+
+
+def _pairs(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pool every pair of coder columns over the units where both have a value."""
+    firsts, seconds = [], []
+    for i in range(matrix.shape[1]):
+        for j in range(i + 1, matrix.shape[1]):
+            both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
+            firsts.append(matrix[both, i])
+            seconds.append(matrix[both, j])
+    return np.concatenate(firsts), np.concatenate(seconds)
