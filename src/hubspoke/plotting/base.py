@@ -1,4 +1,4 @@
-"""The one plotting module: one style, a colour-blind-safe palette, stable service colours.
+"""Plotting basics: one style, a colour-blind-safe palette, stable service colours.
 
 Every chart in the suite is drawn through these helpers so that:
 

@@ -1,0 +1,150 @@
+"""What notebooks show, and who may see it.
+
+Every output a report shows goes through one of these helpers. Each output is
+tagged for its audience in its metadata: ``funder`` outputs are the only ones the
+funder HTML keeps (see :func:`hubspoke.report.funder_notebook`), and every table
+tagged ``funder`` has been through :func:`hubspoke.disclosure.suppress`. Analysts
+see the full table as well, labelled as not for sharing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from hubspoke import SYNTHETIC_NOTICE, __version__
+from hubspoke.config import Settings, get_settings
+from hubspoke.disclosure import suppress
+from hubspoke.plotting import save_figure
+from hubspoke.report import FUNDER_TAG, data_version
+
+ANALYST_TAG = "analyst"
+
+
+def _show(obj: object, *, audience: str) -> None:
+    display(obj, metadata={"tags": [audience]})
+
+
+def say(text: str) -> None:
+    """Show a sentence or paragraph (Markdown) to every audience; the text must hold no unsuppressed count."""
+    _show(Markdown(text), audience=FUNDER_TAG)
+
+
+def header(title: str, *, subtitle: str = "", settings: Settings | None = None) -> None:
+    """The report's title block: synthetic-data notice, title, and what it was built from."""
+    settings = settings or get_settings()
+    built = datetime.now(UTC).strftime("%d %B %Y, %H:%M UTC")
+    version = data_version(settings.processed_dir)
+    _show(
+        HTML(
+            f'<div class="hubspoke-notice" role="note" style="background:#fff3cd;border:2px solid #b58105;'
+            f'padding:.75rem 1rem;font-weight:600">{html.escape(SYNTHETIC_NOTICE)}</div>'
+            f'<h1 id="top">{html.escape(title)}</h1>'
+            + (
+                f'<p class="hubspoke-subtitle"><strong>{html.escape(subtitle)}</strong></p>'
+                if subtitle
+                else ""
+            )
+            + f'<p class="hubspoke-built">Built {built} from data version <code>{version}</code> '
+            f"with hubspoke {html.escape(__version__)}.</p>"
+        ),
+        audience=FUNDER_TAG,
+    )
+
+
+def contents(sections: Sequence[tuple[str, str]]) -> None:
+    """A short contents list linking to the sections (anchor, heading)."""
+    items = "".join(
+        f'<li><a href="#{html.escape(a)}">{html.escape(t)}</a></li>' for a, t in sections
+    )
+    _show(
+        HTML(f'<nav aria-label="Contents"><h2 id="contents">Contents</h2><ol>{items}</ol></nav>'),
+        audience=FUNDER_TAG,
+    )
+
+
+def section(anchor: str, heading: str, *, intro: str = "") -> None:
+    """A section heading with a stable anchor for the contents list, and an optional introduction."""
+    _show(HTML(f'<h2 id="{html.escape(anchor)}">{html.escape(heading)}</h2>'), audience=FUNDER_TAG)
+    if intro:
+        say(intro)
+
+
+def table(
+    frame: pd.DataFrame | pd.Series,
+    *,
+    caption: str,
+    count_columns: Sequence[Hashable] | None = None,
+    derived: Mapping[Hashable, Hashable | Sequence[Hashable]] | None = None,
+    total_row: Hashable | None = "auto",
+    total_column: Hashable | None = "auto",
+    implied_totals: bool = True,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Show a table: full numbers to analysts, the disclosure-controlled version to funders.
+
+    Arguments after ``caption`` go to :func:`hubspoke.disclosure.suppress`. Pass
+    ``count_columns=[]`` for a table with no counts of people (it still goes through
+    the same function, which then leaves it as it is). Returns the funder's version.
+    """
+    settings = settings or get_settings()
+    result = suppress(
+        frame,
+        threshold=settings.suppression_threshold,
+        symbol=settings.suppression_symbol,
+        total_row=total_row,
+        total_column=total_column,
+        count_columns=count_columns,
+        derived=derived,
+        implied_totals=implied_totals,
+    )
+    shown = result.display
+    cap = html.escape(caption)
+    _show(
+        HTML(
+            f"<p><em>Full numbers, evaluation team only (not in the funder report): {cap}</em></p>"
+            + (frame.to_frame() if isinstance(frame, pd.Series) else frame).to_html(
+                classes="hubspoke-table"
+            )
+        ),
+        audience=ANALYST_TAG,
+    )
+    note = (
+        f'<p class="hubspoke-footnote">{html.escape(result.footnote)}</p>'
+        if result.suppressed.to_numpy().any()
+        else ""
+    )
+    _show(
+        HTML(
+            f"<p><strong>{cap}</strong></p>"
+            + shown.to_html(classes="hubspoke-table", escape=True)
+            + note
+        ),
+        audience=FUNDER_TAG,
+    )
+    return shown
+
+
+def figure(
+    fig, *, report: str, name: str, alt: str, caption: str = "", settings: Settings | None = None
+) -> None:
+    """Save a figure (PNG + SVG under figures/<report>/) and show it with its alt text.
+
+    Draw only disclosure-safe values (see :func:`hubspoke.disclosure.safe_counts_for_plot`).
+    """
+    settings = settings or get_settings()
+    saved = save_figure(fig, report=report, name=name, alt=alt, figures_dir=settings.figures_dir)
+    data = base64.b64encode(saved.png.read_bytes()).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    _show(
+        HTML(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(saved.alt, quote=True)}" '
+            f'style="max-width:100%">{cap}</figure>'
+        ),
+        audience=FUNDER_TAG,
+    )
