@@ -1,0 +1,377 @@
+"""Cross-site analysis: funnel limits and flags, group comparisons, models, charts, full synthetic data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from hubspoke import cross_site as cs
+from hubspoke.plotting import cross_site as pc
+
+VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
+
+
+# --------------------------------------------------------------------------- simulated tables
+def simulated_tables(
+    n_people: int = 400, n_services: int = 12, *, seed: int = 1
+) -> dict[str, pd.DataFrame]:
+    """Services, spokes and cases with a strong effect: looked-after young people are far less
+    likely to have their risk reduced (odds ratio about 0.2)."""
+    rng = np.random.default_rng(seed)
+    sids = [f"S{i + 1:02d}" for i in range(n_services)]
+    services = pd.DataFrame(
+        {
+            "service_id": sids,
+            "phase": [1 + i % 3 for i in range(n_services)],
+            "start_date": pd.to_datetime([f"{2014 + i % 3}-01-01" for i in range(n_services)]),
+            "model_variant": [VARIANTS[i % 3] for i in range(n_services)],
+            "n_spokes": [2 + i % 3 for i in range(n_services)],
+            "la_codes": [f"E0600{i:04d}" for i in range(n_services)],
+        }
+    )
+    spokes = pd.DataFrame(
+        [
+            {
+                "spoke_id": f"{s}-K{k}",
+                "service_id": s,
+                "host_setting": "Police" if k == 1 else "Health",
+                "start_year": 2014 + i % 3,
+            }  # fmt: skip
+            for i, s in enumerate(sids)
+            for k in range(1, 2 + i % 3 + 1)
+        ]
+    )
+    service = rng.choice(sids, n_people)
+    looked_after = rng.random(n_people) < 0.4
+    service_effect = dict(zip(sids, rng.normal(0, 0.2, n_services), strict=True))
+    logit = 0.4 - 1.6 * looked_after + np.array([service_effect[s] for s in service])
+    reduced = rng.random(n_people) < 1 / (1 + np.exp(-logit))
+    start = dict(zip(sids, services["start_date"].dt.year, strict=True))
+    year = np.array([start[s] + rng.integers(0, 2017 - start[s]) for s in service])
+    cases = pd.DataFrame(
+        {
+            "service_id": service,
+            "year": year,
+            "young_person_id": [f"{i:016x}" for i in range(n_people)],
+            "age": rng.integers(11, 18, n_people),
+            "gender": rng.choice(["Female", "Male"], n_people, p=[0.7, 0.3]),
+            "looked_after": np.where(looked_after, "Yes", "No"),
+            "risk_at_referral": rng.choice(["Low", "Medium", "High"], n_people),
+            "risk_reduced": pd.array(reduced, dtype="boolean"),
+            "closure_date": pd.to_datetime("2016-06-01"),
+            "planned_ending": pd.array(rng.random(n_people) < 0.7, dtype="boolean"),
+        }
+    )
+    return {"services": services, "spokes": spokes, "cases": cases}
+
+
+# --------------------------------------------------------------------------- funnel limits
+def test_funnel_limits_normal_matches_hand_calculation() -> None:
+    limits = cs.funnel_limits([100], p0=0.5, method="normal")
+    half = 1.959964 * math.sqrt(0.25 / 100)
+    assert limits.loc[0, "lower_95"] == pytest.approx(0.5 - half, abs=1e-6)
+    assert limits.loc[0, "upper_95"] == pytest.approx(0.5 + half, abs=1e-6)
+    assert (
+        round(limits.loc[0, "lower_95"], 3) == 0.402
+        and round(limits.loc[0, "upper_95"], 3) == 0.598
+    )
+    assert limits.loc[0, "upper_99_8"] == pytest.approx(0.5 + 3.090232 * 0.05, abs=1e-5)
+
+
+def test_funnel_limits_exact_uses_spiegelhalter_interpolation() -> None:
+    # By hand: r = binom.ppf(0.025, 100, .5) = 40; alpha = (F(40) - .025) / (F(40) - F(39)).
+    f40, f39 = stats.binom.cdf(40, 100, 0.5), stats.binom.cdf(39, 100, 0.5)
+    lower = (40 - (f40 - 0.025) / (f40 - f39)) / 100
+    limits = cs.funnel_limits(np.array([100.0]), p0=0.5)
+    assert stats.binom.ppf(0.025, 100, 0.5) == 40
+    assert limits.loc[0, "lower_95"] == pytest.approx(lower, abs=1e-12)
+    assert 0.39 < limits.loc[0, "lower_95"] < 0.40
+    # Upper: r = 60, alpha = (F(60) - .975) / (F(60) - F(59)); the interpolation spreads each count r
+    # over (r - 1, r], so the limits are not symmetric about p0 even at p0 = 0.5.
+    f60, f59 = stats.binom.cdf(60, 100, 0.5), stats.binom.cdf(59, 100, 0.5)
+    assert limits.loc[0, "upper_95"] == pytest.approx(
+        (60 - (f60 - 0.975) / (f60 - f59)) / 100, abs=1e-12
+    )
+    wide, narrow = cs.funnel_limits([20, 500], p0=0.3)["upper_95"]
+    assert wide > narrow > 0.3
+
+
+def test_funnel_limits_reject_bad_p0() -> None:
+    with pytest.raises(cs.ParameterError):
+        cs.funnel_limits([10], p0=0)
+
+
+def _summary(rows: list[tuple[str, int, int]], **context: list[object]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["service_id", "risk_reduced", "risk_rated"])
+    return frame.assign(period="2016", **context)
+
+
+def test_funnel_data_flags_and_suppression() -> None:
+    summary = _summary(
+        [
+            ("S10", 900, 1000),
+            ("S02", 500, 1000),
+            ("S01", 100, 1000),
+            ("S03", 3, 40),
+            ("S04", 37, 40),
+            ("S05", 2, 4),
+            ("S06", 0, 30),
+        ]  # fmt: skip
+    )
+    data = cs.funnel_data(summary, numerator="risk_reduced", denominator="risk_rated").set_index(
+        "service_id"
+    )
+    assert list(data.index) == ["S01", "S02", "S03", "S04", "S05", "S06", "S10"]  # fixed order
+    p0 = (900 + 500 + 100 + 3 + 37 + 2 + 0) / (3000 + 40 + 40 + 4 + 30)
+    assert data["p0"].iloc[0] == pytest.approx(p0)
+    assert data.loc["S10", "flag"] == "above 99.8%"
+    assert data.loc["S01", "flag"] == "below 99.8%"
+    assert data.loc["S02", "flag"] == "within"
+    assert data.loc["S06", "flag"] == "below 99.8%"
+    # 3 reduced, 37 - 40 = 3 not reduced, n = 4: all reveal a small count; 0 of 30 does not.
+    assert data["suppressed"].to_dict() == {
+        "S01": False, "S02": False, "S03": True, "S04": True, "S05": True, "S06": False, "S10": False,
+    }  # fmt: skip
+
+
+def test_funnel_data_flags_above_95_only() -> None:
+    limits = cs.funnel_limits([100], p0=0.5)
+    k = int(np.ceil(limits.loc[0, "upper_95"] * 100 + 1e-9))
+    j = int(np.floor(limits.loc[0, "lower_95"] * 100 - 1e-9))
+    assert k / 100 < limits.loc[0, "upper_99_8"] and j / 100 > limits.loc[0, "lower_99_8"]
+    summary = _summary([("S01", k, 100), ("S02", j, 100)])
+    data = cs.funnel_data(summary, numerator="risk_reduced", denominator="risk_rated")
+    assert list(data["flag"]) == ["above 95%", "below 95%"]
+
+
+# --------------------------------------------------------------------------- groups
+def test_compare_groups_matches_hand_pooled_numbers() -> None:
+    summary = _summary(
+        [("S01", 10, 40), ("S02", 30, 60), ("S03", 45, 50), ("S04", 20, 25)],
+        model_variant=["A", "A", "B", "B"],
+    )
+    groups = cs.compare_groups(
+        summary, by="model_variant", numerator="risk_reduced", denominator="risk_rated"
+    )
+    a, b = groups.set_index("group").loc["A"], groups.set_index("group").loc["B"]
+    assert (a["n_services"], a["numerator"], a["denominator"]) == (2, 40, 100)
+    assert a["proportion"] == pytest.approx(0.4) and b["proportion"] == pytest.approx(65 / 75)
+    # Wilson by hand for 40/100: centre (0.4 + z^2/200) / (1 + z^2/100).
+    z = stats.norm.ppf(0.975)
+    centre = (0.4 + z**2 / 200) / (1 + z**2 / 100)
+    half = z * math.sqrt(0.4 * 0.6 / 100 + z**2 / 40000) / (1 + z**2 / 100)
+    assert (a["ci_low"], a["ci_high"]) == pytest.approx((centre - half, centre + half))
+    chi2, p, _, _ = stats.chi2_contingency([[40, 60], [65, 10]], correction=False)
+    test = groups.attrs["test"]
+    assert test["method"].startswith("Chi-square") and test["p_value"] == pytest.approx(p)
+    assert test["statistic"] == pytest.approx(chi2)
+    assert "differs" in groups.attrs["note"]
+
+
+def test_compare_groups_says_when_counts_are_too_small() -> None:
+    summary = _summary([("S01", 1, 3), ("S02", 2, 4), ("S03", 1, 2)], model_variant=["A", "B", "C"])
+    groups = cs.compare_groups(
+        summary, by="model_variant", numerator="risk_reduced", denominator="risk_rated"
+    )
+    assert "too small" in groups.attrs["note"]
+    assert groups["suppressed"].all()
+    one = cs.compare_groups(
+        _summary([("S01", 1, 3)], model_variant=["A"]),
+        by="model_variant",
+        numerator="risk_reduced",
+        denominator="risk_rated",
+    )
+    assert one.attrs["test"]["method"] == "none" and "Only one group" in one.attrs["note"]
+
+
+def test_compare_groups_rejects_unknown_grouping() -> None:
+    with pytest.raises(cs.ParameterError):
+        cs.compare_groups(
+            _summary([("S01", 1, 3)]),
+            by="region",
+            numerator="risk_reduced",
+            denominator="risk_rated",
+        )
+
+
+# --------------------------------------------------------------------------- models on simulated data
+def test_risk_reduction_model_recovers_a_strong_effect() -> None:
+    result = cs.risk_reduction_model(simulated_tables(), include_variant=True)
+    assert result.ok, result.note
+    assert list(result.table.columns) == list(cs.MODEL_COLUMNS)
+    row = result.table.set_index("term").loc["Looked after: Yes (vs No)"]
+    assert row["estimate"] < 1 and row["ci_high"] < 1
+    assert result.n_groups == 12 and result.table["n_groups"].eq(12).all()
+    assert result.table["n_obs"].iloc[0] == result.n_obs <= 400
+    assert "odds ratios" in result.note
+
+
+def test_risk_reduction_model_too_few_people() -> None:
+    tables = simulated_tables()
+    tables["cases"] = tables["cases"].head(3)
+    result = cs.risk_reduction_model(tables)
+    assert not result.ok
+    assert result.note.startswith("Too few young people with both risk ratings (n=3)")
+    assert result.table.empty
+
+
+def test_risk_reduction_model_reports_perfect_separation() -> None:
+    tables = simulated_tables()
+    cases = tables["cases"]
+    tables["cases"] = cases.assign(
+        risk_reduced=pd.array(cases["looked_after"].eq("No").to_numpy(), dtype="boolean")
+    )
+    result = cs.risk_reduction_model(tables, include_variant=False)
+    assert not result.ok
+    assert "could not" in result.note
+
+
+def test_referral_model_recovers_rate_ratio() -> None:
+    rng = np.random.default_rng(7)
+    tables = simulated_tables(n_people=10, n_services=12)
+    services = tables["services"].assign(start_date=pd.Timestamp("2014-01-01"))
+    rate = services["model_variant"].map({VARIANTS[0]: 10.0, VARIANTS[1]: 10.0, VARIANTS[2]: 30.0})
+    rows = []
+    for sid, lam, spokes in zip(services["service_id"], rate, services["n_spokes"], strict=True):
+        for year in (2014, 2015, 2016):
+            for i in range(rng.poisson(lam * spokes)):
+                rows.append(
+                    {"service_id": sid, "year": year, "young_person_id": f"{sid}{year}{i:08d}"}
+                )
+    tables["services"] = services
+    tables["spokes"] = tables["spokes"].assign(start_year=2014)
+    tables["cases"] = pd.DataFrame(rows)
+    result = cs.referral_model(tables)
+    assert result.ok, result.note
+    row = result.table.set_index("term").loc[
+        "Model variant: Hub outreach (vs Single host, co-located)"
+    ]
+    assert row["ci_low"] > 1 and row["estimate"] == pytest.approx(3, rel=0.3)
+    assert result.family == "Poisson (log)" and "Poisson" in result.note
+    assert "Spoke workers in post" in result.note
+    assert result.n_obs == 36 and result.n_groups == 12
+
+
+def test_referral_model_too_few_service_years() -> None:
+    tables = simulated_tables(n_people=3, n_services=3)
+    result = cs.referral_model(tables)
+    assert not result.ok and result.note.startswith("Too few service-years")
+    assert result.table.empty
+
+
+def test_bad_year_is_a_parameter_error() -> None:
+    with pytest.raises(cs.ParameterError):
+        cs.service_year_summary(simulated_tables(), year="last")
+
+
+# --------------------------------------------------------------------------- summary and side by side
+def test_summary_side_by_side_and_indicator_table() -> None:
+    tables = simulated_tables()
+    summary = cs.service_year_summary(tables, year="all")
+    pooled = summary.loc[summary["period"].eq(cs.ALL_YEARS)].set_index("service_id")
+    cases = tables["cases"]
+    assert pooled["risk_reduced"].sum() == int(cases["risk_reduced"].sum())
+    assert pooled["risk_rated"].sum() == len(cases)
+    per_year = summary.loc[summary["period"].ne(cs.ALL_YEARS)]
+    assert per_year.groupby("service_id")["risk_rated"].sum().equals(pooled["risk_rated"])
+    assert set(pooled["host_setting"]) <= {"Police", "Mixed", "Health"}
+    assert pooled.loc["S01", "host_setting"] == "Mixed"  # one Police and one Health Spoke
+    wide = cs.side_by_side(summary, measure="risk_reduced")
+    assert list(wide.index) == [f"S{i:02d}" for i in range(1, 13)]
+    assert list(wide.columns[-3:]) == ["All years reduced", "All years rated", "All years %"]
+    assert wide.attrs["display"]["derived"]["2016 %"] == ("2016 reduced", "2016 rated")
+    indicators = pd.DataFrame(
+        {
+            "service_id": ["S10", "S02", "S02"], "year": [2016, 2015, 2016], "indicator_id": "SAF1",
+            "indicator": "Risk reduced", "numerator": [5.0, 8.0, 9.0], "denominator": [10.0, 20.0, 30.0],
+            "value": [50.0, 40.0, 30.0], "unit": "%",
+        }
+    )  # fmt: skip
+    from_ind = cs.side_by_side(indicators, measure="SAF1")
+    assert list(from_ind.index) == ["S02", "S10"]
+    assert from_ind.loc["S02", "2016 %"] == 30.0 and math.isnan(from_ind.loc["S10", "2015 %"])
+
+
+def test_charts_leave_out_suppressed_points_and_alt_text_hides_them() -> None:
+    summary = _summary([("S01", 40, 100), ("S02", 55, 100), ("S03", 3, 8), ("S04", 30, 60)])
+    data = cs.funnel_data(summary, numerator="risk_reduced", denominator="risk_rated")
+    fig = pc.funnel_plot(data, title="Risk reduced", ylabel="%")
+    points = [c for c in fig.axes[0].collections if len(c.get_offsets())]
+    assert len(points) == 3
+    alt = pc.funnel_alt(data, measure="risk reduced")
+    assert "S03" not in alt and "1 service not shown" in alt and "37.5" not in alt
+    assert "1 service not shown" in pc.funnel_caption(data)
+    plt.close(fig)
+    groups = cs.compare_groups(
+        summary.assign(model_variant=["A", "A", "B", "C"]),
+        by="model_variant",
+        numerator="risk_reduced",
+        denominator="risk_rated",
+    )
+    fig = pc.group_comparison_chart(groups, title="Risk reduced by variant", xlabel="%")
+    assert "B:" not in pc.group_comparison_alt(groups, measure="risk reduced")
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- full synthetic data
+@pytest.fixture(scope="module")
+def full_tables(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:
+    """Processed tables of the default synthetic data set (and the raw folder, for the truth)."""
+    from hubspoke.load import load_tables
+
+    try:
+        processed = request.getfixturevalue("synthetic_processed")
+        raw = request.getfixturevalue("synthetic_raw")
+    except pytest.FixtureLookupError:
+        from hubspoke.clean import clean_all
+        from hubspoke.synth import generate
+
+        key = tmp_path_factory.mktemp("key") / "k.key"
+        key.write_text("0" * 64)
+        mp = pytest.MonkeyPatch()
+        mp.setenv("HUBSPOKE_KEY_FILE", str(key))
+        raw, processed = tmp_path_factory.mktemp("raw"), tmp_path_factory.mktemp("processed")
+        try:
+            generate(raw, seed=2014)
+            clean_all(raw, processed)
+        finally:
+            mp.undo()
+    tables = load_tables(processed)
+    if "context" not in tables:
+        from hubspoke.context import load_context
+
+        tables["context"] = load_context(Path(raw) / "context")
+    return tables, Path(raw)
+
+
+def test_full_data_better_services_reduce_risk_more(full_tables: tuple[dict, Path]) -> None:
+    tables, raw = full_tables
+    truth = pd.read_csv(raw / "_synthetic" / "truth.csv", comment="#")
+    summary = cs.service_year_summary(tables, year="all")
+    pooled = cs.one_row_per_service(summary).merge(truth, on="service_id")
+    ranked = pooled.sort_values("p_risk_reduced")
+    third = len(ranked) // 3
+    bottom, top = ranked.head(third), ranked.tail(third)
+    assert (
+        top["risk_reduced"].sum() / top["risk_rated"].sum()
+        > bottom["risk_reduced"].sum() / bottom["risk_rated"].sum()
+    )
+
+
+def test_full_data_models_fit(full_tables: tuple[dict, Path]) -> None:
+    tables, _ = full_tables
+    risk = cs.risk_reduction_model(tables)
+    referrals = cs.referral_model(tables)
+    assert risk.ok, risk.note
+    assert referrals.ok, referrals.note
+    assert "nearest available year" in referrals.note
+    early = cs.referral_model(tables, year=2014)
+    assert not early.ok and "Too few" in early.note
