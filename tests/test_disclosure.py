@@ -336,3 +336,16 @@ def test_bad_tables_raise_project_errors():
         suppress(pd.DataFrame())
     with pytest.raises(HubspokeError):
         safe_counts_for_plot([1, 2, 3])
+
+
+def test_table_without_counts_passes_through_formatted():
+    """count_columns=[] says no column counts people: nothing is hidden, numbers are formatted."""
+    frame = pd.DataFrame(
+        {"estimate": [1.23456, 0.5], "n_obs": [3, 1200], "term": ["age", "female"]}
+    )
+    result = suppress(frame, count_columns=[])
+    assert not result.suppressed.to_numpy().any()
+    assert list(result.display["estimate"]) == ["1.2", "0.5"]
+    assert list(result.display["n_obs"]) == ["3", "1,200"]
+    assert list(result.display["term"]) == ["age", "female"]
+    assert result.footnote

@@ -96,6 +96,8 @@ def suppress(
     """
     _check_options(threshold=threshold, symbol=symbol)
     frame = table.to_frame() if isinstance(table, pd.Series) else table
+    if count_columns is not None and len(count_columns) == 0:
+        return _no_counts(frame, threshold=threshold, symbol=symbol, decimals=decimals)
     layout = _Layout.build(
         frame,
         total_row=total_row,
@@ -106,6 +108,35 @@ def suppress(
     grid = _Grid.from_layout(frame, layout, implied=implied_totals)
     grid.protect(threshold)
     return _result(frame, layout, grid, threshold=threshold, symbol=symbol, decimals=decimals)
+
+
+def _no_counts(
+    frame: pd.DataFrame, *, threshold: int, symbol: str, decimals: int
+) -> SuppressedTable:
+    """A table that counts no people (model estimates, agreement statistics): formatted, nothing hidden.
+
+    It still goes through :func:`suppress` so that every funder table passes one gate;
+    ``count_columns=[]`` is the caller's statement that no column counts people.
+    """
+
+    def text(value: object) -> str:
+        if pd.isna(value):
+            return MISSING_SYMBOL
+        if isinstance(value, (float, np.floating)):
+            return f"{value:,.{decimals}f}" if value % 1 else _format_count(float(value))
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return _format_count(float(value))
+        return str(value)
+
+    display = frame.apply(lambda col: col.map(text)).astype(object)
+    note = footnote(
+        threshold=threshold,
+        symbol=symbol,
+        missing=bool((display == MISSING_SYMBOL).to_numpy().any()),
+    )
+    display.attrs["footnote"] = note
+    hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    return SuppressedTable(display=display, suppressed=hidden, primary=hidden.copy(), footnote=note)
 
 
 def suppress_value(
