@@ -584,3 +584,27 @@ def _combine(group: pd.DataFrame) -> pd.Series:
             "missing_areas": ";".join(group.loc[lacking, "la_code"]) or pd.NA,
         }
     )
+
+
+def service_area_rates(context: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """:func:`area_rates` for every service's areas, stacked: one row per service and year.
+
+    ``services`` is the processed services table (``la_codes`` ';'-separated). A service
+    whose areas are all absent from the context table gets no rows and is listed in
+    ``attrs["services_without_context"]`` rather than stopping the others.
+    """
+    known = set(context["la_code"])
+    parts, without = [], []
+    for row in services.sort_values("service_id").itertuples(index=False):
+        codes = [c for c in str(row.la_codes).split(";") if c.strip() in known]
+        if not codes:
+            without.append(row.service_id)
+            continue
+        parts.append(area_rates(context, codes).assign(service_id=row.service_id))
+    out = (
+        pd.concat(parts, ignore_index=True).loc[:, ["service_id", *AREA_RATE_COLUMNS]]
+        if parts
+        else pd.DataFrame(columns=["service_id", *AREA_RATE_COLUMNS])
+    )
+    out.attrs["services_without_context"] = without
+    return out
