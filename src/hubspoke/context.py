@@ -608,3 +608,20 @@ def service_area_rates(context: pd.DataFrame, services: pd.DataFrame) -> pd.Data
     )
     out.attrs["services_without_context"] = without
     return out
+
+
+def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """:func:`service_area_rates` as a table to show: services (and England) as rows, years across.
+
+    Cells are rates per 10,000 children (one decimal); a missing rate stays missing.
+    """
+    wide = rates.pivot_table(
+        index="service_id", columns="year", values="rate_per_10k", aggfunc="first"
+    )
+    england = (
+        rates.drop_duplicates("year").set_index("year")["england_rate_per_10k"].rename("England")
+    )
+    out = pd.concat([wide, england.to_frame().T]).astype("Float64").round(1)
+    out.index.name = "Areas of"
+    out.columns = [str(c) for c in out.columns]
+    return out

@@ -1237,3 +1237,72 @@ def _fit_counts(
     return ModelResult(
         True, note, table, family, method, n, k, {"dispersion": dispersion, "alpha": alpha}
     )
+
+
+#: Plain names of the groupings, for titles.
+GROUP_LABELS: Mapping[str, str] = {
+    "model_variant": "model variant",
+    "host_setting": "main host setting",
+    "phase": "phase",
+}
+
+
+def group_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_groups` output ready to show: percentages, plain headers, group as the index.
+
+    ``attrs["display"]`` holds the matching ``display.table`` arguments (the
+    percentages are derived from the counts, so they are hidden with them).
+    """
+    out = (
+        groups.set_index("group")
+        .loc[:, ["n_services", "numerator", "denominator", "proportion", "ci_low", "ci_high"]]
+        .assign(**{c: lambda d, c=c: d[c] * 100 for c in ("proportion", "ci_low", "ci_high")})
+        .rename(
+            columns={
+                "n_services": "Services",
+                "numerator": "Reduced",
+                "denominator": "Rated",
+                "proportion": "%",
+                "ci_low": "95% CI low",
+                "ci_high": "95% CI high",
+            }
+        )
+    )
+    out.index.name = GROUP_LABELS.get(groups.attrs.get("by", ""), "group")
+    out.attrs["display"] = {
+        "count_columns": ["Reduced", "Rated"],
+        "derived": {c: ("Reduced", "Rated") for c in ("%", "95% CI low", "95% CI high")},
+        "total_row": None,
+        "total_column": None,
+    }
+    return out
+
+
+def outcome_ratings_by_service(
+    tables: Mapping[str, pd.DataFrame], *, year: int | str = "all"
+) -> pd.DataFrame:
+    """Services as rows, the six outcomes as columns, each cell the outcome's rating.
+
+    For one year, each service's rating that year; for ``"all"``, the rating over the
+    service's years pooled. Ratings are words, not counts of people.
+    """
+    from hubspoke import outcomes
+
+    chosen = _year_choice(year)
+    if chosen is None:
+        table = outcomes.indicators(tables, by=("service_id",))
+    else:
+        table = outcomes.indicators(tables, year=chosen)
+    rated = outcomes.ratings(table)
+    wide = (
+        rated.assign(rating=rated["rating"].astype(str))
+        .pivot_table(
+            index="service_id", columns="outcome", values="rating", aggfunc="first", observed=True
+        )
+        .reindex(service_order(rated["service_id"].unique()))
+    )
+    order = rated.sort_values("outcome_id")["outcome"].drop_duplicates().tolist()
+    wide = wide.reindex(columns=order)
+    wide.index.name = "Service"
+    wide.columns.name = None
+    return wide

@@ -127,3 +127,23 @@ def load_tables(
         for name in names
         if (folder / f"{name}.parquet").is_file()
     }
+
+
+def check_service_list(services: object, *, folder: Path | None = None) -> list[str]:
+    """Validate a ``services`` parameter: ``"all"`` or comma-separated known service ids."""
+    if not isinstance(services, str):
+        raise ParameterError(
+            "services must be text: 'all' or ids such as 'S01,S04'",
+            column="services",
+            found=f"{services!r} ({type(services).__name__})",
+        )
+    known = sorted({s for s, _ in service_years(folder)})
+    if services.strip().lower() == "all":
+        return known
+    chosen = [s.strip() for s in services.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in known]
+    if unknown or not chosen:
+        raise ParameterError(
+            "unknown service", column="services", allowed=known, found=unknown or services
+        )
+    return chosen

@@ -135,7 +135,15 @@ def save_figure(
     folder = Path(figures_dir or get_settings().figures_dir) / _slug(report)
     folder.mkdir(parents=True, exist_ok=True)
     stem = _slug(name)
-    title = fig.axes[0].get_title() if fig.axes else ""
+    title = next(
+        (
+            t
+            for ax in fig.axes
+            for loc in ("left", "center", "right")
+            if (t := ax.get_title(loc=loc))
+        ),
+        "",
+    )
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
     fig.savefig(png, metadata={"Software": None})
     fig.savefig(svg, metadata={"Date": None, "Creator": None})
