@@ -19,7 +19,7 @@ from IPython.display import HTML, Markdown, display
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
-from hubspoke.disclosure import suppress
+from hubspoke.disclosure import SuppressedTable, suppress
 from hubspoke.plotting import save_figure
 from hubspoke.report import FUNDER_TAG, data_version
 
@@ -75,25 +75,19 @@ def section(anchor: str, heading: str, *, intro: str = "") -> None:
         say(intro)
 
 
-def table(
+def protected(
     frame: pd.DataFrame | pd.Series,
     *,
-    caption: str,
     count_columns: Sequence[Hashable] | None = None,
     derived: Mapping[Hashable, Hashable | Sequence[Hashable]] | None = None,
     total_row: Hashable | None = "auto",
     total_column: Hashable | None = "auto",
     implied_totals: bool = True,
     settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Show a table: full numbers to analysts, the disclosure-controlled version to funders.
-
-    Arguments after ``caption`` go to :func:`hubspoke.disclosure.suppress`. Pass
-    ``count_columns=[]`` for a table with no counts of people (it still goes through
-    the same function, which then leaves it as it is). Returns the funder's version.
-    """
+) -> SuppressedTable:
+    """The disclosure-controlled version of a table, with the configured threshold and symbol."""
     settings = settings or get_settings()
-    result = suppress(
+    return suppress(
         frame,
         threshold=settings.suppression_threshold,
         symbol=settings.suppression_symbol,
@@ -103,31 +97,38 @@ def table(
         derived=derived,
         implied_totals=implied_totals,
     )
-    shown = result.display
+
+
+def table(frame: pd.DataFrame | pd.Series, *, caption: str, **options: object) -> None:
+    """Show a table: full numbers to analysts, the disclosure-controlled version to funders.
+
+    ``options`` go to :func:`protected` (``count_columns``, ``derived``, ``total_row``,
+    ``total_column``, ``implied_totals``). Pass ``count_columns=[]`` for a table that
+    counts no people: it still goes through the same gate, which then hides nothing.
+    """
+    result = protected(frame, **options)  # type: ignore[arg-type]
     cap = html.escape(caption)
+    full = frame.to_frame() if isinstance(frame, pd.Series) else frame
     _show(
         HTML(
             f"<p><em>Full numbers, evaluation team only (not in the funder report): {cap}</em></p>"
-            + (frame.to_frame() if isinstance(frame, pd.Series) else frame).to_html(
-                classes="hubspoke-table"
-            )
+            + full.to_html(classes="hubspoke-table")
         ),
         audience=ANALYST_TAG,
     )
     note = (
         f'<p class="hubspoke-footnote">{html.escape(result.footnote)}</p>'
-        if result.suppressed.to_numpy().any()
+        if result.suppressed.to_numpy().any() or "x" in result.display.to_numpy()
         else ""
     )
     _show(
         HTML(
             f"<p><strong>{cap}</strong></p>"
-            + shown.to_html(classes="hubspoke-table", escape=True)
+            + result.display.to_html(classes="hubspoke-table")
             + note
         ),
         audience=FUNDER_TAG,
     )
-    return shown
 
 
 def figure(

@@ -863,3 +863,58 @@ def ratings(indicator_table: pd.DataFrame, *, framework: Framework | None = None
         {"rating": pd.CategoricalDtype(fw.rule.labels, ordered=True), "n_indicators": "Int64",
          "n_assessed": "Int64", "n_met": "Int64", "reason": "string"}
     )  # fmt: skip
+
+
+def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
+    """The indicators behind the outcome ratings, ready to show (one row per indicator).
+
+    Counts are the indicator's numerator and denominator (young people, cases,
+    professionals or items); the value is derived from them, so it is hidden with
+    them. ``attrs["display"]`` holds the matching ``display.table`` arguments.
+    """
+    out = (
+        indicator_table.sort_values(["outcome_id", "indicator_id"])
+        .assign(
+            completeness=lambda d: (d["completeness"].astype("Float64") * 100).round(0),
+            value=lambda d: d["value"].astype("Float64").round(2),
+            meets=lambda d: (
+                d["meets_threshold"].map({True: "yes", False: "no"}).fillna("not enough data")
+            ),
+        )
+        .set_index("indicator")
+        .loc[:, ["outcome", "numerator", "denominator", "value", "unit", "completeness", "meets"]]
+        .rename(
+            columns={
+                "outcome": "Outcome",
+                "numerator": "Numerator",
+                "denominator": "Denominator",
+                "value": "Value",
+                "unit": "Unit",
+                "completeness": "% with data",
+                "meets": "Meets target",
+            }
+        )
+    )
+    out.index.name = "Indicator"
+    out.attrs["display"] = {
+        "count_columns": ["Numerator", "Denominator"],
+        "derived": {"Value": ("Numerator", "Denominator")},
+        "total_row": None,
+        "total_column": None,
+        "implied_totals": False,
+    }
+    return out
+
+
+def ratings_table(rating_table: pd.DataFrame) -> pd.DataFrame:
+    """Each outcome's rating, ready to show to any audience (words only: the reasons,
+    which quote counts, stay with the evaluation team)."""
+    out = (
+        rating_table.sort_values("outcome_id")
+        .assign(rating=lambda d: d["rating"].astype(str))
+        .set_index("outcome")
+        .loc[:, ["impact_area", "rating"]]
+        .rename(columns={"impact_area": "Impact area", "rating": "Rating"})
+    )
+    out.index.name = "Core outcome"
+    return out

@@ -1074,3 +1074,8 @@ __all__ = [
     "spoke_survey_summary",
     "year_on_year",
 ]
+
+
+def service_name(profile: pd.DataFrame) -> str:
+    """The Hub's (fictional) name from :func:`service_profile`, for report titles."""
+    return str(profile.loc["Hub"].iloc[0])
