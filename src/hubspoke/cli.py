@@ -61,15 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
             "purpose and listed in _synthetic/quirks.csv. The same --seed gives byte-identical files."
         ),
     )
-    synth.add_argument("--out", type=Path, default=settings.raw_dir, help="raw data folder (default: %(default)s)")
+    synth.add_argument(
+        "--out", type=Path, default=settings.raw_dir, help="raw data folder (default: %(default)s)"
+    )
     synth.add_argument("--seed", type=int, default=2014, help="random seed (default: %(default)s)")
-    synth.add_argument("--services", type=_positive_int, default=16,
-                       help="number of services; 16 is the real programme, 150 the national-scale benchmark (default: %(default)s)")
-    synth.add_argument("--scale", type=_positive_float, default=1.0,
-                       help="multiplies case and activity volume, e.g. 100 for about a million case rows with --services 150 (default: %(default)s)")
-    synth.add_argument("--if-empty", action="store_true",
-                       help="do nothing when the folder already holds raw data (used by 'make report')")
-    synth.add_argument("--force", action="store_true", help="overwrite a folder that already holds raw data")
+    synth.add_argument(
+        "--services",
+        type=_positive_int,
+        default=16,
+        help="number of services; 16 is the real programme, 150 the national-scale benchmark (default: %(default)s)",
+    )
+    synth.add_argument(
+        "--scale",
+        type=_positive_float,
+        default=1.0,
+        help="multiplies case and activity volume, e.g. 100 for about a million case rows with --services 150 (default: %(default)s)",
+    )
+    synth.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing when the folder already holds raw data (used by 'make report')",
+    )
+    synth.add_argument(
+        "--force", action="store_true", help="overwrite a folder that already holds raw data"
+    )
 
     clean = sub.add_parser(
         "clean",
@@ -80,21 +95,47 @@ def build_parser() -> argparse.ArgumentParser:
             "reconciliation per raw file. Exits non-zero when any file could not be read."
         ),
     )
-    clean.add_argument("--raw", type=Path, default=settings.raw_dir, help="raw data folder (default: %(default)s)")
-    clean.add_argument("--out", type=Path, default=settings.processed_dir, help="processed data folder (default: %(default)s)")
+    clean.add_argument(
+        "--raw", type=Path, default=settings.raw_dir, help="raw data folder (default: %(default)s)"
+    )
+    clean.add_argument(
+        "--out",
+        type=Path,
+        default=settings.processed_dir,
+        help="processed data folder (default: %(default)s)",
+    )
 
     report = sub.add_parser(
         "report",
         help="run every notebook with papermill and write HTML reports with an index page",
         description="Run the parameterised notebooks for every service-year and the cross-site notebooks.",
     )
-    report.add_argument("--out", type=Path, default=settings.reports_dir, help="reports folder (default: %(default)s)")
-    report.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: number of cores)")
-    report.add_argument("--only", nargs="*", default=None, help="only these notebooks or service ids")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=settings.reports_dir,
+        help="reports folder (default: %(default)s)",
+    )
+    report.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="worker processes (default: number of cores)",
+    )
+    report.add_argument(
+        "--only", nargs="*", default=None, help="only these notebooks or service ids"
+    )
 
-    dictionary = sub.add_parser("dictionary", help="write the raw data dictionary (Markdown) generated from hubspoke.rawspec")
-    dictionary.add_argument("--out", type=Path, default=settings.root / "docs" / "raw_data_dictionary.md",
-                            help="output file (default: %(default)s)")
+    dictionary = sub.add_parser(
+        "dictionary",
+        help="write the raw data dictionary (Markdown) generated from hubspoke.rawspec",
+    )
+    dictionary.add_argument(
+        "--out",
+        type=Path,
+        default=settings.root / "docs" / "raw_data_dictionary.md",
+        help="output file (default: %(default)s)",
+    )
     return parser
 
 
@@ -145,7 +186,12 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": _cmd_synth, "clean": _cmd_clean, "report": _cmd_report, "dictionary": _cmd_dictionary}
+COMMANDS = {
+    "synth": _cmd_synth,
+    "clean": _cmd_clean,
+    "report": _cmd_report,
+    "dictionary": _cmd_dictionary,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,9 @@ class Settings:
 
     def with_paths(self, **paths: Path) -> Settings:
         """Return a copy with some paths replaced (keyword-only, e.g. ``raw_dir=tmp``)."""
-        unknown = set(paths) - {f for f in self.__dataclass_fields__ if f.endswith(("_dir", "_file"))}
+        unknown = set(paths) - {
+            f for f in self.__dataclass_fields__ if f.endswith(("_dir", "_file"))
+        }
         if unknown:
             raise ConfigError("unknown path setting", found=sorted(unknown))
         return replace(self, **{k: Path(v) for k, v in paths.items()})

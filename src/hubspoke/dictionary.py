@@ -41,11 +41,15 @@ def table_markdown(table: RawTable) -> str:
     """One raw table as a Markdown section."""
     lines = [f"### `{table.name}`", "", table.description, ""]
     if table.sheet_names:
-        lines.append(f"Workbook sheet names: {', '.join(repr(s) for s in table.sheet_names)}. CSV: `{table.name}.csv`.")
+        lines.append(
+            f"Workbook sheet names: {', '.join(repr(s) for s in table.sheet_names)}. CSV: `{table.name}.csv`."
+        )
     if table.key:
         lines.append(f"Key: {', '.join(f'`{k}`' for k in table.key)}.")
     if table.file_quirks:
-        lines.append(f"File-level quirks to expect: {', '.join(f'`{q}`' for q in table.file_quirks)}.")
+        lines.append(
+            f"File-level quirks to expect: {', '.join(f'`{q}`' for q in table.file_quirks)}."
+        )
     lines += [
         "",
         "| column | kind | required | description | allowed values (variants) | other headers used | quirks |",
@@ -115,7 +119,10 @@ def raw_dictionary_markdown() -> str:
         "",
         "| kind | cleaning | what it looks like |",
         "|---|---|---|",
-        *[f"| `{k}` | {action} | {_cell(text)} |" for k, (action, text) in rawspec.QUIRK_KINDS.items()],
+        *[
+            f"| `{k}` | {action} | {_cell(text)} |"
+            for k, (action, text) in rawspec.QUIRK_KINDS.items()
+        ],
         "",
         f"The generator lists every quirk it injected in `{rawspec.LAYOUT['quirks']}` with columns "
         f"{', '.join(f'`{c}`' for c in rawspec.QUIRK_LOG_COLUMNS)}.",

@@ -50,9 +50,7 @@ class HubspokeError(Exception):
         text = (", ".join(where) + ": " if where else "") + self.reason
         if self.allowed is not None:
             allowed = (
-                self.allowed
-                if isinstance(self.allowed, str)
-                else ", ".join(map(str, self.allowed))
+                self.allowed if isinstance(self.allowed, str) else ", ".join(map(str, self.allowed))
             )
             text += f" (allowed: {allowed})"
         if self.found is not None:

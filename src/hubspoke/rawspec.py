@@ -75,15 +75,30 @@ def normalise_label(value: object) -> str:
 RISK_SCALE: tuple[str, ...] = ("Not at risk", "Low", "Medium", "High")
 
 #: SERAF score bands (inclusive lower bound -> harmonised level). Scores run 0-30.
-SERAF_BANDS: tuple[tuple[int, str], ...] = ((0, "Not at risk"), (6, "Low"), (11, "Medium"), (16, "High"))
+SERAF_BANDS: tuple[tuple[int, str], ...] = (
+    (0, "Not at risk"),
+    (6, "Low"),
+    (11, "Medium"),
+    (16, "High"),
+)
 SERAF_MAX = 30
 
 #: Each tool's own values (canonical form) and the harmonised level they map to.
 RISK_TOOLS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        "SERAF": MappingProxyType({str(s): next(lvl for lo, lvl in reversed(SERAF_BANDS) if s >= lo) for s in range(SERAF_MAX + 1)}),
+        "SERAF": MappingProxyType(
+            {
+                str(s): next(lvl for lo, lvl in reversed(SERAF_BANDS) if s >= lo)
+                for s in range(SERAF_MAX + 1)
+            }
+        ),
         "London Category": MappingProxyType(
-            {"No category": "Not at risk", "Category 1": "Low", "Category 2": "Medium", "Category 3": "High"}
+            {
+                "No category": "Not at risk",
+                "Category 1": "Low",
+                "Category 2": "Medium",
+                "Category 3": "High",
+            }
         ),
         "Low/Medium/High": MappingProxyType(
             {"No risk": "Not at risk", "Low": "Low", "Medium": "Medium", "High": "High"}
@@ -111,7 +126,9 @@ RISK_VARIANTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 def _vocab(mapping: dict[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
-    return MappingProxyType({k: tuple(dict.fromkeys((normalise_label(k), *v))) for k, v in mapping.items()})
+    return MappingProxyType(
+        {k: tuple(dict.fromkeys((normalise_label(k), *v))) for k, v in mapping.items()}
+    )
 
 
 GENDER = _vocab(
@@ -125,8 +142,21 @@ ETHNICITY = _vocab(
     {
         "White": ("white british", "white other", "w", "white - british", "wbri"),
         "Mixed": ("mixed", "mixed heritage", "dual heritage", "mix"),
-        "Asian": ("asian", "asian british", "asian or asian british", "pakistani", "bangladeshi", "indian"),
-        "Black": ("black", "black british", "black or black british", "black african", "black caribbean"),
+        "Asian": (
+            "asian",
+            "asian british",
+            "asian or asian british",
+            "pakistani",
+            "bangladeshi",
+            "indian",
+        ),
+        "Black": (
+            "black",
+            "black british",
+            "black or black british",
+            "black african",
+            "black caribbean",
+        ),
         "Other ethnic group": ("other", "any other", "other ethnic group", "arab"),
     }
 )
@@ -145,7 +175,14 @@ LOOKED_AFTER = _vocab(
 REFERRAL_SOURCE = _vocab(
     {
         "Police": ("police", "pol", "police cse team"),
-        "Children's social care": ("children's social care", "csc", "social care", "soc care", "social worker", "childrens social care"),
+        "Children's social care": (
+            "children's social care",
+            "csc",
+            "social care",
+            "soc care",
+            "social worker",
+            "childrens social care",
+        ),
         "Education": ("education", "school", "college", "edu"),
         "Health": ("health", "gp", "school nurse", "camhs", "sexual health"),
         "Self or family": ("self", "family", "parent", "self/family", "self or family", "mum"),
@@ -168,11 +205,32 @@ PLANNED_ENDINGS: frozenset[str] = frozenset({"Planned ending", "Transferred"})
 ACTIVITY_TYPE = _vocab(
     {
         "Training": ("training", "trng", "training session", "cse training"),
-        "Consultation": ("consultation", "consult", "case consultation", "professional consultation"),
-        "Awareness - young people": ("awareness - young people", "awareness (yp)", "yp awareness", "school assembly", "awareness yp"),
-        "Awareness - professionals": ("awareness - professionals", "awareness (prof)", "prof awareness", "awareness raising professionals"),
+        "Consultation": (
+            "consultation",
+            "consult",
+            "case consultation",
+            "professional consultation",
+        ),
+        "Awareness - young people": (
+            "awareness - young people",
+            "awareness (yp)",
+            "yp awareness",
+            "school assembly",
+            "awareness yp",
+        ),
+        "Awareness - professionals": (
+            "awareness - professionals",
+            "awareness (prof)",
+            "prof awareness",
+            "awareness raising professionals",
+        ),
         "MASE meeting": ("mase meeting", "mase", "mase mtg", "mase panel"),
-        "Strategy meeting": ("strategy meeting", "strategic meeting", "cse strategy meeting", "strat mtg"),
+        "Strategy meeting": (
+            "strategy meeting",
+            "strategic meeting",
+            "cse strategy meeting",
+            "strat mtg",
+        ),
     }
 )
 AGENCY = _vocab(
@@ -191,12 +249,33 @@ AGENCY = _vocab(
 POLICY_ELEMENT = _vocab(
     {
         "CSE strategy": ("cse strategy", "strategy", "local cse strategy"),
-        "CSE procedures": ("cse procedures", "procedures", "cse protocol", "safeguarding procedures for cse"),
+        "CSE procedures": (
+            "cse procedures",
+            "procedures",
+            "cse protocol",
+            "safeguarding procedures for cse",
+        ),
         "MASE meetings": ("mase meetings", "mase", "multi-agency sexual exploitation meetings"),
-        "Data sharing agreement": ("data sharing agreement", "data sharing", "information sharing protocol"),
-        "Commissioned CSE service": ("commissioned cse service", "commissioning", "cse service commissioned"),
-        "Multi-agency CSE training plan": ("multi-agency cse training plan", "training plan", "cse training plan"),
-        "Agreed risk assessment tool": ("agreed risk assessment tool", "risk tool", "risk assessment tool"),
+        "Data sharing agreement": (
+            "data sharing agreement",
+            "data sharing",
+            "information sharing protocol",
+        ),
+        "Commissioned CSE service": (
+            "commissioned cse service",
+            "commissioning",
+            "cse service commissioned",
+        ),
+        "Multi-agency CSE training plan": (
+            "multi-agency cse training plan",
+            "training plan",
+            "cse training plan",
+        ),
+        "Agreed risk assessment tool": (
+            "agreed risk assessment tool",
+            "risk tool",
+            "risk assessment tool",
+        ),
     }
 )
 POLICY_STATUS = _vocab(
@@ -219,7 +298,13 @@ SUPERVISION = _vocab(
         "None": ("never", "no supervision", "none"),
     }
 )
-SUPERVISION_SCALE: tuple[str, ...] = ("None", "Less than monthly", "Monthly", "Fortnightly", "Weekly")
+SUPERVISION_SCALE: tuple[str, ...] = (
+    "None",
+    "Less than monthly",
+    "Monthly",
+    "Fortnightly",
+    "Weekly",
+)
 SYSTEM_ACCESS = _vocab(
     {
         "Full": ("full", "full access", "yes"),
@@ -286,7 +371,10 @@ QUIRK_KINDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "date_format": ("harmonise", "a date as dd/mm/yyyy, d Mon yyyy, yyyy-mm-dd or dd.mm.yy"),
         "excel_serial_date": ("harmonise", "a date as an Excel serial day number (e.g. 42036)"),
         "age_text": ("harmonise", "an age as text, e.g. '14 yrs' or '15 years old'"),
-        "missing_marker": ("harmonise", "a 'not known' marker such as 'n/k' or '-' in place of a value"),
+        "missing_marker": (
+            "harmonise",
+            "a 'not known' marker such as 'n/k' or '-' in place of a value",
+        ),
         "blank_row": ("skip", "an entirely blank row among the data"),
         "notes_row": ("skip", "a trailing free-text notes row under the data"),
         "duplicate_row": ("merge", "a row sent twice, identical in every column"),
@@ -295,16 +383,34 @@ QUIRK_KINDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "header_offset": ("file", "header not on the first row (title rows above it)"),
         "encoding_cp1252": ("file", "a CSV saved in Windows-1252 rather than UTF-8"),
         "encoding_bom": ("file", "a CSV saved as UTF-8 with a byte-order mark"),
-        "risk_tool": ("harmonise", "risk recorded with the service's own tool (SERAF, London Category, Low/Medium/High)"),
-        "direct_identifier": ("drop_column", "a name, date of birth or postcode a service should not have sent"),
+        "risk_tool": (
+            "harmonise",
+            "risk recorded with the service's own tool (SERAF, London Category, Low/Medium/High)",
+        ),
+        "direct_identifier": (
+            "drop_column",
+            "a name, date of birth or postcode a service should not have sent",
+        ),
         "name_in_free_text": ("drop_column", "a person's name inside a free-text notes cell"),
-        "out_of_range": ("quarantine", "a value outside its allowed range (age 34, 9 on a 1-5 scale, negative count)"),
+        "out_of_range": (
+            "quarantine",
+            "a value outside its allowed range (age 34, 9 on a 1-5 scale, negative count)",
+        ),
         "invalid_label": ("quarantine", "a category value that matches no known variant"),
         "date_order": ("quarantine", "a closure date before the referral date"),
-        "name_in_excerpt": ("harmonise", "a name or place inside an interview excerpt (redacted before reporting)"),
+        "name_in_excerpt": (
+            "harmonise",
+            "a name or place inside an interview excerpt (redacted before reporting)",
+        ),
         "unknown_code": ("quarantine", "a coded segment whose code is not in the codebook"),
-        "position_out_of_range": ("quarantine", "a coded segment whose character positions fall outside the transcript"),
-        "invalid_judgement": ("quarantine", "a theory judgement other than supports / refutes / refines"),
+        "position_out_of_range": (
+            "quarantine",
+            "a coded segment whose character positions fall outside the transcript",
+        ),
+        "invalid_judgement": (
+            "quarantine",
+            "a theory judgement other than supports / refutes / refines",
+        ),
     }
 )
 
@@ -356,7 +462,15 @@ class RawTable:
         return table
 
 
-_SUBMISSION_FILE_QUIRKS = ("reordered_columns", "header_offset", "encoding_cp1252", "encoding_bom", "blank_row", "notes_row", "duplicate_row")
+_SUBMISSION_FILE_QUIRKS = (
+    "reordered_columns",
+    "header_offset",
+    "encoding_cp1252",
+    "encoding_bom",
+    "blank_row",
+    "notes_row",
+    "duplicate_row",
+)
 _DATE_QUIRKS = ("date_format", "excel_serial_date", "missing_marker")
 
 CASES = RawTable(
@@ -366,56 +480,180 @@ CASES = RawTable(
     key=("case_ref", "referral_date"),
     file_quirks=_SUBMISSION_FILE_QUIRKS,
     columns=(
-        Column("case_ref", "id", "Service-local case reference (pseudonymised in processed data).", True,
-               aliases=("case ref", "case reference", "case id", "client id", "yp ref", "ref")),
-        Column("young_person_name", "identifier", "Young person's name: should never have been sent; dropped.",
-               aliases=("name", "yp name", "client name", "full name"), quirks=("direct_identifier",)),
-        Column("date_of_birth", "identifier", "Date of birth: should never have been sent; dropped.",
-               aliases=("dob", "d.o.b.", "birth date"), quirks=("direct_identifier",)),
-        Column("postcode", "identifier", "Home postcode: should never have been sent; dropped.",
-               aliases=("post code", "home postcode"), quirks=("direct_identifier",)),
-        Column("age", "age", "Age in whole years at referral.", True, minimum=8, maximum=25,
-               aliases=("age at referral", "age (years)", "yp age"), quirks=("age_text", "out_of_range", "missing_marker")),
-        Column("gender", "category", "Gender.", vocabulary=GENDER, aliases=("sex", "gender identity"),
-               quirks=("label_variant", "missing_marker", "invalid_label")),
-        Column("ethnicity", "category", "Ethnic group (ONS top level).", vocabulary=ETHNICITY,
-               aliases=("ethnic group", "ethnic origin"), quirks=("label_variant", "missing_marker")),
-        Column("disability", "category", "Has a disability or special educational need.", vocabulary=YES_NO,
-               aliases=("disabled", "sen/disability", "send"), quirks=("label_variant", "missing_marker")),
-        Column("looked_after", "category", "Looked-after child at referral.", vocabulary=LOOKED_AFTER,
-               aliases=("lac", "cla", "looked after status", "in care"), quirks=("label_variant", "missing_marker")),
-        Column("concern_date", "date", "Date the concern was first raised (often missing).",
-               aliases=("date of concern", "concern raised"), quirks=_DATE_QUIRKS),
-        Column("referral_date", "date", "Date the referral was received.", True,
-               aliases=("date of referral", "referral received", "ref date"), quirks=_DATE_QUIRKS),
-        Column("referral_source", "category", "Agency that referred.", vocabulary=REFERRAL_SOURCE,
-               aliases=("referred by", "source of referral", "referrer"), quirks=("label_variant", "missing_marker", "invalid_label")),
-        Column("risk_at_referral", "risk", "Risk at referral on the service's own tool (see services.risk_tool).",
-               aliases=("risk level at referral", "initial risk", "seraf score at referral", "risk (start)"),
-               quirks=("risk_tool", "out_of_range", "missing_marker")),
-        Column("risk_latest", "risk", "Risk at latest review or closure on the same tool.",
-               aliases=("current risk", "risk at closure", "latest risk", "risk (latest)"),
-               quirks=("risk_tool", "out_of_range", "missing_marker")),
-        Column("missing_before", "int", "Missing episodes in the 3 months before support.", minimum=0, maximum=60,
-               aliases=("missing episodes before", "mfh before", "missing (3m before)"), quirks=("out_of_range", "missing_marker")),
-        Column("missing_after", "int", "Missing episodes in the latest 3 months of support.", minimum=0, maximum=60,
-               aliases=("missing episodes after", "mfh after", "missing (3m after)"), quirks=("out_of_range", "missing_marker")),
-        Column("contacts", "int", "Number of contacts with the young person.", minimum=0, maximum=300,
-               aliases=("no. of contacts", "number of contacts", "sessions"), quirks=("out_of_range",)),
-        Column("closure_date", "date", "Date support ended (blank while open).",
-               aliases=("date closed", "closed", "end date"), quirks=(*_DATE_QUIRKS, "date_order")),
-        Column("closure_reason", "category", "Why support ended (blank while open).", vocabulary=CLOSURE_REASON,
-               aliases=("reason for closure", "closure", "ending"), quirks=("label_variant",)),
+        Column(
+            "case_ref",
+            "id",
+            "Service-local case reference (pseudonymised in processed data).",
+            True,
+            aliases=("case ref", "case reference", "case id", "client id", "yp ref", "ref"),
+        ),
+        Column(
+            "young_person_name",
+            "identifier",
+            "Young person's name: should never have been sent; dropped.",
+            aliases=("name", "yp name", "client name", "full name"),
+            quirks=("direct_identifier",),
+        ),
+        Column(
+            "date_of_birth",
+            "identifier",
+            "Date of birth: should never have been sent; dropped.",
+            aliases=("dob", "d.o.b.", "birth date"),
+            quirks=("direct_identifier",),
+        ),
+        Column(
+            "postcode",
+            "identifier",
+            "Home postcode: should never have been sent; dropped.",
+            aliases=("post code", "home postcode"),
+            quirks=("direct_identifier",),
+        ),
+        Column(
+            "age",
+            "age",
+            "Age in whole years at referral.",
+            True,
+            minimum=8,
+            maximum=25,
+            aliases=("age at referral", "age (years)", "yp age"),
+            quirks=("age_text", "out_of_range", "missing_marker"),
+        ),
+        Column(
+            "gender",
+            "category",
+            "Gender.",
+            vocabulary=GENDER,
+            aliases=("sex", "gender identity"),
+            quirks=("label_variant", "missing_marker", "invalid_label"),
+        ),
+        Column(
+            "ethnicity",
+            "category",
+            "Ethnic group (ONS top level).",
+            vocabulary=ETHNICITY,
+            aliases=("ethnic group", "ethnic origin"),
+            quirks=("label_variant", "missing_marker"),
+        ),
+        Column(
+            "disability",
+            "category",
+            "Has a disability or special educational need.",
+            vocabulary=YES_NO,
+            aliases=("disabled", "sen/disability", "send"),
+            quirks=("label_variant", "missing_marker"),
+        ),
+        Column(
+            "looked_after",
+            "category",
+            "Looked-after child at referral.",
+            vocabulary=LOOKED_AFTER,
+            aliases=("lac", "cla", "looked after status", "in care"),
+            quirks=("label_variant", "missing_marker"),
+        ),
+        Column(
+            "concern_date",
+            "date",
+            "Date the concern was first raised (often missing).",
+            aliases=("date of concern", "concern raised"),
+            quirks=_DATE_QUIRKS,
+        ),
+        Column(
+            "referral_date",
+            "date",
+            "Date the referral was received.",
+            True,
+            aliases=("date of referral", "referral received", "ref date"),
+            quirks=_DATE_QUIRKS,
+        ),
+        Column(
+            "referral_source",
+            "category",
+            "Agency that referred.",
+            vocabulary=REFERRAL_SOURCE,
+            aliases=("referred by", "source of referral", "referrer"),
+            quirks=("label_variant", "missing_marker", "invalid_label"),
+        ),
+        Column(
+            "risk_at_referral",
+            "risk",
+            "Risk at referral on the service's own tool (see services.risk_tool).",
+            aliases=(
+                "risk level at referral",
+                "initial risk",
+                "seraf score at referral",
+                "risk (start)",
+            ),
+            quirks=("risk_tool", "out_of_range", "missing_marker"),
+        ),
+        Column(
+            "risk_latest",
+            "risk",
+            "Risk at latest review or closure on the same tool.",
+            aliases=("current risk", "risk at closure", "latest risk", "risk (latest)"),
+            quirks=("risk_tool", "out_of_range", "missing_marker"),
+        ),
+        Column(
+            "missing_before",
+            "int",
+            "Missing episodes in the 3 months before support.",
+            minimum=0,
+            maximum=60,
+            aliases=("missing episodes before", "mfh before", "missing (3m before)"),
+            quirks=("out_of_range", "missing_marker"),
+        ),
+        Column(
+            "missing_after",
+            "int",
+            "Missing episodes in the latest 3 months of support.",
+            minimum=0,
+            maximum=60,
+            aliases=("missing episodes after", "mfh after", "missing (3m after)"),
+            quirks=("out_of_range", "missing_marker"),
+        ),
+        Column(
+            "contacts",
+            "int",
+            "Number of contacts with the young person.",
+            minimum=0,
+            maximum=300,
+            aliases=("no. of contacts", "number of contacts", "sessions"),
+            quirks=("out_of_range",),
+        ),
+        Column(
+            "closure_date",
+            "date",
+            "Date support ended (blank while open).",
+            aliases=("date closed", "closed", "end date"),
+            quirks=(*_DATE_QUIRKS, "date_order"),
+        ),
+        Column(
+            "closure_reason",
+            "category",
+            "Why support ended (blank while open).",
+            vocabulary=CLOSURE_REASON,
+            aliases=("reason for closure", "closure", "ending"),
+            quirks=("label_variant",),
+        ),
         *(
-            Column(f"outcome_{scale}_{when}", "int", f"Outcome rating '{scale.replace('_', ' ')}' at {when} of support, 1 (poor) to 5 (good).",
-                   minimum=1, maximum=5,
-                   aliases=(f"{scale.replace('_', ' ')} ({when})", f"{scale}_{when}"),
-                   quirks=("out_of_range", "missing_marker"))
+            Column(
+                f"outcome_{scale}_{when}",
+                "int",
+                f"Outcome rating '{scale.replace('_', ' ')}' at {when} of support, 1 (poor) to 5 (good).",
+                minimum=1,
+                maximum=5,
+                aliases=(f"{scale.replace('_', ' ')} ({when})", f"{scale}_{when}"),
+                quirks=("out_of_range", "missing_marker"),
+            )
             for scale in OUTCOME_SCALES
             for when in ("start", "end")
         ),
-        Column("notes", "free_text", "Worker's free-text notes; may contain names; dropped.",
-               aliases=("case notes", "comments", "worker notes"), quirks=("name_in_free_text",)),
+        Column(
+            "notes",
+            "free_text",
+            "Worker's free-text notes; may contain names; dropped.",
+            aliases=("case notes", "comments", "worker notes"),
+            quirks=("name_in_free_text",),
+        ),
     ),
 )
 
@@ -426,19 +664,72 @@ ACTIVITIES = RawTable(
     key=("activity_date", "activity_type", "audience_agency", "participants"),
     file_quirks=_SUBMISSION_FILE_QUIRKS,
     columns=(
-        Column("activity_date", "date", "Date of the activity.", True, aliases=("date", "session date"), quirks=_DATE_QUIRKS),
-        Column("activity_type", "category", "Kind of activity.", True, vocabulary=ACTIVITY_TYPE,
-               aliases=("type", "activity", "type of activity"), quirks=("label_variant", "invalid_label")),
-        Column("audience_agency", "category", "Agency of the audience or consultee.", vocabulary=AGENCY,
-               aliases=("agency", "audience", "attendees from"), quirks=("label_variant", "missing_marker")),
-        Column("participants", "int", "Number of people who took part.", True, minimum=0, maximum=1000,
-               aliases=("no. attending", "attendees", "numbers", "participants (n)"), quirks=("out_of_range",)),
-        Column("confidence_before", "float", "Training only: mean confidence rating before, 1-10.", minimum=1, maximum=10,
-               aliases=("conf before", "pre confidence", "confidence (pre)"), quirks=("out_of_range", "missing_marker")),
-        Column("confidence_after", "float", "Training only: mean confidence rating after, 1-10.", minimum=1, maximum=10,
-               aliases=("conf after", "post confidence", "confidence (post)"), quirks=("out_of_range", "missing_marker")),
-        Column("spoke_id", "id", "Spoke worker who led it (see reference/spokes.csv).", aliases=("worker", "spoke", "lead worker")),
-        Column("notes", "free_text", "Free-text notes; may contain names; dropped.", aliases=("comments",), quirks=("name_in_free_text",)),
+        Column(
+            "activity_date",
+            "date",
+            "Date of the activity.",
+            True,
+            aliases=("date", "session date"),
+            quirks=_DATE_QUIRKS,
+        ),
+        Column(
+            "activity_type",
+            "category",
+            "Kind of activity.",
+            True,
+            vocabulary=ACTIVITY_TYPE,
+            aliases=("type", "activity", "type of activity"),
+            quirks=("label_variant", "invalid_label"),
+        ),
+        Column(
+            "audience_agency",
+            "category",
+            "Agency of the audience or consultee.",
+            vocabulary=AGENCY,
+            aliases=("agency", "audience", "attendees from"),
+            quirks=("label_variant", "missing_marker"),
+        ),
+        Column(
+            "participants",
+            "int",
+            "Number of people who took part.",
+            True,
+            minimum=0,
+            maximum=1000,
+            aliases=("no. attending", "attendees", "numbers", "participants (n)"),
+            quirks=("out_of_range",),
+        ),
+        Column(
+            "confidence_before",
+            "float",
+            "Training only: mean confidence rating before, 1-10.",
+            minimum=1,
+            maximum=10,
+            aliases=("conf before", "pre confidence", "confidence (pre)"),
+            quirks=("out_of_range", "missing_marker"),
+        ),
+        Column(
+            "confidence_after",
+            "float",
+            "Training only: mean confidence rating after, 1-10.",
+            minimum=1,
+            maximum=10,
+            aliases=("conf after", "post confidence", "confidence (post)"),
+            quirks=("out_of_range", "missing_marker"),
+        ),
+        Column(
+            "spoke_id",
+            "id",
+            "Spoke worker who led it (see reference/spokes.csv).",
+            aliases=("worker", "spoke", "lead worker"),
+        ),
+        Column(
+            "notes",
+            "free_text",
+            "Free-text notes; may contain names; dropped.",
+            aliases=("comments",),
+            quirks=("name_in_free_text",),
+        ),
     ),
 )
 
@@ -449,11 +740,31 @@ POLICY = RawTable(
     key=("la_code", "element"),
     file_quirks=("reordered_columns", "header_offset", "encoding_cp1252", "blank_row", "notes_row"),
     columns=(
-        Column("la_code", "id", "Local-authority area code (ONS, e.g. E06000001).", True, aliases=("la", "area code", "local authority code")),
-        Column("element", "category", "Framework element.", True, vocabulary=POLICY_ELEMENT,
-               aliases=("framework element", "item", "checklist item"), quirks=("label_variant",)),
-        Column("status", "category", "Status at year end.", True, vocabulary=POLICY_STATUS,
-               aliases=("progress", "rag", "current status"), quirks=("label_variant", "invalid_label")),
+        Column(
+            "la_code",
+            "id",
+            "Local-authority area code (ONS, e.g. E06000001).",
+            True,
+            aliases=("la", "area code", "local authority code"),
+        ),
+        Column(
+            "element",
+            "category",
+            "Framework element.",
+            True,
+            vocabulary=POLICY_ELEMENT,
+            aliases=("framework element", "item", "checklist item"),
+            quirks=("label_variant",),
+        ),
+        Column(
+            "status",
+            "category",
+            "Status at year end.",
+            True,
+            vocabulary=POLICY_STATUS,
+            aliases=("progress", "rag", "current status"),
+            quirks=("label_variant", "invalid_label"),
+        ),
         Column("notes", "free_text", "Comments; dropped.", aliases=("comments",)),
     ),
 )
@@ -465,17 +776,54 @@ SPOKE_SURVEY = RawTable(
     key=("spoke_id",),
     file_quirks=("reordered_columns", "header_offset", "encoding_bom", "blank_row"),
     columns=(
-        Column("spoke_id", "id", "Spoke worker id (see reference/spokes.csv).", True, aliases=("worker id", "respondent", "spoke")),
-        Column("supervision_frequency", "category", "How often the worker receives supervision.", vocabulary=SUPERVISION,
-               aliases=("supervision", "how often supervised"), quirks=("label_variant", "missing_marker")),
-        Column("host_system_access", "category", "Access to the host agency's case systems.", vocabulary=SYSTEM_ACCESS,
-               aliases=("system access", "access to host systems"), quirks=("label_variant",)),
-        Column("feels_isolated", "category", "How often the worker feels isolated in the host agency.", vocabulary=ISOLATION,
-               aliases=("isolation", "feel isolated"), quirks=("label_variant",)),
-        Column("confidence", "int", "Confidence in the role, 1 (low) to 5 (high).", minimum=1, maximum=5,
-               aliases=("confidence in role", "self-rated confidence"), quirks=("out_of_range",)),
-        Column("intends_to_stay", "category", "Intends to stay in post for the next year.", vocabulary=STAY,
-               aliases=("intention to stay", "staying in post"), quirks=("label_variant",)),
+        Column(
+            "spoke_id",
+            "id",
+            "Spoke worker id (see reference/spokes.csv).",
+            True,
+            aliases=("worker id", "respondent", "spoke"),
+        ),
+        Column(
+            "supervision_frequency",
+            "category",
+            "How often the worker receives supervision.",
+            vocabulary=SUPERVISION,
+            aliases=("supervision", "how often supervised"),
+            quirks=("label_variant", "missing_marker"),
+        ),
+        Column(
+            "host_system_access",
+            "category",
+            "Access to the host agency's case systems.",
+            vocabulary=SYSTEM_ACCESS,
+            aliases=("system access", "access to host systems"),
+            quirks=("label_variant",),
+        ),
+        Column(
+            "feels_isolated",
+            "category",
+            "How often the worker feels isolated in the host agency.",
+            vocabulary=ISOLATION,
+            aliases=("isolation", "feel isolated"),
+            quirks=("label_variant",),
+        ),
+        Column(
+            "confidence",
+            "int",
+            "Confidence in the role, 1 (low) to 5 (high).",
+            minimum=1,
+            maximum=5,
+            aliases=("confidence in role", "self-rated confidence"),
+            quirks=("out_of_range",),
+        ),
+        Column(
+            "intends_to_stay",
+            "category",
+            "Intends to stay in post for the next year.",
+            vocabulary=STAY,
+            aliases=("intention to stay", "staying in post"),
+            quirks=("label_variant",),
+        ),
     ),
 )
 
@@ -486,13 +834,26 @@ SERVICES = RawTable(
     columns=(
         Column("service_id", "id", "Service id, S01-S16 (S001-S150 at national scale).", True),
         Column("hub_name", "text", "Fictional Hub name.", True),
-        Column("phase", "int", "Phase 1, 2 or 3 (start 2014, 2015, 2016).", True, minimum=1, maximum=3),
+        Column(
+            "phase", "int", "Phase 1, 2 or 3 (start 2014, 2015, 2016).", True, minimum=1, maximum=3
+        ),
         Column("start_date", "date", "Programme start date (ISO).", True),
-        Column("model_variant", "category", "Variant of the model.", True, vocabulary=_vocab({v: () for v in MODEL_VARIANTS})),
+        Column(
+            "model_variant",
+            "category",
+            "Variant of the model.",
+            True,
+            vocabulary=_vocab({v: () for v in MODEL_VARIANTS}),
+        ),
         Column("n_spokes", "int", "Number of Spoke workers (2-5).", True, minimum=2, maximum=5),
         Column("la_codes", "text", "Local-authority areas covered, ';'-separated ONS codes.", True),
-        Column("risk_tool", "category", "Risk tool the service records with.", True,
-               vocabulary=_vocab({t: () for t in RISK_TOOLS})),
+        Column(
+            "risk_tool",
+            "category",
+            "Risk tool the service records with.",
+            True,
+            vocabulary=_vocab({t: () for t in RISK_TOOLS}),
+        ),
         Column("region", "text", "Region of England.", True),
     ),
 )
@@ -504,7 +865,13 @@ SPOKES = RawTable(
     columns=(
         Column("spoke_id", "id", "Spoke worker id, e.g. S03-K2.", True),
         Column("service_id", "id", "Service the Spoke belongs to.", True),
-        Column("host_setting", "category", "Host agency setting.", True, vocabulary=_vocab({h: () for h in HOST_SETTINGS})),
+        Column(
+            "host_setting",
+            "category",
+            "Host agency setting.",
+            True,
+            vocabulary=_vocab({h: () for h in HOST_SETTINGS}),
+        ),
         Column("la_code", "id", "Local-authority area the Spoke is placed in.", True),
         Column("start_year", "int", "First year in post.", True, minimum=2014, maximum=2016),
     ),
@@ -518,7 +885,9 @@ REFERENCE_TABLES: tuple[RawTable, ...] = (SERVICES, SPOKES)
 # Qualitative: codebook, transcripts, coded segments, judgements
 # ---------------------------------------------------------------------------
 
-CMO_ELEMENTS: Mapping[str, str] = MappingProxyType({"C": "context", "M": "mechanism", "O": "outcome"})
+CMO_ELEMENTS: Mapping[str, str] = MappingProxyType(
+    {"C": "context", "M": "mechanism", "O": "outcome"}
+)
 JUDGEMENTS: tuple[str, ...] = ("supports", "refutes", "refines")
 RESPONDENT_ROLES: tuple[str, ...] = (
     "Spoke worker",
@@ -540,7 +909,12 @@ CODEBOOK = RawTable(
     columns=(
         Column("code_id", "id", "Code id, e.g. PT1-M2.", True),
         Column("label", "text", "Short label.", True),
-        Column("cmo", "category", "CMO element: C, M or O (blank for a theory-level parent).", vocabulary=_vocab({k: () for k in CMO_ELEMENTS})),
+        Column(
+            "cmo",
+            "category",
+            "CMO element: C, M or O (blank for a theory-level parent).",
+            vocabulary=_vocab({k: () for k in CMO_ELEMENTS}),
+        ),
         Column("theory_id", "id", "Programme theory id, e.g. PT1.", True),
         Column("parent_code", "id", "Parent code id (blank at the top)."),
         Column("description", "text", "What the code captures."),
@@ -554,9 +928,21 @@ TRANSCRIPTS = RawTable(
         Column("transcript_id", "id", "Transcript id, e.g. T0001.", True),
         Column("service_id", "id", "Service interviewed.", True),
         Column("year", "int", "Evaluation year (2014-2016).", True, minimum=2014, maximum=2016),
-        Column("respondent_role", "category", "Role of the respondent.", True, vocabulary=_vocab({r: () for r in RESPONDENT_ROLES})),
+        Column(
+            "respondent_role",
+            "category",
+            "Role of the respondent.",
+            True,
+            vocabulary=_vocab({r: () for r in RESPONDENT_ROLES}),
+        ),
         Column("interview_date", "date", "Date of interview (ISO).", True),
-        Column("text", "free_text", "Full transcript text (synthetic; contains names to be redacted).", True, quirks=("name_in_excerpt",)),
+        Column(
+            "text",
+            "free_text",
+            "Full transcript text (synthetic; contains names to be redacted).",
+            True,
+            quirks=("name_in_excerpt",),
+        ),
     ),
 )
 SEGMENTS = RawTable(
@@ -568,13 +954,38 @@ SEGMENTS = RawTable(
         Column("transcript_id", "id", "Transcript coded.", True),
         Column("service_id", "id", "Service (copied from the transcript).", True),
         Column("year", "int", "Evaluation year.", True, minimum=2014, maximum=2016),
-        Column("respondent_role", "category", "Role of the respondent.", True, vocabulary=_vocab({r: () for r in RESPONDENT_ROLES})),
+        Column(
+            "respondent_role",
+            "category",
+            "Role of the respondent.",
+            True,
+            vocabulary=_vocab({r: () for r in RESPONDENT_ROLES}),
+        ),
         Column("coder", "id", "Coder's initials.", True),
         Column("code_id", "id", "Code applied.", True, quirks=("unknown_code",)),
-        Column("start", "int", "Start character position in the transcript text (0-based, inclusive).", True, minimum=0,
-               quirks=("position_out_of_range",)),
-        Column("end", "int", "End character position (exclusive).", True, minimum=1, quirks=("position_out_of_range",)),
-        Column("excerpt", "free_text", "The coded text (contains names to be redacted).", True, quirks=("name_in_excerpt",)),
+        Column(
+            "start",
+            "int",
+            "Start character position in the transcript text (0-based, inclusive).",
+            True,
+            minimum=0,
+            quirks=("position_out_of_range",),
+        ),
+        Column(
+            "end",
+            "int",
+            "End character position (exclusive).",
+            True,
+            minimum=1,
+            quirks=("position_out_of_range",),
+        ),
+        Column(
+            "excerpt",
+            "free_text",
+            "The coded text (contains names to be redacted).",
+            True,
+            quirks=("name_in_excerpt",),
+        ),
     ),
 )
 JUDGEMENTS_TABLE = RawTable(
@@ -584,8 +995,14 @@ JUDGEMENTS_TABLE = RawTable(
     columns=(
         Column("transcript_id", "id", "Transcript.", True),
         Column("theory_id", "id", "Programme theory.", True),
-        Column("judgement", "category", "supports, refutes or refines.", True,
-               vocabulary=_vocab({j: () for j in JUDGEMENTS}), quirks=("invalid_judgement",)),
+        Column(
+            "judgement",
+            "category",
+            "supports, refutes or refines.",
+            True,
+            vocabulary=_vocab({j: () for j in JUDGEMENTS}),
+            quirks=("invalid_judgement",),
+        ),
         Column("rationale", "free_text", "Evaluator's note (may contain names)."),
     ),
 )

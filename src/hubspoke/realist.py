@@ -861,3 +861,64 @@ def coding_summary(codings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([*rows, row("All coders", frame)]).astype(
         {"coder": "string", "share_double_coded": "Float64", "segments_per_transcript": "Float64"}
     )
+
+
+#: Roles never quoted in a service-year report: within one service and year, even
+#: "Young person, 2015" can point to someone.
+UNQUOTED_ROLES: tuple[str, ...] = ("Young person", "Parent or carer")
+
+#: ``display.table`` arguments for the frames below (interview counts are counts of people).
+DISPLAY: Mapping[str, Mapping[str, object]] = {
+    "theory_evidence": {
+        "count_columns": ["Interviews", "Supports", "Refutes", "Refines"],
+        "total_row": None,
+        "total_column": None,
+        "implied_totals": False,
+    },
+}
+
+
+def evidence_display(
+    evidence: pd.DataFrame, *, theories: Sequence[Theory] | None = None
+) -> pd.DataFrame:
+    """:func:`theory_evidence` as a table to show: one row per theory, counts and verdict, no quotes."""
+    names = {t.id: t.label for t in (theories or load_theories())}
+    out = (
+        evidence.assign(theory=lambda d: d["theory_id"].map(lambda i: f"{i}: {names.get(i, i)}"))
+        .set_index("theory")
+        .loc[:, ["n_transcripts", "supports", "refutes", "refines", "verdict"]]
+        .rename(
+            columns={
+                "n_transcripts": "Interviews",
+                "supports": "Supports",
+                "refutes": "Refutes",
+                "refines": "Refines",
+                "verdict": "Verdict",
+            }
+        )
+    )
+    out.index.name = "Programme theory"
+    return out
+
+
+def quotes_markdown(evidence: pd.DataFrame, *, theories: Sequence[Theory] | None = None) -> str:
+    """The safe quotes of :func:`theory_evidence` as Markdown, grouped by theory, attributed by role and year."""
+    names = {t.id: t.label for t in (theories or load_theories())}
+    quote_cols = sorted(c for c in evidence.columns if c.startswith("quote_"))
+    blocks = []
+    for row in evidence.to_dict("records"):
+        quotes = [
+            f'> "{row[q].strip()}"  \n> — {row[q.replace("quote_", "attribution_")]}'
+            for q in quote_cols
+            if str(row.get(q) or "").strip()
+        ]
+        if quotes:
+            blocks.append(
+                f"**{row['theory_id']}: {names.get(row['theory_id'], '')}**\n\n"
+                + "\n\n".join(quotes)
+            )
+    return (
+        "\n\n".join(blocks)
+        if blocks
+        else "_No coded interview excerpts for this service and year._"
+    )

@@ -42,7 +42,9 @@ def write_quirk_log(path: Path, quirks: list[dict]) -> pd.DataFrame:
     log = (
         pd.DataFrame(quirks, columns=list(QUIRK_LOG_COLUMNS))
         .astype({"row": "Int64"})
-        .sort_values(["file", "sheet", "row", "column", "kind"], na_position="first", kind="mergesort")
+        .sort_values(
+            ["file", "sheet", "row", "column", "kind"], na_position="first", kind="mergesort"
+        )
         .reset_index(drop=True)
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +90,11 @@ def generate(out_dir: Path, *, seed: int = 2014, n_services: int = 16, scale: fl
         "n_files": len(files),
         "n_quirks": int(len(log)),
         "files": {
-            p.relative_to(out_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+            p.relative_to(out_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files
         },
     }
-    (out_dir / LAYOUT["manifest"]).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out_dir / LAYOUT["manifest"]).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return manifest
