@@ -147,3 +147,12 @@ def check_service_list(services: object, *, folder: Path | None = None) -> list[
             "unknown service", column="services", allowed=known, found=unknown or services
         )
     return chosen
+
+
+def check_choice(value: object, *, column: str, allowed: tuple[str, ...]) -> str:
+    """Validate a text parameter that takes one of a few values."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ParameterError(
+            "not one of the allowed values", column=column, allowed=allowed, found=value
+        )
+    return value

@@ -36,6 +36,7 @@ import pandas as pd
 from hubspoke.agreement import per_code_agreement
 from hubspoke.cross_site import host_labels
 from hubspoke.errors import ParameterError, SchemaError
+from hubspoke.plotting.base import service_order
 from hubspoke.rawspec import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
 from hubspoke.redact import attribute_quote, redact_names
 
@@ -922,3 +923,69 @@ def quotes_markdown(evidence: pd.DataFrame, *, theories: Sequence[Theory] | None
         if blocks
         else "_No coded interview excerpts for this service and year._"
     )
+
+
+def in_year(frame: pd.DataFrame, year: str | int) -> pd.DataFrame:
+    """The rows of one evaluation year (``year`` as text or a number), or all rows for ``"all"``."""
+    if str(year).lower() == "all":
+        return frame
+    return frame[frame["year"].astype("Int64") == int(year)]
+
+
+def joint_summary(joint: pd.DataFrame, *, theories: Sequence[Theory] | None = None) -> pd.DataFrame:
+    """Theories as rows, services as columns: the joint-display call on each theory's main indicator.
+
+    The main indicator is the first listed for the theory in ``theories.toml``. Cells are
+    words (confirm / expand / discord), not counts.
+    """
+    loaded = theories or load_theories()
+    main = {t.id: t.indicators[0] for t in loaded}
+    labels = {t.id: f"{t.id}: {t.label}" for t in loaded}
+    chosen = joint[joint["indicator_id"].astype(str) == joint["theory_id"].map(main)]
+    wide = chosen.pivot_table(
+        index="theory_id", columns="service_id", values="call", aggfunc="first"
+    )
+    wide = wide.reindex(columns=service_order([c for c in wide.columns if c != "All services"]))
+    wide.index = wide.index.map(lambda i: labels.get(i, i))
+    wide.index.name = "Programme theory (main indicator)"
+    wide.columns.name = None
+    return wide.fillna("")
+
+
+def role_evidence_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`evidence_counts` (by role) as theories x respondent roles: interviews per cell, with totals."""
+    wide = (
+        counts.pivot_table(
+            index="theory_id",
+            columns="respondent_role",
+            values="n_transcripts",
+            aggfunc="sum",
+            observed=True,
+        )
+        .fillna(0)
+        .astype(int)
+    )
+    wide = wide.loc[:, (wide > 0).any()]
+    wide.columns = [str(c) for c in wide.columns]
+    wide["Total"] = wide.sum(axis=1)
+    wide.index.name = "Programme theory"
+    return wide
+
+
+def refined_display(refined: pd.DataFrame) -> pd.DataFrame:
+    """:func:`refined_theories` as a table to show: statement, verdict, and where it was refined or refuted."""
+    out = (
+        refined.set_index("theory_id")
+        .loc[:, ["statement", "verdict", "refined_in", "refuted_in", "refined_statement"]]
+        .rename(
+            columns={
+                "statement": "Theory",
+                "verdict": "Verdict overall",
+                "refined_in": "Refined in",
+                "refuted_in": "Refuted in",
+                "refined_statement": "Refined statement",
+            }
+        )
+    )
+    out.index.name = "Programme theory"
+    return out
