@@ -865,6 +865,10 @@ def ratings(indicator_table: pd.DataFrame, *, framework: Framework | None = None
     )  # fmt: skip
 
 
+#: Indicator kinds whose numerator is a count (of people, cases, sessions or items).
+COUNT_NUMERATOR_KINDS: tuple[str, ...] = ("count", "sum", "proportion")
+
+
 def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
     """The indicators behind the outcome ratings, ready to show (one row per indicator).
 
@@ -880,6 +884,9 @@ def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
             meets=lambda d: (
                 d["meets_threshold"].map({True: "yes", False: "no"}).fillna("not enough data")
             ),
+            # Only counts, sums and proportions have a numerator that counts people or
+            # items; a mean's or median's numerator is a sum of values, not a count.
+            numerator=lambda d: d["numerator"].where(d["kind"].isin(COUNT_NUMERATOR_KINDS)),
         )
         .set_index("indicator")
         .loc[:, ["outcome", "numerator", "denominator", "value", "unit", "completeness", "meets"]]

@@ -26,7 +26,9 @@ import json
 import multiprocessing
 import os
 import time
+import tempfile
 import traceback
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -294,6 +296,14 @@ def _local_transport_kernel_manager():
         @default("transport")
         def _default_transport(self) -> str:
             return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # A socket prefix of its own: parallel kernels sharing the default prefix in
+            # one folder would pick the same socket files and read each other's messages.
+            return os.path.join(
+                tempfile.gettempdir(), f"hubspoke-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            )
 
     return LocalTransportKernelManager
 

@@ -1,0 +1,268 @@
+"""Qualitative cleaning: codebook, transcripts, coded segments and theory judgements.
+
+Reuses the quantitative machinery (:func:`~hubspoke.clean.pipeline.clean_frame` for
+types, vocabularies, blank/notes rows and duplicates; :func:`~hubspoke.clean.quarantine.split_rows`
+for the cross-table checks) so every raw row ends clean or in quarantine with a
+reason, and the reconciliation holds, exactly as for the quantitative data.
+
+Checks beyond each column's own rules:
+
+* a code used in a segment but absent from the codebook (``code_id``);
+* a segment or judgement whose transcript is unknown or has no service or year;
+* character positions outside the transcript (``start``/``end``), or end not after start;
+* a judgement other than supports / refutes / refines (the vocabulary check);
+* a judgement on a theory the codebook does not define.
+
+Excerpts reach processed data only after :func:`hubspoke.redact.redact_names`;
+transcript texts and evaluators' rationales never do. Where the CSV form of the
+coded segments is absent but a REFI-QDA project (``.qdpx``) is present, the
+codings are imported from it (:func:`hubspoke.refiqda.read_refi_qda`) and cleaned the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from hubspoke import rawspec as rs
+from hubspoke.clean.pipeline import CleanContext, CleanerResult, clean_frame
+from hubspoke.clean.quarantine import RowCheck, SheetLedger, reason_where, split_rows
+from hubspoke.errors import RawFileError
+from hubspoke.readers import RawSheet, read_csv_table
+from hubspoke.redact import redact_names
+
+QUAL_DIR = "qualitative"
+
+
+def _read(
+    ctx: CleanContext, key: str, table: rs.RawTable, result: CleanerResult
+) -> RawSheet | None:
+    """Read one qualitative CSV; a file that cannot be read is a failed ledger line, not an exception."""
+    path = ctx.raw_dir / rs.LAYOUT[key]
+    if not path.is_file():
+        return None
+    try:
+        return read_csv_table(path, ctx.raw_dir, table)
+    except RawFileError as exc:
+        rel = path.relative_to(ctx.raw_dir).as_posix()
+        result.ledgers.append(SheetLedger(rel, "", table.name, status="failed", message=str(exc)))
+        result.warnings.append(str(exc))
+        return None
+
+
+def _clean(sheet: RawSheet, result: CleanerResult, *, name: str) -> pd.DataFrame:
+    """Column-level cleaning of one sheet; records its quarantine and ledger, returns clean rows."""
+    cleaned = clean_frame(sheet.frame, sheet.table, sheet.columns)
+    result.quarantine.append(cleaned.quarantine.assign(table=name))
+    result.ledgers.append(
+        SheetLedger(
+            sheet.file,
+            sheet.sheet,
+            name,
+            rows_in=len(sheet.frame),
+            rows_merged_duplicates=sum(cleaned.merged.values()),
+            unmatched_columns=tuple(sheet.unmatched),
+            dropped_columns=tuple(sheet.dropped),
+        )
+    )
+    return cleaned.clean
+
+
+def _set_clean(result: CleanerResult, file: str, count: int) -> None:
+    for ledger in result.ledgers:
+        if ledger.file == file and ledger.rows_clean is None:
+            ledger.rows_clean = count
+
+
+def clean_codebook(frame: pd.DataFrame) -> pd.DataFrame:
+    """The codebook with CMO letters spelled out (context / mechanism / outcome)."""
+    return frame.assign(
+        cmo=frame["cmo"]
+        .astype("string")
+        .map(lambda v: rs.CMO_ELEMENTS.get(str(v)) if pd.notna(v) else pd.NA)
+    )
+
+
+def transcript_lookup(frame: pd.DataFrame) -> pd.DataFrame:
+    """Clean transcripts by id: service, year, role and text length (the text itself stays behind)."""
+    return frame.assign(length=frame["_text"].astype("string").str.len()).set_index(
+        "transcript_id"
+    )[["service_id", "year", "respondent_role", "length", "_text"]]
+
+
+def segment_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCheck]:
+    """Cross-table checks of coded segments against the codebook and the transcripts."""
+    known_codes = set(codes["code_id"].astype(str))
+
+    def unknown_code(f: pd.DataFrame) -> pd.Series:
+        return reason_where(
+            ~f["code_id"].astype(str).isin(known_codes),
+            "code_id: " + f["code_id"].astype("string").fillna("") + " is not in the codebook",
+        )
+
+    def unknown_transcript(f: pd.DataFrame) -> pd.Series:
+        return reason_where(
+            ~f["transcript_id"].astype(str).isin(transcripts.index.astype(str)),
+            "transcript_id: no transcript with a service and year has this id",
+        )
+
+    def positions(f: pd.DataFrame) -> pd.Series:
+        length = f["transcript_id"].map(transcripts["length"]).astype("Float64")
+        start, end = f["start"].astype("Float64"), f["end"].astype("Float64")
+        bad_order = end <= start
+        outside = end > length
+        reason = pd.Series(pd.NA, index=f.index, dtype="string")
+        reason = reason.mask(bad_order.fillna(False), "end: not after start")
+        return reason.mask(
+            outside.fillna(False) & reason.isna(),
+            "end: "
+            + end.astype("string")
+            + " is beyond the transcript's "
+            + length.astype("Int64").astype("string")
+            + " characters",
+        )
+
+    return [
+        RowCheck("code_id", unknown_code),
+        RowCheck("transcript_id", unknown_transcript),
+        RowCheck("end", positions),
+    ]
+
+
+def judgement_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCheck]:
+    """Cross-table checks of theory judgements against the transcripts and the codebook's theories."""
+    theories = set(codes["theory_id"].astype(str))
+
+    def unknown_transcript(f: pd.DataFrame) -> pd.Series:
+        return reason_where(
+            ~f["transcript_id"].astype(str).isin(transcripts.index.astype(str)),
+            "transcript_id: no transcript with a service and year has this id",
+        )
+
+    def unknown_theory(f: pd.DataFrame) -> pd.Series:
+        return reason_where(
+            ~f["theory_id"].astype(str).isin(theories),
+            "theory_id: "
+            + f["theory_id"].astype("string").fillna("")
+            + " is not a theory in the codebook",
+        )
+
+    return [RowCheck("transcript_id", unknown_transcript), RowCheck("theory_id", unknown_theory)]
+
+
+def finish_codings(
+    frame: pd.DataFrame, codes: pd.DataFrame, transcripts: pd.DataFrame
+) -> pd.DataFrame:
+    """Codings with the transcript's service, year and role and the code's CMO element and theory; excerpt redacted."""
+    meta = codes.set_index("code_id")
+    return frame.assign(
+        service_id=frame["transcript_id"].map(transcripts["service_id"]),
+        year=frame["transcript_id"].map(transcripts["year"]),
+        respondent_role=frame["transcript_id"].map(transcripts["respondent_role"]).astype("string"),
+        cmo=frame["code_id"].map(meta["cmo"]),
+        theory_id=frame["code_id"].map(meta["theory_id"]),
+        excerpt=frame["_excerpt"].astype("string").fillna("").map(redact_names),
+    )
+
+
+def finish_judgements(frame: pd.DataFrame, transcripts: pd.DataFrame) -> pd.DataFrame:
+    """Judgements with the transcript's service, year and role (the rationale stays behind)."""
+    return frame.assign(
+        service_id=frame["transcript_id"].map(transcripts["service_id"]),
+        year=frame["transcript_id"].map(transcripts["year"]),
+        respondent_role=frame["transcript_id"].map(transcripts["respondent_role"]).astype("string"),
+    )
+
+
+def _cross(
+    frame: pd.DataFrame, checks: list[RowCheck], result: CleanerResult, *, name: str
+) -> pd.DataFrame:
+    split = split_rows(frame, checks, table=name)
+    result.quarantine.append(split.quarantine)
+    return split.clean
+
+
+def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
+    """Coded segments imported from the REFI-QDA project, in the CSV form's columns (row = selection order + 1)."""
+    from hubspoke.refiqda import read_refi_qda
+
+    path = ctx.raw_dir / rs.LAYOUT["qdpx"]
+    if not path.is_file():
+        return None
+    project = read_refi_qda(path)
+    codings = project["codings"]
+    rel = path.relative_to(ctx.raw_dir).as_posix()
+    sources = project["sources"].set_index("name")
+    meta = {
+        c: codings["source_name"].map(sources[c]).astype("string") if c in sources else pd.NA
+        for c in ("service_id", "year", "respondent_role")
+    }
+    frame = pd.DataFrame(
+        {
+            "segment_id": codings["selection_guid"].astype("string"),
+            "transcript_id": codings["source_name"].astype("string"),
+            **meta,
+            "coder": codings["coder"].astype("string"),
+            "code_id": codings["code_id"].astype("string"),
+            "start": codings["start"].astype("string"),
+            "end": codings["end"].astype("string"),
+            "excerpt": codings["excerpt"].astype("string"),
+            "_file": rel,
+            "_sheet": "",
+            "_row": range(1, len(codings) + 1),
+        }
+    )
+    return RawSheet(rs.SEGMENTS, rel, "", frame, header_row=0)
+
+
+def clean_qualitative(ctx: CleanContext) -> CleanerResult:
+    """The qualitative cleaner (registered in :data:`hubspoke.clean.pipeline.DEFAULT_CLEANERS`)."""
+    result = CleanerResult()
+    if not (ctx.raw_dir / QUAL_DIR).is_dir():
+        return result
+    book = _read(ctx, "codebook", rs.CODEBOOK, result)
+    scripts = _read(ctx, "transcripts", rs.TRANSCRIPTS, result)
+    segments = _read(ctx, "segments", rs.SEGMENTS, result)
+    if segments is None and not (ctx.raw_dir / rs.LAYOUT["segments"]).exists():
+        segments = segments_from_qdpx(ctx)
+    judged = _read(ctx, "judgements", rs.JUDGEMENTS_TABLE, result)
+    if book is None or scripts is None:
+        return result
+
+    codes = clean_codebook(_clean(book, result, name="codebook"))
+    _set_clean(result, book.file, len(codes))
+    texts = (
+        scripts.frame["text"]
+        if "text" in scripts.frame
+        else pd.Series(pd.NA, index=scripts.frame.index)
+    )
+    transcripts = transcript_lookup(_clean(scripts, result, name="transcripts").assign(_text=texts))
+    _set_clean(result, scripts.file, len(transcripts))
+    result.tables["codebook"] = codes
+
+    if segments is not None:
+        excerpts = (
+            segments.frame["excerpt"]
+            if "excerpt" in segments.frame
+            else pd.Series("", index=segments.frame.index)
+        )
+        clean = _clean(segments, result, name="codings").assign(_excerpt=excerpts)
+        clean = _cross(clean, segment_checks(codes, transcripts), result, name="codings")
+        result.tables["codings"] = finish_codings(clean, codes, transcripts)
+        _set_clean(result, segments.file, len(clean))
+    if judged is not None:
+        clean = _cross(
+            _clean(judged, result, name="judgements"),
+            judgement_checks(codes, transcripts),
+            result,
+            name="judgements",
+        )
+        result.tables["judgements"] = finish_judgements(clean, transcripts)
+        _set_clean(result, judged.file, len(clean))
+    return result
+
+
+def qualitative_files(raw_dir: Path) -> list[Path]:
+    """The qualitative files a run reads (for documentation and tests)."""
+    return [raw_dir / rs.LAYOUT[k] for k in ("codebook", "transcripts", "segments", "judgements")]
