@@ -187,12 +187,8 @@ def bar_chart(
     )
     for xi in x[np.isnan(heights)]:
         ax.annotate(suppressed_label, (xi, 0), ha="center", va="bottom", color=NEUTRAL, fontsize=9)
-    ax.set_xticks(
-        x,
-        labels,
-        rotation=45 if len(labels) > 8 else 0,
-        ha="right" if len(labels) > 8 else "center",
-    )
+    crowded = len(labels) > 8 or sum(len(lbl) for lbl in labels) > 60
+    ax.set_xticks(x, labels, rotation=35 if crowded else 0, ha="right" if crowded else "center")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return fig
