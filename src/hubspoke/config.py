@@ -88,6 +88,11 @@ class Settings:
         return replace(self, **{k: Path(v) for k, v in paths.items()})
 
 
+def context_dir_for(raw_dir: Path) -> Path:
+    """The statistics folder for a raw folder: ``$HUBSPOKE_CONTEXT_DIR`` when set, else ``<raw>/context``."""
+    return _env_path(ENV_CONTEXT, Path(raw_dir) / "context")
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (called afresh each time: no cached global)."""
     root = find_root()

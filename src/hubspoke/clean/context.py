@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hubspoke.clean.pipeline import CleanContext, CleanerResult
 from hubspoke.clean.quarantine import SheetLedger
+from hubspoke.config import context_dir_for
 from hubspoke.context import find_context_files, load_context, read_ees_csv
 from hubspoke.errors import HubspokeError
 
@@ -29,7 +30,7 @@ def _name(path: Path, raw_dir: Path) -> str:
 def clean_context(ctx: CleanContext) -> CleanerResult:
     """The context cleaner (registered in :data:`hubspoke.clean.pipeline.DEFAULT_CLEANERS`)."""
     result = CleanerResult()
-    folder = ctx.settings.context_dir
+    folder = context_dir_for(ctx.raw_dir)
     if not Path(folder).is_dir():
         result.warnings.append(
             f"no local-context folder at {folder}: the context table is not built"
