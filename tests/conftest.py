@@ -42,3 +42,37 @@ def synthetic_processed(synthetic_raw: Path, tmp_path_factory: pytest.TempPathFa
     summary = clean_all(synthetic_raw, out)
     assert summary.ok, summary.text()
     return out
+
+
+#: The subset of reports the batch fixture builds: two services (every year) and the programme reports.
+REPORT_SUBSET = ("S01", "S04", "cross_site", "realist_synthesis", "coding_quality", "local_context")
+
+
+class ReportsRun:
+    """A finished batch run: its folder, exit code and the settings it ran with."""
+
+    def __init__(self, out: Path, exit_code: int, settings) -> None:
+        self.out = out
+        self.exit_code = exit_code
+        self.settings = settings
+
+
+@pytest.fixture(scope="session")
+def built_reports(
+    synthetic_raw: Path, synthetic_processed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ReportsRun:
+    """``hubspoke report`` run once on a subset of the synthetic data (real kernels, real nbconvert)."""
+    from hubspoke.config import get_settings
+    from hubspoke.report import run_reports
+
+    base = tmp_path_factory.mktemp("batch")
+    settings = get_settings().with_paths(
+        raw_dir=synthetic_raw,
+        processed_dir=synthetic_processed,
+        figures_dir=base / "figures",
+        reports_dir=base / "reports",
+    )
+    code = run_reports(
+        out=base / "reports", jobs=2, only=list(REPORT_SUBSET), settings=settings, progress=False
+    )
+    return ReportsRun(base / "reports", code, settings)
