@@ -5,6 +5,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Debian's Chromium drives the browser tests of the funder HTML (never a browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: report test test-quick lab synth clean-data bench lint distclean
 
@@ -20,8 +23,13 @@ report: $(STAMP)
 	$(BIN)/hubspoke clean
 	$(BIN)/hubspoke report
 
-## The whole test suite, slow end-to-end tests included.
-test: $(STAMP)
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests..."
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+## The whole test suite, slow end-to-end tests included (browser, JupyterLab, batch runs).
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Quick tests only, while developing.
