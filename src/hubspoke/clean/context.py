@@ -28,7 +28,7 @@ def _name(path: Path, raw_dir: Path) -> str:
 
 
 def clean_context(ctx: CleanContext) -> CleanerResult:
-    """The context cleaner (registered in :data:`hubspoke.clean.pipeline.DEFAULT_CLEANERS`)."""
+    """The context cleaner (one of :func:`hubspoke.clean.pipeline.default_cleaners`)."""
     result = CleanerResult()
     folder = context_dir_for(ctx.raw_dir)
     if not Path(folder).is_dir():

@@ -217,7 +217,7 @@ def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
 
 
 def clean_qualitative(ctx: CleanContext) -> CleanerResult:
-    """The qualitative cleaner (registered in :data:`hubspoke.clean.pipeline.DEFAULT_CLEANERS`)."""
+    """The qualitative cleaner (one of :func:`hubspoke.clean.pipeline.default_cleaners`)."""
     result = CleanerResult()
     if not (ctx.raw_dir / QUAL_DIR).is_dir():
         return result

@@ -37,7 +37,8 @@ def _fmt_dmy_slash(d: pd.Series) -> pd.Series:
 
 
 def _fmt_d_mon_y(d: pd.Series) -> pd.Series:
-    return d.dt.day.astype("string") + d.dt.strftime(" %b %Y")
+    # Int64 keeps the day whole when the column has missing dates ("9 Dec 2016", not "9.0 Dec 2016").
+    return d.dt.day.astype("Int64").astype("string") + d.dt.strftime(" %b %Y")
 
 
 def _fmt_dmy_dot(d: pd.Series) -> pd.Series:

@@ -1,0 +1,378 @@
+"""Generic quarantine and reconciliation: nothing read is ever lost.
+
+Works on any raw frame that carries the provenance columns ``_file``, ``_sheet``
+and ``_row`` (see :data:`hubspoke.readers.PROVENANCE`), quantitative or
+qualitative alike. The steps:
+
+1. :func:`skip_rows` - blank rows and notes rows go to quarantine as such;
+2. :func:`merge_duplicates` - exact duplicate rows are merged into the first and counted;
+3. :func:`split_rows` - a list of :class:`RowCheck` s decides, row by row, which
+   rows are clean and which go to quarantine with a reason naming the column;
+4. :func:`reconcile` - one line per raw file and sheet: rows in = clean +
+   quarantined + merged duplicates.
+
+Qualitative cleaning reuses it like this (``frame`` from
+:func:`hubspoke.readers.read_csv_table`, so it carries the provenance columns)::
+
+    checks = [
+        *skip_checks(columns),
+        RowCheck("code_id", lambda f: reason_where(~f["code_id"].isin(codes), "code_id: not in the codebook")),
+        RowCheck("excerpt", lambda f: reason_where(f["end"] > f["length"], "end: beyond the transcript"),
+                 report_value=False),
+    ]
+    split = split_rows(frame, checks, table="codings")
+    split.clean, split.quarantine          # clean rows; one quarantine entry per failure
+    ledger = SheetLedger(file, "", "codings", rows_in=len(frame), rows_clean=len(split.clean))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hubspoke.schemas import QUARANTINE, RECONCILIATION
+
+PROVENANCE = ("_file", "_sheet", "_row")
+QUARANTINE_COLUMNS: tuple[str, ...] = tuple(QUARANTINE.columns)
+
+#: A test: frame in, one reason per row out (a string where the row fails, NA where it passes).
+Test = Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """One row-level check.
+
+    ``column`` is the column the reason is about (``""`` for the whole row);
+    ``report_value`` says whether the raw value may be copied into quarantine
+    (never for identifiers, free text or case references); ``stop`` means a row
+    failing this check is not tested further (blank and notes rows).
+    """
+
+    column: str
+    test: Test
+    report_value: bool = True
+    stop: bool = False
+
+
+@dataclass
+class Split:
+    """Rows that passed every check, and quarantine entries for those that did not."""
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A quarantine frame with no rows."""
+    return QUARANTINE.empty()
+
+
+def quarantine_entries(
+    frame: pd.DataFrame,
+    reasons: pd.Series,
+    *,
+    table: str,
+    column: str,
+    values: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Quarantine entries for the rows of ``frame`` where ``reasons`` is not NA."""
+    failing = reasons.notna().to_numpy()
+    if not failing.any():
+        return empty_quarantine()
+    rows = frame.loc[failing]
+    value = (
+        values.loc[failing].astype("string").fillna("")
+        if values is not None
+        else pd.Series("", index=rows.index, dtype="string")
+    )
+    return pd.DataFrame(
+        {
+            "table": table,
+            "file": rows["_file"].astype("string"),
+            "sheet": rows["_sheet"].astype("string"),
+            "row": rows["_row"].astype("Int64"),
+            "column": column,
+            "value": value,
+            "reason": reasons.loc[failing].astype("string"),
+        }
+    ).astype({c: "string" for c in ("table", "column")})
+
+
+def check_rows(
+    frame: pd.DataFrame,
+    checks: Sequence[RowCheck],
+    *,
+    table: str,
+    raw: pd.DataFrame | None = None,
+    alive: np.ndarray | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Run ``checks`` over ``frame``: which rows failed, and one quarantine entry per failure.
+
+    Rows where ``alive`` is false are not tested (already accounted for).
+    ``raw`` (same index as ``frame``) supplies the values reported in quarantine;
+    by default they come from ``frame`` itself. Checks run in order; a failing
+    ``stop`` check hides the row from later checks.
+    """
+    source = frame if raw is None else raw
+    testing = (
+        np.ones(len(frame), dtype=bool) if alive is None else np.asarray(alive, dtype=bool).copy()
+    )
+    failed = np.zeros(len(frame), dtype=bool)
+    entries: list[pd.DataFrame] = []
+    for check in checks:
+        reasons = check.test(frame).reindex(frame.index)
+        hit = testing & reasons.notna().to_numpy()
+        if not hit.any():
+            continue
+        values = source[check.column] if check.report_value and check.column in source else None
+        reasons = reasons.where(hit)
+        entries.append(
+            quarantine_entries(frame, reasons, table=table, column=check.column, values=values)
+        )
+        failed |= hit
+        if check.stop:
+            testing &= ~hit
+    return failed, concat_quarantine(entries)
+
+
+def split_rows(
+    frame: pd.DataFrame,
+    checks: Sequence[RowCheck],
+    *,
+    table: str,
+    raw: pd.DataFrame | None = None,
+) -> Split:
+    """Run ``checks`` over ``frame``; return clean rows and one quarantine entry per failure.
+
+    See :func:`check_rows` for ``raw`` and the order of checks.
+    """
+    failed, quarantine = check_rows(frame, checks, table=table, raw=raw)
+    clean = frame.loc[~failed] if failed.any() else frame
+    return Split(clean, quarantine)
+
+
+def concat_quarantine(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate quarantine frames (an empty frame when there are none)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_quarantine()
+    return pd.concat(parts, ignore_index=True).astype(
+        {c: QUARANTINE.field(c).pandas_dtype for c in QUARANTINE_COLUMNS}
+    )
+
+
+# ---------------------------------------------------------------------------
+# Blank rows, notes rows, duplicates
+# ---------------------------------------------------------------------------
+
+
+def _filled(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """True where a cell of ``columns`` holds something other than white space."""
+    return pd.DataFrame(
+        {c: frame[c].str.strip().str.len().gt(0).fillna(False).astype(bool) for c in columns},
+        index=frame.index,
+    )
+
+
+def blank_row_test(columns: Sequence[str]) -> Test:
+    """Rows with no value in any of ``columns``."""
+
+    def test(frame: pd.DataFrame) -> pd.Series:
+        blank = (
+            ~_filled(frame, columns).any(axis=1) if columns else pd.Series(True, index=frame.index)
+        )
+        return reason_where(blank, "blank row")
+
+    return test
+
+
+_NOTE_START = r"^(?:[#*]|(?:notes?|source|total)\b)"
+
+
+def notes_row_test(columns: Sequence[str]) -> Test:
+    """Rows holding one free-text remark and nothing else (e.g. a note under the data)."""
+
+    def test(frame: pd.DataFrame) -> pd.Series:
+        filled = _filled(frame, columns)
+        single = filled.sum(axis=1).eq(1).to_numpy()
+        notes = pd.Series(False, index=frame.index)
+        if single.any():
+            few = frame.loc[single, list(columns)]
+            text = few.fillna("").astype(str).agg("".join, axis=1).str.strip()
+            prose = text.str.contains(r"[A-Za-z]", regex=True) & (
+                text.str.contains(r"\s", regex=True) | text.str.len().gt(30)
+            )
+            prose |= text.str.contains(_NOTE_START, case=False, regex=True)
+            notes.loc[few.index] = prose.fillna(False).astype(bool).to_numpy()
+        return reason_where(notes, "notes row")
+
+    return test
+
+
+def skip_checks(columns: Sequence[str]) -> list[RowCheck]:
+    """The checks that set blank and notes rows aside before anything else."""
+    return [
+        RowCheck("", blank_row_test(columns), report_value=False, stop=True),
+        RowCheck("", notes_row_test(columns), report_value=False, stop=True),
+    ]
+
+
+def skip_rows(frame: pd.DataFrame, columns: Sequence[str], *, table: str) -> Split:
+    """Set blank rows and notes rows aside as quarantine entries."""
+    return split_rows(frame, skip_checks(columns), table=table)
+
+
+def duplicate_mask(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Rows identical to an earlier row of the same file and sheet in every one of ``columns``."""
+    if not len(frame) or not columns:
+        return np.zeros(len(frame), dtype=bool)
+    subset = [*columns, "_file", "_sheet"]
+    return frame[subset].fillna("").duplicated(keep="first").to_numpy()
+
+
+def merged_counts(frame: pd.DataFrame, mask: np.ndarray) -> dict[tuple[str, str], int]:
+    """How many rows ``mask`` selects per (file, sheet)."""
+    if not mask.any():
+        return {}
+    merged = frame.loc[mask, ["_file", "_sheet"]].value_counts()
+    return {(str(f), str(s)): int(n) for (f, s), n in merged.items()}
+
+
+def merge_duplicates(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+    """Drop rows identical to an earlier row of the same file and sheet in every one of ``columns``.
+
+    Returns the remaining rows and the number merged per (file, sheet).
+    """
+    dup = duplicate_mask(frame, columns)
+    if not dup.any():
+        return frame, {}
+    return frame.loc[~dup], merged_counts(frame, dup)
+
+
+# ---------------------------------------------------------------------------
+# Checks built from common patterns
+# ---------------------------------------------------------------------------
+
+
+def reason_where(mask: pd.Series, reason: str | pd.Series) -> pd.Series:
+    """A reason series: ``reason`` where ``mask`` is true, NA elsewhere."""
+    mask = mask.fillna(False).astype(bool)
+    if isinstance(reason, pd.Series):
+        return reason.astype("string").where(mask.to_numpy())
+    return pd.Series(np.where(mask, reason, None), index=mask.index, dtype="string")
+
+
+def problem_check(column: str, problem_column: str, *, report_value: bool = True) -> RowCheck:
+    """A check reading the reasons a harmonise step left in ``problem_column``."""
+    return RowCheck(column, lambda f: f[problem_column].astype("string"), report_value=report_value)
+
+
+def required_check(
+    column: str, problem_column: str | None = None, *, report_value: bool = True
+) -> RowCheck:
+    """A required value is missing (and was not already reported as unreadable)."""
+
+    def test(frame: pd.DataFrame) -> pd.Series:
+        missing = frame[column].isna()
+        if problem_column and problem_column in frame:
+            missing &= frame[problem_column].isna()
+        return reason_where(missing, f"{column}: required value missing")
+
+    return RowCheck(column, test, report_value=report_value)
+
+
+def duplicate_key_check(key: Sequence[str], *, column: str | None = None) -> RowCheck:
+    """A later row with the same key as an earlier row (non-identical duplicate)."""
+    words = " and ".join(key)
+
+    def test(frame: pd.DataFrame) -> pd.Series:
+        dup = frame.duplicated(subset=list(key), keep="first") & frame[list(key)].notna().all(
+            axis=1
+        )
+        return reason_where(dup, f"same {words} as an earlier row, with different values")
+
+    return RowCheck(column or key[0], test, report_value=False)
+
+
+# ---------------------------------------------------------------------------
+# Reconciliation
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class SheetLedger:
+    """What happened to one raw file and sheet (the counts are filled in at the end)."""
+
+    file: str
+    sheet: str
+    table: str
+    rows_in: int = 0
+    rows_merged_duplicates: int = 0
+    rows_clean: int | None = None
+    status: str = "ok"
+    message: str = ""
+    unmatched_columns: tuple[str, ...] = ()
+    dropped_columns: tuple[str, ...] = ()
+
+
+def reconcile(
+    ledgers: Sequence[SheetLedger],
+    clean_tables: Iterable[pd.DataFrame],
+    quarantine: pd.DataFrame,
+    *,
+    provenance: tuple[str, str] = ("source_file", "source_sheet"),
+) -> pd.DataFrame:
+    """The reconciliation table: per file and sheet, rows in / clean / quarantined / merged.
+
+    ``rows_clean`` is counted in the clean tables (by their provenance columns)
+    and ``rows_quarantined`` as distinct rows in quarantine, so the table checks
+    the cleaning rather than repeating it. A file and sheet whose counts do not
+    balance is marked failed with a message saying so.
+    """
+    clean_counts: dict[tuple[str, str], int] = {}
+    for t in clean_tables:
+        if len(t) and provenance[0] in t:
+            counts = t.groupby([t[provenance[0]].astype(str), t[provenance[1]].astype(str)]).size()
+            for k, v in counts.items():
+                clean_counts[k] = clean_counts.get(k, 0) + int(v)
+    q = quarantine.drop_duplicates(["file", "sheet", "row"])
+    q_counts = {
+        k: int(v)
+        for k, v in q.groupby([q["file"].astype(str), q["sheet"].astype(str)]).size().items()
+    }
+    records = []
+    for led in ledgers:
+        key = (led.file, led.sheet)
+        counted = clean_counts.get(key, 0) if led.rows_clean is None else led.rows_clean
+        clean = counted if led.status == "ok" else 0
+        quarantined = q_counts.get(key, 0) if led.status == "ok" else 0
+        status, message = led.status, led.message
+        if status == "ok" and led.rows_in != clean + quarantined + led.rows_merged_duplicates:
+            status = "failed"
+            message = (
+                f"rows do not balance: {led.rows_in} in, {clean} clean, {quarantined} quarantined, "
+                f"{led.rows_merged_duplicates} merged"
+            )
+        records.append(
+            {
+                "file": led.file,
+                "sheet": led.sheet,
+                "table": led.table,
+                "rows_in": led.rows_in,
+                "rows_clean": clean,
+                "rows_quarantined": quarantined,
+                "rows_merged_duplicates": led.rows_merged_duplicates,
+                "status": status,
+                "message": message,
+                "unmatched_columns": "; ".join(led.unmatched_columns),
+                "dropped_columns": "; ".join(led.dropped_columns),
+            }
+        )
+    frame = pd.DataFrame(records, columns=RECONCILIATION.columns)
+    return RECONCILIATION.conform(frame.sort_values(["file", "sheet"], kind="mergesort"))
