@@ -128,13 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dictionary = sub.add_parser(
         "dictionary",
-        help="write the raw data dictionary (Markdown) generated from hubspoke.rawspec",
+        help="write the raw and processed data dictionaries (Markdown) generated from the declared schemas",
     )
     dictionary.add_argument(
         "--out",
         type=Path,
-        default=settings.root / "docs" / "raw_data_dictionary.md",
-        help="output file (default: %(default)s)",
+        default=settings.root / "docs",
+        help="folder for raw_data_dictionary.md and processed_data_dictionary.md (default: %(default)s)",
     )
     return parser
 
@@ -179,10 +179,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
     from hubspoke.dictionary import raw_dictionary_markdown
+    from hubspoke.schemas import processed_dictionary_markdown
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(raw_dictionary_markdown(), encoding="utf-8")
-    print(f"Raw data dictionary written to {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("raw_data_dictionary.md", raw_dictionary_markdown()),
+        ("processed_data_dictionary.md", processed_dictionary_markdown()),
+    ):
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"Data dictionary written to {args.out / name}")
     return 0
 
 
