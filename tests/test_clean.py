@@ -356,7 +356,9 @@ def test_generated_reconciliation_balances(generated):
     ).all()
     files = {p.relative_to(raw).as_posix() for p in (raw / "submissions").rglob("*.*")}
     files |= {p.relative_to(raw).as_posix() for p in (raw / "reference").glob("*.csv")}
-    assert set(rec["file"]) == files
+    files |= {p.relative_to(raw).as_posix() for p in (raw / "qualitative").glob("*.csv")}
+    files |= {p.relative_to(raw).as_posix() for p in (raw / "context").glob("*.csv")}
+    assert set(rec["file"]) == files, "every raw data file has a reconciliation line"
 
 
 def test_generated_processed_data_holds_no_identifiers(generated):

@@ -262,8 +262,18 @@ def export_html(nb, *, audience: str, title: str) -> str:
     else:
         nb = _drop_removed_cells(__import__("copy").deepcopy(nb))
     nb.metadata["title"] = title
+    # Every report says its data are synthetic: the template adds the notice when the
+    # notebook did not show it itself (display.header shows it at the top of each report).
+    shown = any(
+        SYNTHETIC_NOTICE in json.dumps(c.get("outputs", []))
+        for c in nb.cells
+        if c.cell_type == "code"
+    )
+    resources = {
+        "hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE, "add_notice": not shown}
+    }
     body, _ = _exporter(exclude_input=audience == "funder").from_notebook_node(
-        nb, resources={"hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE}}
+        nb, resources=resources
     )
     return body
 
