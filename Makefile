@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: report test test-quick lab synth clean-data bench lint distclean
+.PHONY: report test test-quick lab bench lint distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
