@@ -7,6 +7,7 @@ reason, and the reconciliation holds, exactly as for the quantitative data.
 
 Checks beyond each column's own rules:
 
+* a code whose parent code is not in the codebook;
 * a code used in a segment but absent from the codebook (``code_id``);
 * a segment or judgement whose transcript is unknown or has no service or year;
 * character positions outside the transcript (``start``/``end``), or end not after start;
@@ -84,6 +85,20 @@ def clean_codebook(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def codebook_checks(codes: pd.DataFrame) -> list[RowCheck]:
+    """A code whose parent code is not in the codebook (the code tree would be broken)."""
+    known = set(codes["code_id"].astype(str))
+
+    def orphan(f: pd.DataFrame) -> pd.Series:
+        parent = f["parent_code"].astype("string")
+        return reason_where(
+            parent.notna() & ~parent.fillna("").isin(known),
+            "parent_code: " + parent.fillna("") + " is not a code in the codebook",
+        )
+
+    return [RowCheck("parent_code", orphan)]
+
+
 def transcript_lookup(frame: pd.DataFrame) -> pd.DataFrame:
     """Clean transcripts by id: service, year, role and text length (the text itself stays behind)."""
     return frame.assign(length=frame["_text"].astype("string").str.len()).set_index(
@@ -117,7 +132,7 @@ def segment_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCh
         return reason.mask(
             outside.fillna(False) & reason.isna(),
             "end: "
-            + end.astype("string")
+            + end.astype("Int64").astype("string")
             + " is beyond the transcript's "
             + length.astype("Int64").astype("string")
             + " characters",
@@ -231,13 +246,16 @@ def clean_qualitative(ctx: CleanContext) -> CleanerResult:
         return result
 
     codes = clean_codebook(_clean(book, result, name="codebook"))
+    codes = _cross(codes, codebook_checks(codes), result, name="codebook")
     _set_clean(result, book.file, len(codes))
     texts = (
         scripts.frame["text"]
         if "text" in scripts.frame
         else pd.Series(pd.NA, index=scripts.frame.index)
     )
-    transcripts = transcript_lookup(_clean(scripts, result, name="transcripts").assign(_text=texts))
+    kept = _clean(scripts, result, name="transcripts")
+    # reindex, not assign: assigning a Series to an empty frame adopts the Series' rows
+    transcripts = transcript_lookup(kept.assign(_text=texts.reindex(kept.index)))
     _set_clean(result, scripts.file, len(transcripts))
     result.tables["codebook"] = codes
 
@@ -247,7 +265,8 @@ def clean_qualitative(ctx: CleanContext) -> CleanerResult:
             if "excerpt" in segments.frame
             else pd.Series("", index=segments.frame.index)
         )
-        clean = _clean(segments, result, name="codings").assign(_excerpt=excerpts)
+        clean = _clean(segments, result, name="codings")
+        clean = clean.assign(_excerpt=excerpts.reindex(clean.index))
         clean = _cross(clean, segment_checks(codes, transcripts), result, name="codings")
         result.tables["codings"] = finish_codings(clean, codes, transcripts)
         _set_clean(result, segments.file, len(clean))
