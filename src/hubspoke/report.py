@@ -25,8 +25,8 @@ import html
 import json
 import multiprocessing
 import os
-import time
 import tempfile
+import time
 import traceback
 import uuid
 from collections.abc import Iterable, Sequence
@@ -44,6 +44,8 @@ FUNDER_TAG = "funder"
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+#: Environment variable naming the file a kernel's own stdout/stderr go to (set per report).
+KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
 
 
 # ---------------------------------------------------------------------------
@@ -307,6 +309,17 @@ def _local_transport_kernel_manager():
         def _default_transport(self) -> str:
             return "ipc"
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+            # The kernel's own output (start-up and shutdown chatter) goes to the report's
+            # kernel log, not to the console where the progress bar is.
+            log = os.environ.get(KERNEL_LOG_ENV)
+            if log:
+                Path(log).parent.mkdir(parents=True, exist_ok=True)
+                self._hubspoke_log = open(log, "ab")  # noqa: SIM115 - lives as long as the kernel
+                kw.setdefault("stdout", self._hubspoke_log)
+                kw.setdefault("stderr", self._hubspoke_log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
         @default("ip")
         def _default_ip(self) -> str:
             # A socket prefix of its own: parallel kernels sharing the default prefix in
@@ -335,6 +348,7 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
     tmp_ipynb = analyst_ipynb.with_name(f".{job.stem}.{os.getpid()}.running.ipynb")
     tmp_ipynb.parent.mkdir(parents=True, exist_ok=True)
     status, error = "ok", ""
+    os.environ[KERNEL_LOG_ENV] = str(out_dir / "logs" / f"{job.stem}.kernel.log")
     try:
         pm.execute_notebook(
             str(notebooks_dir / f"{job.notebook}.ipynb"),
