@@ -99,6 +99,16 @@ def protected(
     )
 
 
+def _html_table(frame: pd.DataFrame) -> str:
+    """A table as HTML, the index's name heading its column (not a row of its own)."""
+    named = any(name is not None for name in frame.index.names)
+    return (
+        frame.reset_index().to_html(classes="hubspoke-table", index=False)
+        if named
+        else frame.to_html(classes="hubspoke-table")
+    )
+
+
 def table(frame: pd.DataFrame | pd.Series, *, caption: str, **options: object) -> None:
     """Show a table: full numbers to analysts, the disclosure-controlled version to funders.
 
@@ -112,7 +122,7 @@ def table(frame: pd.DataFrame | pd.Series, *, caption: str, **options: object) -
     _show(
         HTML(
             f"<p><em>Full numbers, evaluation team only (not in the funder report): {cap}</em></p>"
-            + full.to_html(classes="hubspoke-table")
+            + _html_table(full)
         ),
         audience=ANALYST_TAG,
     )
@@ -122,11 +132,7 @@ def table(frame: pd.DataFrame | pd.Series, *, caption: str, **options: object) -
         else ""
     )
     _show(
-        HTML(
-            f"<p><strong>{cap}</strong></p>"
-            + result.display.to_html(classes="hubspoke-table")
-            + note
-        ),
+        HTML(f"<p><strong>{cap}</strong></p>" + _html_table(result.display) + note),
         audience=FUNDER_TAG,
     )
 
