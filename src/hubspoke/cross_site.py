@@ -850,6 +850,28 @@ def _fit_problem(
     return None
 
 
+def _trusted_table(
+    caught: list,
+    params: pd.Series,
+    bse: pd.Series,
+    pvalues: pd.Series,
+    labels: list[str],
+    *,
+    n: int,
+    k: int,
+    family: str,
+    method: str,
+) -> pd.DataFrame | ModelResult:
+    """The ratio table of a fit, or a failed result saying plainly why the fit cannot be trusted."""
+    problem = _fit_problem(caught, params.to_numpy(float), bse.to_numpy(float))
+    if problem:
+        return _failed(f"The model could not be trusted: {problem}.", family=family, method=method,
+                       n_obs=n, n_groups=k)  # fmt: skip
+    return _ratio_table(
+        params, bse, pvalues, labels, n_obs=n, n_groups=k, family=family, method=method
+    )
+
+
 def _risk_model_data(
     tables: Mapping[str, pd.DataFrame], year: int | None
 ) -> tuple[pd.DataFrame, int, int]:
@@ -961,18 +983,11 @@ def _fit_gee(
             n_obs=n,
             n_groups=k,
         )
-    problem = _fit_problem(caught, params.to_numpy(float), bse.to_numpy(float))
-    if problem:
-        return _failed(
-            f"The model could not be trusted: {problem}.",
-            family=family,
-            method=method,
-            n_obs=n,
-            n_groups=k,
-        )
-    table = _ratio_table(
-        params, bse, pvalues, labels, n_obs=n, n_groups=k, family=family, method=method
+    table = _trusted_table(
+        caught, params, bse, pvalues, labels, n=n, k=k, family=family, method=method
     )
+    if isinstance(table, ModelResult):
+        return table
     dropped = (
         f" {n_dropped} more were left out for a missing age, gender or looked-after status."
         if n_dropped
@@ -1209,18 +1224,11 @@ def _fit_counts(
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, OverflowError) as exc:
         return _failed(f"The model could not be fitted ({_plain(exc)}).", family="Poisson (log)", method=method,
                        n_obs=n, n_groups=k)  # fmt: skip
-    problem = _fit_problem(caught, params.to_numpy(float), bse.to_numpy(float))
-    if problem:
-        return _failed(
-            f"The model could not be trusted: {problem}.",
-            family=family,
-            method=method,
-            n_obs=n,
-            n_groups=k,
-        )
-    table = _ratio_table(
-        params, bse, pvalues, labels, n_obs=n, n_groups=k, family=family, method=method
+    table = _trusted_table(
+        caught, params, bse, pvalues, labels, n=n, k=k, family=family, method=method
     )
+    if isinstance(table, ModelResult):
+        return table
     choice = (
         f"The counts were over-dispersed (Pearson chi-square / df = {dispersion:.2f} > {OVERDISPERSION_RATIO}), "
         "so a negative binomial model was used instead of Poisson."

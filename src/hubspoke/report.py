@@ -299,6 +299,11 @@ class JobResult:
     inputs_hash: str = ""
 
 
+def failed_result(job: Job, error: str) -> JobResult:
+    """The result of a job that failed before or outside its notebook (worker error, dead worker)."""
+    return JobResult(job.stem, job.notebook, job.title, job.parameters, "failed", 0.0, error)
+
+
 def _local_transport_kernel_manager():
     """A kernel manager whose kernel talks over Unix sockets instead of TCP ports."""
     from jupyter_client.manager import AsyncKernelManager
@@ -402,13 +407,8 @@ def _run_in_worker(job: Job, notebooks_dir: str, out_dir: str, inputs_hash: str)
             job, notebooks_dir=Path(notebooks_dir), out_dir=Path(out_dir), inputs_hash=inputs_hash
         )
     except Exception as exc:  # noqa: BLE001 - keep the batch going whatever happens
-        return JobResult(
-            job.stem,
-            job.notebook,
-            job.title,
-            job.parameters,
-            "failed",
-            0.0,
+        return failed_result(
+            job,
             f"worker error: {_first_error_line(exc)} | {traceback.format_exc(limit=1).splitlines()[-1]}",
         )
 
@@ -595,15 +595,7 @@ def run_batch(
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                    result = JobResult(
-                        job.stem,
-                        job.notebook,
-                        job.title,
-                        job.parameters,
-                        "failed",
-                        0.0,
-                        f"worker died: {_first_error_line(exc)}",
-                    )
+                    result = failed_result(job, f"worker died: {_first_error_line(exc)}")
                 results[job.stem] = result
                 _log(
                     out_dir,

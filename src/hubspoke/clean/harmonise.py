@@ -90,10 +90,11 @@ def label_of(text: str) -> str:
     return rs.normalise_label(str(text).translate(_QUOTES))
 
 
-def category_parser(column: str, vocabulary: Mapping[str, tuple[str, ...]]) -> Parser:
-    """Variant -> canonical label; a missing marker -> None; anything else a reason."""
-    lookup = vocabulary_lookup(vocabulary)
-    allowed = ", ".join(vocabulary)
+def lookup_parser(
+    column: str, lookup: Mapping[str, str], *, what: str, allowed: list[str]
+) -> Parser:
+    """Variant -> canonical label through ``lookup``; a missing marker -> None; anything else a reason."""
+    allowed_text = ", ".join(allowed)
 
     def parse(text: str) -> tuple[Any, str | None]:
         label = label_of(text)
@@ -101,9 +102,16 @@ def category_parser(column: str, vocabulary: Mapping[str, tuple[str, ...]]) -> P
             return lookup[label], None
         if label in rs.MISSING_MARKERS:
             return None, None
-        return None, f"{column}: {text.strip()!r} is not a known value (allowed: {allowed})"
+        return None, f"{column}: {text.strip()!r} is not {what} (allowed: {allowed_text})"
 
     return parse
+
+
+def category_parser(column: str, vocabulary: Mapping[str, tuple[str, ...]]) -> Parser:
+    """Variant -> canonical label; a missing marker -> None; anything else a reason."""
+    return lookup_parser(
+        column, vocabulary_lookup(vocabulary), what="a known value", allowed=list(vocabulary)
+    )
 
 
 def _range_reason(column: str, value: float, lo: float | None, hi: float | None) -> str | None:
@@ -263,18 +271,9 @@ def risk_parser(column: str, tool: str) -> Parser:
 
         return parse
     vocab = {k: v for k, v in rs.RISK_VARIANTS.items() if k in levels}
-    lookup = vocabulary_lookup(vocab)
-    allowed = ", ".join(levels)
-
-    def parse(text: str) -> tuple[Any, str | None]:
-        label = label_of(text)
-        if label in lookup:
-            return lookup[label], None
-        if label in rs.MISSING_MARKERS:
-            return None, None
-        return None, f"{column}: {text.strip()!r} is not a {tool} value (allowed: {allowed})"
-
-    return parse
+    return lookup_parser(
+        column, vocabulary_lookup(vocab), what=f"a {tool} value", allowed=list(levels)
+    )
 
 
 # ---------------------------------------------------------------------------
