@@ -778,3 +778,22 @@ def test_a_report_missing_on_disk_is_rebuilt_even_if_its_inputs_are_unchanged(tm
     assert not _is_up_to_date(job, {**previous, "status": "failed"}, "h", tmp_path)
     (tmp_path / "funder" / "local_context.html").unlink()  # an interrupted run never wrote it
     assert not _is_up_to_date(job, previous, "h", tmp_path)
+
+
+def test_an_interrupted_run_leaves_no_temporary_files_behind(tmp_path):
+    """Temporary files of a killed run are swept before the next run builds anything."""
+    from hubspoke.report import sweep_temporary_files
+
+    (tmp_path / "analyst").mkdir()
+    (tmp_path / "funder").mkdir()
+    stale = [
+        tmp_path / "analyst" / ".service_report_S01_2014.123.running.ipynb",
+        tmp_path / "funder" / ".service_report_S01_2014.html.123.tmp",
+        tmp_path / ".index.html.9.tmp",
+    ]
+    kept = tmp_path / "funder" / "service_report_S01_2014.html"
+    for path in [*stale, kept]:
+        path.write_text("x")
+    assert sorted(sweep_temporary_files(tmp_path)) == sorted(stale)
+    assert not any(p.exists() for p in stale)
+    assert kept.exists()

@@ -56,25 +56,27 @@ def check_service_year(
     service_id: object, year: object, *, folder: Path | None = None
 ) -> tuple[str, int]:
     """Validate a service report's parameters; raise ParameterError saying what is allowed."""
+    pairs = service_years(folder)
+    services = sorted({s for s, _ in pairs})
     if not isinstance(service_id, str):
         raise ParameterError(
             "service_id must be text such as 'S01'",
             column="service_id",
+            allowed=services,
             found=f"{service_id!r} ({type(service_id).__name__})",
         )
-    if isinstance(year, bool) or not isinstance(year, int):
-        raise ParameterError(
-            "year must be a whole number such as 2015",
-            column="year",
-            found=f"{year!r} ({type(year).__name__})",
-        )
-    pairs = service_years(folder)
-    services = sorted({s for s, _ in pairs})
     if service_id not in services:
         raise ParameterError(
             "unknown service", column="service_id", allowed=services, found=service_id
         )
     years = [y for s, y in pairs if s == service_id]
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ParameterError(
+            "year must be a whole number such as 2015",
+            column="year",
+            allowed=years,
+            found=f"{year!r} ({type(year).__name__})",
+        )
     if year not in years:
         raise ParameterError(
             f"service {service_id} has no data for this year",

@@ -206,6 +206,19 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     os.replace(tmp, path)
 
 
+def sweep_temporary_files(out_dir: Path) -> list[Path]:
+    """Remove the temporary files an interrupted run left behind (its reports are rebuilt, not half-kept)."""
+    leftovers = [
+        p
+        for pattern in (".*.tmp", ".*.running.ipynb")
+        for folder in (out_dir, out_dir / "analyst", out_dir / "funder")
+        for p in folder.glob(pattern)
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
@@ -545,6 +558,7 @@ def run_batch(
         raise ReportError(
             "notebook not found", file=notebooks_dir / f"{missing[0]}.ipynb", found=missing
         )
+    sweep_temporary_files(out_dir)
     state = load_state(out_dir)
     library = library_fingerprint()
     results: dict[str, JobResult] = {}
