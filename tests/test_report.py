@@ -797,3 +797,14 @@ def test_an_interrupted_run_leaves_no_temporary_files_behind(tmp_path):
     assert sorted(sweep_temporary_files(tmp_path)) == sorted(stale)
     assert not any(p.exists() for p in stale)
     assert kept.exists()
+
+
+def test_kernels_use_unix_sockets_with_a_prefix_of_their_own():
+    """Kernels talk over IPC (no TCP port), each on its own socket prefix so parallel kernels never cross."""
+    from hubspoke.report import _local_transport_kernel_manager
+
+    manager_class = _local_transport_kernel_manager()
+    first, second = manager_class(kernel_name="python3"), manager_class(kernel_name="python3")
+    assert first.transport == second.transport == "ipc"
+    assert first.ip != second.ip
+    assert first.ip.startswith("/")  # an absolute socket path, not a host address
