@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hubspoke import rawspec as rs
@@ -131,14 +132,18 @@ def column_checks(frame: pd.DataFrame, table: rs.RawTable) -> list[RowCheck]:
 
 def date_order_check(frame: pd.DataFrame) -> pd.Series:
     """Closure date before the referral date."""
-    bad = frame["closure_date"].lt(frame["referral_date"])
-    reason = (
+    bad = frame["closure_date"].lt(frame["referral_date"]).fillna(False).astype(bool)
+    hit = bad.to_numpy()
+    few = frame.loc[hit, ["closure_date", "referral_date"]]  # format only the failing rows
+    text = (
         "closure_date: "
-        + frame["closure_date"].dt.strftime("%Y-%m-%d").astype("string")
+        + few["closure_date"].dt.strftime("%Y-%m-%d").astype("string")
         + " is before the referral date "
-        + frame["referral_date"].dt.strftime("%Y-%m-%d").astype("string")
+        + few["referral_date"].dt.strftime("%Y-%m-%d").astype("string")
     )
-    return reason_where(bad, reason)
+    values = np.full(len(frame), None, dtype=object)
+    values[hit] = text.to_numpy(dtype=object)
+    return reason_where(bad, pd.Series(values, index=frame.index, dtype="string"))
 
 
 def table_checks(table: rs.RawTable) -> list[RowCheck]:
@@ -355,12 +360,20 @@ class _Acc:
                 self.ledgers[key].rows_merged_duplicates = n
             frame, dups = key_split(name, finish_table(name, res.clean, self.ctx))
             self.result.quarantine.append(dups)
-            frame = frame.sort_values(list(PROVENANCE_RENAME), kind="mergesort").rename(
-                columns=PROVENANCE_RENAME
-            )
+            frame = sort_by_provenance(frame).rename(columns=PROVENANCE_RENAME)
         self.result.tables[name] = frame
         self.ctx.tables[name] = frame
         return frame
+
+
+def sort_by_provenance(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted (stably) by file, sheet and row; not copied when already in that order."""
+    keys = list(PROVENANCE_RENAME)
+    order = frame[keys].reset_index(drop=True).sort_values(keys, kind="mergesort").index
+    positions = order.to_numpy()
+    if np.array_equal(positions, np.arange(len(frame))):
+        return frame
+    return frame.take(positions)
 
 
 def _risk_tools(services: pd.DataFrame | None) -> dict[str, str]:

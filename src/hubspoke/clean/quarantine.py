@@ -83,7 +83,7 @@ def quarantine_entries(
     failing = reasons.notna().to_numpy()
     if not failing.any():
         return empty_quarantine()
-    rows = frame.loc[failing]
+    rows = frame.loc[failing, list(PROVENANCE)]
     value = (
         values.loc[failing].astype("string").fillna("")
         if values is not None
@@ -170,21 +170,47 @@ def concat_quarantine(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 
 
+def _filled_column(column: pd.Series) -> np.ndarray:
+    """True where a text cell holds something other than white space (NA: False)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        # The same trim pandas' .str.strip() runs on Arrow strings, without the wrappers.
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(column.array)
+        filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+        return pc.fill_null(filled, False).to_numpy(zero_copy_only=False)
+    return column.str.strip().str.len().gt(0).fillna(False).astype(bool).to_numpy()
+
+
 def _filled(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """True where a cell of ``columns`` holds something other than white space."""
-    return pd.DataFrame(
-        {c: frame[c].str.strip().str.len().gt(0).fillna(False).astype(bool) for c in columns},
-        index=frame.index,
-    )
+    return pd.DataFrame({c: _filled_column(frame[c]) for c in columns}, index=frame.index)
 
 
-def blank_row_test(columns: Sequence[str]) -> Test:
-    """Rows with no value in any of ``columns``."""
+class _FilledMemo:
+    """:func:`_filled` of the last frame seen, so the blank and notes tests compute it once."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.frame: pd.DataFrame | None = None
+        self.filled: pd.DataFrame | None = None
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.frame is not frame:
+            self.frame, self.filled = frame, _filled(frame, self.columns)
+        return self.filled
+
+
+def blank_row_test(
+    columns: Sequence[str], filled: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+) -> Test:
+    """Rows with no value in any of ``columns`` (``filled``: a shared :func:`_filled`)."""
+    filled_of = filled or (lambda frame: _filled(frame, columns))
 
     def test(frame: pd.DataFrame) -> pd.Series:
-        blank = (
-            ~_filled(frame, columns).any(axis=1) if columns else pd.Series(True, index=frame.index)
-        )
+        blank = ~filled_of(frame).any(axis=1) if columns else pd.Series(True, index=frame.index)
         return reason_where(blank, "blank row")
 
     return test
@@ -193,11 +219,14 @@ def blank_row_test(columns: Sequence[str]) -> Test:
 _NOTE_START = r"^(?:[#*]|(?:notes?|source|total)\b)"
 
 
-def notes_row_test(columns: Sequence[str]) -> Test:
+def notes_row_test(
+    columns: Sequence[str], filled: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+) -> Test:
     """Rows holding one free-text remark and nothing else (e.g. a note under the data)."""
+    filled_of = filled or (lambda frame: _filled(frame, columns))
 
     def test(frame: pd.DataFrame) -> pd.Series:
-        filled = _filled(frame, columns)
+        filled = filled_of(frame)
         single = filled.sum(axis=1).eq(1).to_numpy()
         notes = pd.Series(False, index=frame.index)
         if single.any():
@@ -215,9 +244,10 @@ def notes_row_test(columns: Sequence[str]) -> Test:
 
 def skip_checks(columns: Sequence[str]) -> list[RowCheck]:
     """The checks that set blank and notes rows aside before anything else."""
+    memo = _FilledMemo(columns)
     return [
-        RowCheck("", blank_row_test(columns), report_value=False, stop=True),
-        RowCheck("", notes_row_test(columns), report_value=False, stop=True),
+        RowCheck("", blank_row_test(columns, memo), report_value=False, stop=True),
+        RowCheck("", notes_row_test(columns, memo), report_value=False, stop=True),
     ]
 
 

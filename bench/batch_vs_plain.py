@@ -1,0 +1,248 @@
+"""The batch (``hubspoke report``) against the plain papermill + nbconvert workflow.
+
+On the default synthetic data (16 services), times a full ``hubspoke report``
+into an empty folder against what an analyst would otherwise script: for every
+report of the same plan, one ``papermill`` command then one ``jupyter nbconvert
+--to html --no-input`` command, one after the other. Also measures the per-report
+floor: papermill on an empty notebook (kernel start) and on a notebook holding only
+the report's imports, both as commands and in a warm process like a batch worker.
+
+    .venv/bin/python bench/batch_vs_plain.py --repeats 3
+    .venv/bin/python bench/batch_vs_plain.py --subset S01      # quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    ROOT,
+    Result,
+    default_data,
+    median,
+    remove_scratch,
+    repeat,
+    run,
+    scratch,
+    spread,
+    tool,
+)
+
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def plan(processed: Path, subset: list[str] | None) -> list:
+    """The reports ``hubspoke report`` would build (the same plan for both workflows)."""
+    from hubspoke.load import service_years
+    from hubspoke.report import plan_jobs
+
+    return plan_jobs(service_years(processed), only=subset or None)
+
+
+def batch_once(env: dict, out: Path, subset: list[str] | None) -> float:
+    """One full ``hubspoke report`` into an empty folder; wall seconds."""
+    remove_scratch(out)
+    cmd = [tool("hubspoke"), "report", "--out", out]
+    if subset:
+        cmd += ["--only", *subset]
+    return run(cmd, env)
+
+
+def papermill_args(parameters: dict) -> list[str]:
+    """``-p``/``-r`` options giving papermill the batch's parameters with the same types."""
+    args: list[str] = []
+    for name, value in parameters.items():
+        args += ["-r" if isinstance(value, str) else "-p", name, str(value)]
+    return args
+
+
+def plain_once(env: dict, jobs: list, out: Path) -> float:
+    """Every report by one papermill then one nbconvert command, serially; wall seconds."""
+    remove_scratch(out)
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    for job in jobs:
+        executed = out / f"{job.stem}.ipynb"
+        run(
+            [
+                tool("papermill"),
+                NOTEBOOKS / f"{job.notebook}.ipynb",
+                executed,
+                *papermill_args(job.parameters),
+                "--cwd",
+                NOTEBOOKS,
+                "-k",
+                "python3",
+                "--no-progress-bar",
+            ],
+            env,
+        )
+        run([tool("jupyter"), "nbconvert", "--to", "html", "--no-input", executed], env)
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------
+# The per-report floor
+# ---------------------------------------------------------------------------
+
+
+def import_lines(notebook: Path) -> str:
+    """The import statements of a notebook's code cells."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    lines = [
+        line
+        for cell in nb["cells"]
+        if cell["cell_type"] == "code"
+        for line in "".join(cell["source"]).splitlines()
+        if line.startswith(("import ", "from "))
+    ]
+    return "\n".join(lines)
+
+
+def write_notebook(path: Path, code: str | None) -> Path:
+    """A one-cell notebook holding ``code`` (no cell for ``None``)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    if code is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, path)
+    return path
+
+
+def papermill_command(env: dict, notebook: Path, out: Path) -> float:
+    """``papermill`` on one notebook as a command; wall seconds."""
+    cmd = [tool("papermill"), notebook, out, "-k", "python3", "--no-progress-bar"]
+    return run(cmd + ["--cwd", NOTEBOOKS], env)
+
+
+def warm_papermill(env: dict, notebooks: list[Path], out: Path, repeats: int) -> dict[str, list]:
+    """papermill in one warm process with the batch's kernel manager (as a batch worker does)."""
+    code = f"""
+import json, sys, time
+import papermill as pm
+from hubspoke.report import _local_transport_kernel_manager
+pm.execute_notebook({str(notebooks[0])!r}, {str(out)!r}, kernel_name="python3", progress_bar=False)
+times = {{}}
+for nb in {[str(n) for n in notebooks]!r}:
+    times[nb] = []
+    for _ in range({repeats}):
+        t = time.perf_counter()
+        pm.execute_notebook(nb, {str(out)!r}, kernel_name="python3", progress_bar=False,
+                            cwd={str(NOTEBOOKS)!r},
+                            kernel_manager_class=_local_transport_kernel_manager())
+        times[nb].append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def floor(env: dict, work: Path, repeats: int, result: Result) -> float:
+    """Measure the per-report floor; return the warm kernel-start-plus-imports seconds."""
+    empty = write_notebook(work / "empty.ipynb", None)
+    imports = write_notebook(
+        work / "imports.ipynb", import_lines(NOTEBOOKS / "service_report.ipynb")
+    )
+    out = work / "floor_out.ipynb"
+    cold_empty = repeat(lambda: papermill_command(env, empty, out), repeats)
+    cold_imports = repeat(lambda: papermill_command(env, imports, out), repeats)
+    warm = warm_papermill(env, [empty, imports], out, repeats)
+    result.add(f"papermill command, empty notebook:          {spread(cold_empty)}")
+    result.add(f"papermill command, imports-only notebook:   {spread(cold_imports)}")
+    result.add(f"warm process (as a worker), empty notebook: {spread(warm[str(empty)])}")
+    result.add(f"warm process, imports-only notebook:        {spread(warm[str(imports)])}")
+    result.figures.update(
+        floor_cold_empty=median(cold_empty),
+        floor_cold_imports=median(cold_imports),
+        floor_warm_empty=median(warm[str(empty)]),
+        floor_warm_imports=median(warm[str(imports)]),
+    )
+    return median(warm[str(imports)])
+
+
+def state_seconds(out: Path) -> list[float]:
+    """Per-report execution seconds recorded by the batch in ``.state.json``."""
+    state = json.loads((out / ".state.json").read_text(encoding="utf-8"))
+    return [r["seconds"] for r in state.values() if r.get("status") == "ok"]
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def measure(repeats: int = 1, subset: list[str] | None = None, skip_plain: bool = False) -> Result:
+    """Run the comparison; return the figures."""
+    base, env = default_data()
+    work = scratch("batch")
+    jobs = plan(base / "processed", subset)
+    cores = os.cpu_count() or 1
+    label = f"subset {' '.join(subset)}" if subset else "full plan"
+    result = Result("Batch against the plain papermill + nbconvert workflow")
+    result.add(f"{len(jobs)} reports ({label}), default synthetic data, {cores} cores")
+    batch = repeat(lambda: batch_once(env, work / "batch_out", subset), repeats)
+    per_report = state_seconds(work / "batch_out")
+    result.add(f"hubspoke report (from empty): {spread(batch)}")
+    result.add(
+        f"  per report inside the batch: median {median(per_report):.2f} s, "
+        f"sum {sum(per_report):.1f} s over {len(per_report)} reports"
+    )
+    result.figures.update(n_reports=len(jobs), batch_s=median(batch), cores=cores)
+    if not skip_plain:
+        plain = repeat(lambda: plain_once(env, jobs, work / "plain_out"), repeats)
+        ratio = median(plain) / median(batch)
+        result.add(f"plain papermill + nbconvert, serial: {spread(plain)}")
+        result.add(
+            f"  per report: {median(plain) / len(jobs):.2f} s; ratio plain / batch: {ratio:.2f}x "
+            f"(target >= 4x)"
+        )
+        result.figures.update(plain_s=median(plain), ratio=ratio)
+    warm_floor = floor(env, work, repeats, result)
+    workers = min(cores, len(jobs))
+    limit = len(jobs) * warm_floor / workers
+    result.add(
+        f"floor of the batch: {len(jobs)} reports x {warm_floor:.2f} s / {workers} workers "
+        f"= {limit:.1f} s; the batch took {median(batch) / limit:.1f}x that floor"
+    )
+    result.figures.update(batch_floor_s=limit)
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--repeats", type=int, default=1, help="runs of each timing; medians shown")
+    p.add_argument(
+        "--subset", nargs="*", default=None, help="only these service ids or notebooks (quick)"
+    )
+    p.add_argument("--skip-plain", action="store_true", help="time the batch and floor only")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    print("== batch vs plain")
+    measure(args.repeats, args.subset, args.skip_plain)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Cleaning at national scale: ``hubspoke clean`` against merely reading the files.
+
+Generates ``hubspoke synth --services 150 --scale 100`` (about 1.04 million case
+rows and 1.1 million activity rows; reused when already there) and a half-size
+run (``--scale 50``), then times ``hubspoke clean`` with its peak memory against
+reading every submission CSV with the pyarrow CSV reader (all columns as text).
+Targets: cleaning within 3 times the plain read, time linear in rows, peak
+memory under 4 GiB.
+
+    .venv/bin/python bench/clean_scale.py --repeats 3
+    .venv/bin/python bench/clean_scale.py --scales 10        # quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Result,
+    ensure_raw,
+    gib,
+    hubspoke_env,
+    median,
+    remove_scratch,
+    run_peak,
+    scratch,
+    spread,
+    tool,
+)
+
+SERVICES = 150
+#: Read every submission CSV with pyarrow, all columns as text; print rows and seconds.
+PLAIN_READ = r"""
+import json, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+import pyarrow as pa, pyarrow.csv as pacsv
+t1 = time.perf_counter()
+rows = files = 0
+for path in sorted(Path(sys.argv[1]).rglob("*.csv")):
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(skip_rows=1),
+        convert_options=pacsv.ConvertOptions(
+            strings_can_be_null=False, auto_dict_encode=False
+        ),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
+    )
+    rows += table.num_rows
+    files += 1
+t2 = time.perf_counter()
+print(json.dumps({"rows": rows, "files": files, "read_s": t2 - t1, "process_s": t2 - t0}))
+"""
+
+
+def plain_read(raw: Path) -> dict:
+    """Read every submission CSV with pyarrow in a fresh interpreter; rows, files and seconds."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PLAIN_READ, str(raw / "submissions")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def clean_once(raw: Path, out: Path, env: dict) -> tuple[float, int]:
+    """One ``hubspoke clean`` into an empty folder; (wall seconds, peak RSS bytes)."""
+    remove_scratch(out)
+    return run_peak([tool("hubspoke"), "clean", "--raw", raw, "--out", out], env)
+
+
+def clean_rows(out: Path) -> dict[str, int]:
+    """Clean rows of the cases and activities tables."""
+    import pyarrow.parquet as pq
+
+    return {n: pq.read_metadata(out / f"{n}.parquet").num_rows for n in ("cases", "activities")}
+
+
+def measure_scale(scale: float, repeats: int, base: Path, result: Result) -> dict:
+    """Generate (if needed), read and clean one scale; record and return its figures."""
+    tag = f"{scale:g}"
+    raw = base / f"raw{tag}"
+    env = hubspoke_env(base, raw=raw, processed=base / f"processed{tag}")
+    ensure_raw(raw, env=env, services=SERVICES, scale=scale)
+    reads = [plain_read(raw) for _ in range(max(1, repeats))]
+    cleans = [clean_once(raw, base / f"processed{tag}", env) for _ in range(max(1, repeats))]
+    read_s = median([r["read_s"] for r in reads])
+    read_proc_s = median([r["process_s"] for r in reads])
+    clean_s = median([c[0] for c in cleans])
+    peak = max(c[1] for c in cleans)
+    rows = clean_rows(base / f"processed{tag}")
+    csv_rows = reads[0]["rows"]
+    workbooks = len(list((raw / "submissions").rglob("*.xlsx")))
+    result.add(
+        f"--scale {tag}: {reads[0]['files']} submission CSVs ({csv_rows:,} rows) and "
+        f"{workbooks} workbooks (not in the plain read); clean "
+        f"tables: {rows['cases']:,} cases, {rows['activities']:,} activities"
+    )
+    result.add(
+        f"  plain pyarrow read: {spread([r['read_s'] for r in reads])} "
+        f"(whole process incl. import: {read_proc_s:.2f} s)"
+    )
+    result.add(f"  hubspoke clean:     {spread([c[0] for c in cleans])}, peak RSS {gib(peak)}")
+    result.add(
+        f"  ratio clean / plain read: {clean_s / read_s:.1f}x "
+        f"(against the whole read process: {clean_s / read_proc_s:.1f}x; target <= 3x)"
+    )
+    return {
+        "scale": scale,
+        "csv_rows": csv_rows,
+        "read_s": read_s,
+        "clean_s": clean_s,
+        "peak": peak,
+        **rows,
+    }
+
+
+def measure(scales: list[float], repeats: int = 1) -> Result:
+    """Every scale, then the growth of cleaning time with rows."""
+    base = scratch("scale")
+    result = Result("Cleaning at national scale")
+    runs = [measure_scale(s, repeats, base, result) for s in scales]
+    for r in runs:
+        r["rows"] = r["cases"] + r["activities"]
+    runs.sort(key=lambda r: r["rows"])
+    if len(runs) >= 2:
+        small, big = runs[0], runs[-1]
+        row_ratio = big["rows"] / small["rows"]
+        time_ratio = big["clean_s"] / small["clean_s"]
+        linear = 0.75 * row_ratio <= time_ratio <= 1.25 * row_ratio
+        result.add(
+            f"growth: {row_ratio:.2f}x the clean case+activity rows took {time_ratio:.2f}x the "
+            f"cleaning time ({'about linear' if linear else 'not linear'}; per million rows: "
+            f"{small['clean_s'] / small['rows'] * 1e6:.1f} s vs "
+            f"{big['clean_s'] / big['rows'] * 1e6:.1f} s)"
+        )
+    biggest = runs[-1]
+    result.figures.update(
+        rows=biggest["csv_rows"],
+        cases=biggest["cases"],
+        read_s=biggest["read_s"],
+        clean_s=biggest["clean_s"],
+        ratio=biggest["clean_s"] / biggest["read_s"],
+        peak_gib=biggest["peak"] / 2**30,
+    )
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--repeats", type=int, default=1, help="runs of each timing; medians shown")
+    p.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        default=[50, 100],
+        help="--scale values to generate and clean (default: 50 100)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    print("== clean scale")
+    measure(args.scales, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""How long a notebook's first data cell takes: ``hubspoke.load.load_tables()``.
+
+Each run is a fresh interpreter (a new kernel would be one), timed from inside:
+``load_tables()`` alone (pandas already imported), and the service report's whole
+first code cell (its imports, the parameter check and ``load_tables()``).
+Target: well under a second at the default size. ``--scale-data`` also times the
+national-scale processed folder of ``bench/clean_scale.py`` when it exists.
+
+    .venv/bin/python bench/notebook_load.py --repeats 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Result, default_data, hubspoke_env, median, spread  # noqa: E402
+
+#: Times load_tables() alone, then the service report's first cell, in one fresh interpreter.
+PROBE = r"""
+import json, time
+t0 = time.perf_counter()
+import pandas  # noqa: F401  (imported by any notebook before its data cell)
+from hubspoke import load
+t1 = time.perf_counter()
+tables = load.load_tables()
+t2 = time.perf_counter()
+from hubspoke import display, outcomes, realist  # noqa: F401
+from hubspoke import service_analysis as sa  # noqa: F401
+from hubspoke.plotting import service as charts  # noqa: F401
+t3 = time.perf_counter()
+load.check_service_year("S01", 2014)
+tables = load.load_tables()
+t4 = time.perf_counter()
+rows = sum(len(t) for t in tables.values())
+print(json.dumps({"load_s": t2 - t1, "cell_s": (t1 - t0) + (t3 - t2) + (t4 - t3),
+                  "import_s": t1 - t0, "rows": rows, "tables": len(tables)}))
+"""
+
+
+def probe(env: dict) -> dict:
+    """One fresh interpreter: load_tables() alone and the whole first cell."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure_folder(env: dict, label: str, repeats: int, result: Result) -> float:
+    """Time one processed folder; return the median load_tables() seconds."""
+    runs = [probe(env) for _ in range(max(1, repeats))]
+    load = [r["load_s"] for r in runs]
+    cell = [r["cell_s"] for r in runs]
+    result.add(f"{label}: {runs[0]['tables']} tables, {runs[0]['rows']:,} rows")
+    result.add(f"  load_tables():                  {spread(load)}  (target well under 1 s)")
+    result.add(f"  whole first cell (imports too): {spread(cell)}")
+    return median(load)
+
+
+def measure(repeats: int = 5, scale_data: bool = False) -> Result:
+    """The default data, and the national-scale data when asked and present."""
+    _, env = default_data()
+    result = Result("Notebook load (first data cell)")
+    result.figures["load_s"] = measure_folder(env, "default data", repeats, result)
+    scale = Path("/tmp/bench_scale/processed100")
+    if scale_data and (scale / "cases.parquet").is_file():
+        scale_env = hubspoke_env(scale.parent, processed=scale)
+        result.figures["scale_load_s"] = measure_folder(
+            scale_env, "national-scale data (--scale 100)", repeats, result
+        )
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5, help="fresh interpreters; medians shown")
+    p.add_argument(
+        "--scale-data",
+        action="store_true",
+        help="also time /tmp/bench_scale/processed100 (from clean_scale.py)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    print("== notebook load")
+    measure(args.repeats, args.scale_data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
