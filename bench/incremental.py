@@ -89,6 +89,16 @@ def pick_row(processed: Path, prefer: list[str] | None = None) -> tuple[str, str
     return row["service_id"], row["source_file"], int(row["source_row"]), int(row["contacts"])
 
 
+def decode(data: bytes) -> tuple[str, str]:
+    """A raw CSV's text and the encoding to write it back in (services send UTF-8, with or without BOM, or Windows-1252)."""
+    for encoding in ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise RuntimeError("not UTF-8 or Windows-1252 text")
+
+
 def contacts_position(path: Path, raw: Path) -> tuple[int, int]:
     """(header line, cell position) of the ``contacts`` column in a raw cases CSV."""
     from hubspoke import rawspec
@@ -96,7 +106,7 @@ def contacts_position(path: Path, raw: Path) -> tuple[int, int]:
 
     table = rawspec.table("cases")
     sheet = read_csv_table(path, raw, table)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = decode(path.read_bytes())[0].splitlines()
     header = next(csv.reader([lines[sheet.header_row - 1]]))
     matched, _ = match_columns(header, table)
     return sheet.header_row, next(p for p, name in matched.items() if name == "contacts")
@@ -106,8 +116,8 @@ def edit_contacts(raw: Path, file: str, line: int, value: int) -> str:
     """Change ``contacts`` on one physical line of a raw CSV by one; describe the edit."""
     path = raw / file
     _, position = contacts_position(path, raw)
-    data = path.read_bytes()
-    lines = data.decode("utf-8").splitlines(keepends=True)
+    text_all, encoding = decode(path.read_bytes())
+    lines = text_all.splitlines(keepends=True)
     text = lines[line - 1]
     ending = text[len(text.rstrip("\r\n")) :]
     cells = next(csv.reader([text.rstrip("\r\n")]))
@@ -118,7 +128,7 @@ def edit_contacts(raw: Path, file: str, line: int, value: int) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator=ending).writerow(cells)
     lines[line - 1] = buffer.getvalue()
-    path.write_bytes("".join(lines).encode("utf-8"))
+    path.write_bytes("".join(lines).encode(encoding))
     return f"{file} line {line}: contacts {value} -> {new}"
 
 

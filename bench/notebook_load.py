@@ -34,7 +34,7 @@ from hubspoke import display, outcomes, realist  # noqa: F401
 from hubspoke import service_analysis as sa  # noqa: F401
 from hubspoke.plotting import service as charts  # noqa: F401
 t3 = time.perf_counter()
-load.check_service_year("S01", 2014)
+load.check_service_year(*load.service_years()[0])
 tables = load.load_tables()
 t4 = time.perf_counter()
 rows = sum(len(t) for t in tables.values())
