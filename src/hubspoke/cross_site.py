@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from hubspoke import config
+from hubspoke.disclosure import suppress_value
 from hubspoke.errors import ParameterError
 from hubspoke.plotting.base import service_order
 from hubspoke.rawspec import MODEL_VARIANTS
@@ -925,7 +926,7 @@ def risk_reduction_model(
     n, k = len(data), data["service_id"].nunique()
     if n < min_obs:
         return _failed(
-            f"Too few young people with both risk ratings (n={n}) to fit a model; at least {min_obs} are needed.",
+            f"Too few young people with both risk ratings (n={suppress_value(n)}) to fit a model; at least {min_obs} are needed.",
             family=family, method=method, n_obs=n, n_groups=k,
         )  # fmt: skip
     if k < MIN_MODEL_GROUPS:
@@ -989,12 +990,12 @@ def _fit_gee(
     if isinstance(table, ModelResult):
         return table
     dropped = (
-        f" {n_dropped} more were left out for a missing age, gender or looked-after status."
+        f" {suppress_value(n_dropped)} more were left out for a missing age, gender or looked-after status."
         if n_dropped
         else ""
     )
     note = (
-        f"Logistic GEE model of risk reduction for {n} young people in {k} services with both risk "
+        f"Logistic GEE model of risk reduction for {suppress_value(n)} young people in {k} services with both risk "
         f"ratings and risk above 'Not at risk' at referral.{dropped} Estimates are odds ratios: above 1 "
         "means more likely to have their risk reduced than the reference group, holding the other terms "
         "fixed. Services are clusters (exchangeable correlation, robust standard errors)."
