@@ -37,6 +37,7 @@ from hubspoke.report import (
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 ONE_OFF = ("realist_synthesis", "coding_quality", "local_context")
 STATUS_LINE = re.compile(r"^(ok|failed|unchanged)\s+(\d+\.\d+)s (\S+)")
+BUILT_AT = re.compile(r"Built \d+ \w+ \d{4}, \d\d:\d\d UTC")
 TEMPORARY = re.compile(r"^\..*(\.tmp|\.running\.ipynb)$")
 DATA_URI = re.compile(r"data:[^\"')\s]+")
 NETWORK_ATTR = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -717,6 +718,26 @@ def test_rerun_after_one_service_changes_rebuilds_only_its_reports_and_cross_sit
     }
 
 
+@pytest.mark.slow
+def test_reports_built_on_reused_kernels_equal_reports_built_on_fresh_ones(built_reports, tmp_path):
+    # The batch reuses a kernel per worker; every report must come out exactly as it does
+    # from a kernel of its own (the later ones in built_reports ran on a reused kernel).
+    out = tmp_path / "fresh"
+    settings = built_reports.settings.with_paths(reports_dir=out, figures_dir=tmp_path / "figures")
+    only = ["S04", "cross_site_all", "coding_quality"]
+
+    code = run_reports(
+        out=out, only=only, jobs=1, settings=settings, progress=False, fresh_kernels=True
+    )
+
+    assert code == 0
+    built = sorted(p.relative_to(out) for p in out.glob("*/*.html"))
+    assert len(built) == 2 * 4
+    for rel in built:
+        fresh, reused = ((d / rel).read_text() for d in (out, built_reports.out))
+        assert BUILT_AT.sub("", fresh) == BUILT_AT.sub("", reused), rel
+
+
 # ---------------------------------------------------------------------------
 # Parameter validation through papermill (slow: one short kernel each)
 # ---------------------------------------------------------------------------
@@ -801,9 +822,9 @@ def test_an_interrupted_run_leaves_no_temporary_files_behind(tmp_path):
 
 def test_kernels_use_unix_sockets_with_a_prefix_of_their_own():
     """Kernels talk over IPC (no TCP port), each on its own socket prefix so parallel kernels never cross."""
-    from hubspoke.report import _local_transport_kernel_manager
+    from hubspoke.kernels import local_transport_kernel_manager
 
-    manager_class = _local_transport_kernel_manager()
+    manager_class = local_transport_kernel_manager()
     first, second = manager_class(kernel_name="python3"), manager_class(kernel_name="python3")
     assert first.transport == second.transport == "ipc"
     assert first.ip != second.ip

@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--only", nargs="*", default=None, help="only these notebooks or service ids"
     )
+    report.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start a new kernel for every report (default: each worker reuses one kernel, reset between reports)",
+    )
 
     dictionary = sub.add_parser(
         "dictionary",
@@ -174,7 +179,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ImportError:
         print("The report step is not built yet: nothing to run.")
         return 0
-    return run_reports(out=args.out, jobs=args.jobs, only=args.only)
+    return run_reports(
+        out=args.out, jobs=args.jobs, only=args.only, fresh_kernels=args.fresh_kernels
+    )
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:

@@ -20,15 +20,14 @@ is not rebuilt. Every file is written to a temporary name and moved into place.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 import multiprocessing
 import os
-import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -38,14 +37,13 @@ from pathlib import Path
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ReportError
+from hubspoke.kernels import KERNEL_LOG_ENV, WorkerKernel, local_transport_kernel_manager
 
 #: Output metadata tag that marks an output as safe for funders (set by hubspoke.display).
 FUNDER_TAG = "funder"
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-#: Environment variable naming the file a kernel's own stdout/stderr go to (set per report).
-KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +254,9 @@ def funder_notebook(nb):
     return nb
 
 
-def _exporter(*, exclude_input: bool):
+@functools.cache
+def _exporter(*, exclude_input: bool, embed_images: bool):
+    """An HTML exporter (made once per process and setting: compiling its templates is slow)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -265,9 +265,16 @@ def _exporter(*, exclude_input: bool):
         exclude_input=exclude_input,
         exclude_input_prompt=exclude_input,
         exclude_output_prompt=True,
-        embed_images=True,
+        embed_images=embed_images,
     )
     return exporter
+
+
+def _links_images(nb) -> bool:
+    """Whether a markdown cell shows an image by reference (``display.figure`` embeds its own)."""
+    return any(
+        "![" in c.source or "<img" in c.source for c in nb.cells if c.cell_type == "markdown"
+    )
 
 
 def export_html(nb, *, audience: str, title: str) -> str:
@@ -287,7 +294,8 @@ def export_html(nb, *, audience: str, title: str) -> str:
     resources = {
         "hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE, "add_notice": not shown}
     }
-    body, _ = _exporter(exclude_input=audience == "funder").from_notebook_node(
+    exporter = _exporter(exclude_input=audience == "funder", embed_images=_links_images(nb))
+    body, _ = exporter.from_notebook_node(
         nb, resources=resources
     )
     return body
@@ -317,38 +325,6 @@ def failed_result(job: Job, error: str) -> JobResult:
     return JobResult(job.stem, job.notebook, job.title, job.parameters, "failed", 0.0, error)
 
 
-def _local_transport_kernel_manager():
-    """A kernel manager whose kernel talks over Unix sockets instead of TCP ports."""
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class LocalTransportKernelManager(AsyncKernelManager):
-        @default("transport")
-        def _default_transport(self) -> str:
-            return "ipc"
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
-            # The kernel's own output (start-up and shutdown chatter) goes to the report's
-            # kernel log, not to the console where the progress bar is.
-            log = os.environ.get(KERNEL_LOG_ENV)
-            if log:
-                Path(log).parent.mkdir(parents=True, exist_ok=True)
-                self._hubspoke_log = open(log, "ab")  # noqa: SIM115 - lives as long as the kernel
-                kw.setdefault("stdout", self._hubspoke_log)
-                kw.setdefault("stderr", self._hubspoke_log)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-
-        @default("ip")
-        def _default_ip(self) -> str:
-            # A socket prefix of its own: parallel kernels sharing the default prefix in
-            # one folder would pick the same socket files and read each other's messages.
-            return os.path.join(
-                tempfile.gettempdir(), f"hubspoke-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-            )
-
-    return LocalTransportKernelManager
-
-
 def _first_error_line(exc: BaseException) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
@@ -356,8 +332,19 @@ def _first_error_line(exc: BaseException) -> str:
     return line[0][:300] if line else ename
 
 
-def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: str) -> JobResult:
-    """Execute one notebook with papermill and export it; never raises for a notebook failure."""
+def execute_job(
+    job: Job,
+    *,
+    notebooks_dir: Path,
+    out_dir: Path,
+    inputs_hash: str,
+    kernel: WorkerKernel | None = None,
+) -> JobResult:
+    """Execute one notebook with papermill and export it; never raises for a notebook failure.
+
+    With ``kernel`` the notebook runs on that reused kernel (reset first); without, on a
+    kernel of its own that papermill starts and stops.
+    """
     import nbformat
     import papermill as pm
 
@@ -366,8 +353,12 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
     tmp_ipynb = analyst_ipynb.with_name(f".{job.stem}.{os.getpid()}.running.ipynb")
     tmp_ipynb.parent.mkdir(parents=True, exist_ok=True)
     status, error = "ok", ""
-    os.environ[KERNEL_LOG_ENV] = str(out_dir / "logs" / f"{job.stem}.kernel.log")
+    run_on: dict = {"kernel_manager_class": local_transport_kernel_manager()}
     try:
+        if kernel is not None:
+            run_on = {"km": kernel.acquire()}
+        else:
+            os.environ[KERNEL_LOG_ENV] = str(out_dir / "logs" / f"{job.stem}.kernel.log")
         pm.execute_notebook(
             str(notebooks_dir / f"{job.notebook}.ipynb"),
             str(tmp_ipynb),
@@ -375,10 +366,13 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
             kernel_name="python3",
             progress_bar=False,
             cwd=str(notebooks_dir),
-            kernel_manager_class=_local_transport_kernel_manager(),
+            **run_on,
         )
     except Exception as exc:  # noqa: BLE001 - a notebook failure is reported, never raised
         status, error = "failed", _first_error_line(exc)
+    finally:
+        if kernel is not None:
+            kernel.release(ok=status == "ok")
     try:
         if tmp_ipynb.exists():
             nb = nbformat.read(tmp_ipynb, as_version=4)
@@ -410,14 +404,30 @@ def execute_job(job: Job, *, notebooks_dir: Path, out_dir: Path, inputs_hash: st
     )
 
 
-def _worker_init(env: dict[str, str]) -> None:
+#: The kernel this worker process reuses from report to report (``None``: a new one per report).
+_worker_kernel: WorkerKernel | None = None
+
+
+def _worker_init(env: dict[str, str], notebooks_dir: str, out_dir: str, reuse: bool) -> None:
+    """Start-up of a worker process: the settings' environment and, when reusing, its kernel."""
+    global _worker_kernel
     os.environ.update(env)
+    if reuse:
+        from multiprocessing.util import Finalize
+
+        _worker_kernel = WorkerKernel(cwd=Path(notebooks_dir), log_dir=Path(out_dir) / "logs")
+        # Worker processes skip atexit handlers; a Finalize with a priority runs at their exit.
+        Finalize(_worker_kernel, _worker_kernel.discard, exitpriority=10)
 
 
 def _run_in_worker(job: Job, notebooks_dir: str, out_dir: str, inputs_hash: str) -> JobResult:
     try:
         return execute_job(
-            job, notebooks_dir=Path(notebooks_dir), out_dir=Path(out_dir), inputs_hash=inputs_hash
+            job,
+            notebooks_dir=Path(notebooks_dir),
+            out_dir=Path(out_dir),
+            inputs_hash=inputs_hash,
+            kernel=_worker_kernel,
         )
     except Exception as exc:  # noqa: BLE001 - keep the batch going whatever happens
         return failed_result(
@@ -545,8 +555,13 @@ def run_batch(
     out_dir: Path,
     workers: int | None = None,
     progress: bool = True,
+    reuse_kernels: bool = True,
 ) -> list[JobResult]:
-    """Run ``jobs`` in parallel worker processes; skip those whose inputs are unchanged."""
+    """Run ``jobs`` in parallel worker processes; skip those whose inputs are unchanged.
+
+    Each worker reuses one kernel from report to report, reset in between
+    (:mod:`hubspoke.kernels`); ``reuse_kernels=False`` gives every report a new kernel.
+    """
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -598,7 +613,7 @@ def run_batch(
             max_workers=workers,
             mp_context=ctx,
             initializer=_worker_init,
-            initargs=(_settings_env(settings),),
+            initargs=(_settings_env(settings), str(notebooks_dir), str(out_dir), reuse_kernels),
         ) as pool:
             futures = {
                 pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job
@@ -633,6 +648,7 @@ def run_reports(
     only: Sequence[str] | None = None,
     settings: Settings | None = None,
     progress: bool = True,
+    fresh_kernels: bool = False,
 ) -> int:
     """The ``hubspoke report`` command: plan, run, write the index; 0 when every report built."""
     from hubspoke.load import service_years
@@ -644,7 +660,12 @@ def run_reports(
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
     t0 = time.perf_counter()
     results = run_batch(
-        planned, settings=settings, out_dir=out_dir, workers=jobs, progress=progress
+        planned,
+        settings=settings,
+        out_dir=out_dir,
+        workers=jobs,
+        progress=progress,
+        reuse_kernels=not fresh_kernels,
     )
     state = load_state(out_dir)
     # The index lists every report ever built into this folder that is still planned on the full data.

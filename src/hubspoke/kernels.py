@@ -1,0 +1,231 @@
+"""The Jupyter kernels the batch run executes notebooks on.
+
+Every kernel talks over Unix sockets (no network port), each with a socket prefix of
+its own, and writes its own start-up and shutdown chatter to a log file rather than
+to the console where the progress bar is.
+
+A batch worker keeps one kernel and runs report after report on it
+(:class:`WorkerKernel`): a report's heavy imports (pandas, matplotlib, scipy and the
+library) are then paid once per kernel instead of once per report, which is most of
+what a report costs. Before each report the kernel is reset to the state of a fresh
+one (:func:`reset_kernel`): the namespace and output history emptied, the execution
+counter back at 1, figures closed, matplotlib settings and warning filters restored,
+and the working folder set back. A kernel is replaced after a report that failed,
+when it died, and after :data:`MAX_REPORTS_PER_KERNEL` reports; ``hubspoke report
+--fresh-kernels`` starts a new kernel for every report instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+#: Environment variable naming the file a kernel's own stdout/stderr go to.
+KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
+#: Reports one kernel runs before it is replaced (bounds any memory a report leaves behind).
+MAX_REPORTS_PER_KERNEL = 12
+#: Seconds to wait for a kernel to start or to answer a reset.
+KERNEL_TIMEOUT = 120
+#: Modules every notebook imports; a new kernel imports them once, before its first report.
+PRELOAD = (
+    "pandas",
+    "matplotlib.pyplot",
+    "hubspoke.display",
+    "hubspoke.load",
+    "hubspoke.outcomes",
+    "hubspoke.realist",
+    "hubspoke.service_analysis",
+    "hubspoke.cross_site",
+)
+
+
+def local_transport_kernel_manager() -> type:
+    """A kernel manager class whose kernels talk over Unix sockets instead of TCP ports."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalTransportKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+            log = os.environ.get(KERNEL_LOG_ENV)
+            if log:
+                Path(log).parent.mkdir(parents=True, exist_ok=True)
+                self._hubspoke_log = open(log, "ab")  # noqa: SIM115 - lives as long as the kernel
+                kw.setdefault("stdout", self._hubspoke_log)
+                kw.setdefault("stderr", self._hubspoke_log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        def client(self, **kw: object) -> Any:
+            # Remembered, so that whoever reuses this kernel can close the clients
+            # papermill opened on it (papermill leaves them open on a kernel it does not own).
+            kc = super().client(**kw)
+            self.__dict__.setdefault("hubspoke_clients", []).append(kc)
+            return kc
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # A socket prefix of its own: parallel kernels sharing the default prefix in
+            # one folder would pick the same socket files and read each other's messages.
+            return os.path.join(
+                tempfile.gettempdir(), f"hubspoke-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            )
+
+    return LocalTransportKernelManager
+
+
+# ---------------------------------------------------------------------------
+# Inside the kernel
+# ---------------------------------------------------------------------------
+
+#: What a kernel looked like before its first report (matplotlib settings, warning filters).
+_PRISTINE: dict[str, Any] = {}
+
+
+def prepare_kernel(shell: Any, cwd: str, preload: tuple[str, ...] = PRELOAD) -> None:
+    """Run once in a new kernel: import what every notebook imports, remember the fresh state."""
+    import importlib
+
+    for name in preload:
+        importlib.import_module(name)
+    import matplotlib as mpl
+
+    _PRISTINE["rc"] = dict(mpl.rcParams)
+    _PRISTINE["filters"] = list(warnings.filters)
+    reset_kernel(shell, cwd)
+
+
+def reset_kernel(shell: Any, cwd: str) -> None:
+    """Run in the kernel before each report: bring it back to the state of a fresh kernel."""
+    shell.reset(new_session=True)  # namespace, output history; execution counter back to 1
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    if "rc" in _PRISTINE:
+        import matplotlib as mpl
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mpl.rcParams.update(_PRISTINE["rc"])
+    if "filters" in _PRISTINE:
+        warnings.resetwarnings()  # also forgets which warnings were already shown once
+        warnings.filters[:] = _PRISTINE["filters"]
+    os.chdir(cwd)
+
+
+def _kernel_code(function: str, cwd: str) -> str:
+    # No name is bound: the reset empties the namespace this code runs in.
+    return f"__import__('hubspoke.kernels', fromlist=['_']).{function}(get_ipython(), {cwd!r})"
+
+
+# ---------------------------------------------------------------------------
+# In the worker
+# ---------------------------------------------------------------------------
+
+
+class KernelResetError(RuntimeError):
+    """A kernel could not be started or reset (the worker then starts another)."""
+
+
+class WorkerKernel:
+    """One kernel a batch worker reuses from report to report (see the module docstring)."""
+
+    def __init__(
+        self, *, cwd: Path, log_dir: Path, max_reports: int = MAX_REPORTS_PER_KERNEL
+    ) -> None:
+        self.cwd = str(cwd)
+        self.log_dir = Path(log_dir)
+        self.max_reports = max_reports
+        self.km: Any = None
+        self.kc: Any = None  # our own client, for resets (papermill brings its own)
+        self.reports = 0
+        self.started = 0
+
+    def acquire(self) -> Any:
+        """A running kernel's manager, reset for the next report (started when needed)."""
+        if self.km is not None and (self.reports >= self.max_reports or not self._alive()):
+            self.discard()
+        if self.km is None:
+            self._start()
+        else:
+            self._run(_kernel_code("reset_kernel", self.cwd))
+        self.reports += 1
+        return self.km
+
+    def release(self, *, ok: bool) -> None:
+        """After a report: a kernel that ran a failed report is not used again."""
+        if self.km is not None:
+            for kc in self.km.__dict__.pop("hubspoke_clients", []):
+                kc.stop_channels()
+        if not ok:
+            self.discard()
+
+    def discard(self) -> None:
+        """Shut the kernel down (quietly if it is already gone)."""
+        from jupyter_core.utils import run_sync
+
+        km, kc, self.km, self.kc, self.reports = self.km, self.kc, None, None, 0
+        if kc is not None:
+            kc.stop_channels()
+        if km is None:
+            return
+        with contextlib.suppress(Exception):  # a dead kernel needs no shutting down
+            run_sync(km.shutdown_kernel)(now=True)
+        log = getattr(km, "_hubspoke_log", None)
+        if log is not None:
+            log.close()
+
+    def _alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _start(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        self.started += 1
+        os.environ[KERNEL_LOG_ENV] = str(self.log_dir / f"kernel-{os.getpid()}-{self.started}.log")
+        km = local_transport_kernel_manager()(kernel_name="python3")
+        run_sync(km.start_kernel)(cwd=self.cwd)
+        self.km = km
+        try:
+            self._run(_kernel_code("prepare_kernel", self.cwd))
+        except KernelResetError:
+            self.discard()
+            raise
+
+    def _run(self, code: str) -> None:
+        """Execute ``code`` silently in the kernel; raise :class:`KernelResetError` if it fails."""
+        from jupyter_client.blocking import BlockingKernelClient
+
+        try:
+            if self.kc is None:
+                self.kc = BlockingKernelClient()
+                self.kc.load_connection_info(self.km.get_connection_info())
+                self.kc.start_channels()
+                self.kc.wait_for_ready(timeout=KERNEL_TIMEOUT)
+            reply = self.kc.execute_interactive(
+                code,
+                silent=True,
+                store_history=False,
+                allow_stdin=False,
+                timeout=KERNEL_TIMEOUT,
+                output_hook=lambda msg: None,
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise KernelResetError(f"the kernel did not answer: {exc}") from exc
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise KernelResetError(
+                f"the kernel could not be prepared: {content.get('ename')}: {content.get('evalue')}"
+            )

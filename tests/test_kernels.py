@@ -1,0 +1,131 @@
+"""A batch worker reuses one kernel from report to report: each report must still start
+from the state of a fresh kernel, and a failure must not carry over (real kernels)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hubspoke.kernels import WorkerKernel
+from hubspoke.report import Job, execute_job
+
+pytestmark = pytest.mark.slow
+
+HELPER_MODULE = """
+import warnings
+
+
+def warn():
+    warnings.warn("shown once per location, unless the registry is forgotten", UserWarning)
+"""
+
+#: Leaves everything behind that a report could: names, settings, a figure, a warning, another folder.
+MESSY = [
+    "leak = 1\nimport os, matplotlib as mpl, matplotlib.pyplot as plt\nimport helper_mod",
+    'mpl.rcParams["font.size"] = 33\nfig = plt.figure()\nhelper_mod.warn()',
+    'os.chdir("/")',
+]
+#: Reports what it finds; its outputs must not depend on what ran before it on the kernel.
+PROBE = [
+    "import os, matplotlib as mpl, matplotlib.pyplot as plt\nimport helper_mod\nhelper_mod.warn()",
+    'print(sorted(k for k in globals() if not k.startswith("_") and k not in ("In", "Out")))',
+    'print(mpl.rcParams["font.size"], plt.get_fignums(), os.path.basename(os.getcwd()))',
+    "print(len(In))",
+]
+
+
+def write_notebook(folder: Path, name: str, sources: list[str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.fixture
+def notebooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "helper_mod.py").write_text(HELPER_MODULE)
+    write_notebook(folder, "messy", MESSY)
+    write_notebook(folder, "probe", PROBE)
+    write_notebook(folder, "broken", ["leak = 1", 'raise RuntimeError("deliberately broken")'])
+    return folder
+
+
+def run(job_name: str, notebooks: Path, out: Path, kernel: WorkerKernel | None):
+    job = Job(job_name, job_name.title())
+    result = execute_job(job, notebooks_dir=notebooks, out_dir=out, inputs_hash="h", kernel=kernel)
+    nb = nbformat.read(out / "analyst" / f"{job_name}.ipynb", as_version=4)
+    return result, nb
+
+
+def outputs(nb) -> list[tuple[int | None, list[str]]]:
+    """Execution count and the text of every output, cell by cell."""
+    return [
+        (
+            c.execution_count,
+            [o.get("text", "") + o.get("name", "") for o in c.outputs],
+        )
+        for c in nb.cells
+    ]
+
+
+def test_a_report_on_a_reused_kernel_sees_what_a_fresh_kernel_shows(notebooks, tmp_path):
+    _, fresh = run("probe", notebooks, tmp_path / "fresh", kernel=None)
+    kernel = WorkerKernel(cwd=notebooks, log_dir=tmp_path / "logs")
+    try:
+        first, _ = run("messy", notebooks, tmp_path / "reused", kernel)
+        second, reused = run("probe", notebooks, tmp_path / "reused", kernel)
+        assert (first.status, second.status) == ("ok", "ok")
+        assert kernel.started == 1, "the kernel was not reused"
+    finally:
+        kernel.discard()
+    assert outputs(reused) == outputs(fresh)
+    shown = outputs(reused)
+    assert "shown once per location" in "".join(shown[0][1]), "the warning registry survived"
+    names = shown[1][1][0]
+    assert "helper_mod" in names and "leak" not in names and "fig" not in names
+    assert [c for c, _ in shown] == [1, 2, 3, 4]
+
+
+def test_a_failed_report_gets_a_new_kernel_for_the_next(notebooks, tmp_path):
+    kernel = WorkerKernel(cwd=notebooks, log_dir=tmp_path / "logs")
+    try:
+        broken, _ = run("broken", notebooks, tmp_path / "out", kernel)
+        after, nb = run("probe", notebooks, tmp_path / "out", kernel)
+    finally:
+        kernel.discard()
+    assert broken.status == "failed" and "deliberately broken" in broken.error
+    assert after.status == "ok"
+    assert kernel.started == 2
+    assert "leak" not in "".join(outputs(nb)[1][1])
+
+
+def test_a_kernel_is_replaced_after_its_quota_of_reports(notebooks, tmp_path):
+    kernel = WorkerKernel(cwd=notebooks, log_dir=tmp_path / "logs", max_reports=2)
+    try:
+        statuses = [run("probe", notebooks, tmp_path / "out", kernel)[0].status for _ in range(3)]
+    finally:
+        kernel.discard()
+    assert statuses == ["ok"] * 3
+    assert kernel.started == 2
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [
+        f"kernel-{os.getpid()}-1.log",
+        f"kernel-{os.getpid()}-2.log",
+    ]
+
+
+def test_a_discarded_kernel_process_is_gone(notebooks, tmp_path):
+    kernel = WorkerKernel(cwd=notebooks, log_dir=tmp_path / "logs")
+    km = kernel.acquire()
+    process = km.provisioner.process
+    kernel.release(ok=True)
+    kernel.discard()
+    assert process.poll() is not None, "the kernel process still runs"
