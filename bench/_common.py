@@ -8,6 +8,7 @@ their median.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -149,9 +150,23 @@ def has_raw_data(raw: Path) -> bool:
     return (raw / "_synthetic" / "manifest.json").is_file() and (raw / "submissions").is_dir()
 
 
+def generator_fingerprint() -> str:
+    """A hash of the generator's source: raw data made by another version is made again."""
+    sources = sorted((ROOT / "src" / "hubspoke" / "synth").glob("*.py"))
+    sources.append(ROOT / "src" / "hubspoke" / "rawspec.py")
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+
+
+def _stamp(raw: Path) -> Path:
+    """Beside the raw folder, not in it (the cleaner would count it as a raw file)."""
+    return raw.with_name(f"{raw.name}.generated-by")
+
+
 def ensure_raw(raw: Path, *, env: dict, services: int = 16, scale: float = 1.0) -> bool:
-    """Generate synthetic raw data into ``raw`` unless it is already there; True when generated."""
-    if has_raw_data(raw):
+    """Generate synthetic raw data into ``raw`` unless the same generator made it; True when generated."""
+    stamp = _stamp(raw)
+    wanted = f"{generator_fingerprint()} services={services} scale={scale:g}"
+    if has_raw_data(raw) and stamp.is_file() and stamp.read_text() == wanted:
         return False
     print(f"  generating synthetic raw data into {raw} (services={services}, scale={scale})")
     run(
@@ -168,6 +183,7 @@ def ensure_raw(raw: Path, *, env: dict, services: int = 16, scale: float = 1.0) 
         ],
         env,
     )
+    stamp.write_text(wanted)
     return True
 
 

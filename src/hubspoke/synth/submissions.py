@@ -52,7 +52,10 @@ RAMP = (0.75, 1.0, 1.1)
 #: Share of a later year's cases who are young people re-referred.
 RE_REFERRAL = 0.08
 #: Workbooks only for service-years with fewer case rows than this (big ones go to CSV).
-XLSX_MAX_ROWS = 2_000
+XLSX_MAX_ROWS = 5_000
+#: At most this many workbooks, the smallest of the service-years drawn for one: at national
+#: scale every ``--scale`` then sends the same number of workbooks, so sizes compare fairly.
+XLSX_MAX_BOOKS = 16
 #: Activities per service-year per 3.5 Spokes (before the ramp and scale):
 #: (mean count, participants floor, participants Poisson mean).
 ACTIVITY_VOLUME = {
@@ -851,9 +854,10 @@ def make_profiles(
     rng = np.random.default_rng(seed)
     sy = service_years(services)
     n = len(sy)
+    drawn = [int(i) for i in rng.permutation(n)[: n // 2] if case_counts[sy[i]] < XLSX_MAX_ROWS]
+    smallest = sorted(drawn, key=lambda i: (case_counts[sy[i]], i))[:XLSX_MAX_BOOKS]
     xlsx = np.zeros(n, bool)
-    xlsx[rng.permutation(n)[: n // 2]] = True
-    xlsx &= np.array([case_counts[k] < XLSX_MAX_ROWS for k in sy])
+    xlsx[smallest] = True
     encodings = ("utf-8", "cp1252", "utf-8-sig")
     csv_index = np.cumsum(~xlsx) - 1
     ident_at = set(rng.choice(n, size=max(2, n // 8), replace=False).tolist())
