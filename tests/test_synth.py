@@ -32,7 +32,13 @@ from hubspoke.rawspec import (
 )
 from hubspoke.synth import part_seed
 from hubspoke.synth.reference import LOCAL_AUTHORITIES, make_reference, phase_counts
-from hubspoke.synth.submissions import write_submissions
+from hubspoke.synth.submissions import (
+    XLSX_MAX_BOOKS,
+    XLSX_MAX_ROWS,
+    make_profiles,
+    service_years,
+    write_submissions,
+)
 from hubspoke.synth.writers import FIXED_TIME
 
 #: Quirk kinds that belong to the qualitative files, not to submissions.
@@ -192,6 +198,20 @@ def test_reference_scales_to_a_national_benchmark():
     assert services["phase"].value_counts().sort_index().tolist() == [28, 47, 75]
     assert services["service_id"].str.fullmatch(r"S\d{3}").all() and services["hub_name"].is_unique
     assert spokes["spoke_id"].is_unique
+
+
+@pytest.mark.parametrize("scale", [50, 100])
+def test_national_scale_sends_the_same_number_of_workbooks_whatever_the_scale(scale):
+    # Cleaning time is compared across --scale values: only rows may differ, not the mix
+    # of workbooks and CSVs. Case counts grow with the scale; the workbooks stay the
+    # smallest service-years of those drawn for one, and never more than XLSX_MAX_BOOKS.
+    services, _ = make_reference(150, seed=1)
+    years = service_years(services)
+    counts = {k: 20 * scale + 37 * (i % 97) for i, k in enumerate(years)}
+    profiles = make_profiles(services, counts, seed=5)
+    books = sorted(counts[k] for k, p in profiles.items() if p.target == "xlsx")
+    assert len(books) == XLSX_MAX_BOOKS
+    assert max(books) < XLSX_MAX_ROWS
 
 
 def test_every_service_year_is_submitted(synthetic_raw, reference):
