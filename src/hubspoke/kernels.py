@@ -26,6 +26,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from hubspoke.errors import ReportError
+
 #: Environment variable naming the file a kernel's own stdout/stderr go to.
 KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
 #: Reports one kernel runs before it is replaced (bounds any memory a report leaves behind).
@@ -130,8 +132,8 @@ def _kernel_code(function: str, cwd: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-class KernelResetError(RuntimeError):
-    """A kernel could not be started or reset (the worker then starts another)."""
+class KernelResetError(ReportError):
+    """A kernel could not be prepared or reset (the report fails; the next gets a new kernel)."""
 
 
 class WorkerKernel:
@@ -223,9 +225,10 @@ class WorkerKernel:
                 output_hook=lambda msg: None,
             )
         except Exception as exc:  # noqa: BLE001
-            raise KernelResetError(f"the kernel did not answer: {exc}") from exc
+            raise KernelResetError("the kernel did not answer", found=str(exc)) from exc
         content = reply.get("content", {})
         if content.get("status") != "ok":
             raise KernelResetError(
-                f"the kernel could not be prepared: {content.get('ename')}: {content.get('evalue')}"
+                "the kernel could not be prepared for the next report",
+                found=f"{content.get('ename')}: {content.get('evalue')}",
             )
