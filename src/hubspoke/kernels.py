@@ -31,7 +31,7 @@ from hubspoke.errors import ReportError
 #: Environment variable naming the file a kernel's own stdout/stderr go to.
 KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
 #: Reports one kernel runs before it is replaced (bounds any memory a report leaves behind).
-MAX_REPORTS_PER_KERNEL = 12
+MAX_REPORTS_PER_KERNEL = 40
 #: Seconds to wait for a kernel to start or to answer a reset.
 KERNEL_TIMEOUT = 120
 #: Modules every notebook imports; a new kernel imports them once, before its first report.

@@ -366,6 +366,9 @@ def execute_job(
             kernel_name="python3",
             progress_bar=False,
             cwd=str(notebooks_dir),
+            # Written once at the end (and on a cell error), not after every cell: the
+            # per-cell saves re-serialised the whole notebook ~40 times per report.
+            request_save_on_cell_execute=False,
             **run_on,
         )
     except Exception as exc:  # noqa: BLE001 - a notebook failure is reported, never raised
