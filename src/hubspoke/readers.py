@@ -31,7 +31,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hubspoke.errors import RawFileError
 from hubspoke.rawspec import ALL_TABLES, RawTable, normalise_label
@@ -48,20 +50,45 @@ IGNORED_SHEETS = frozenset({"about", "readme", "read me", "notes", "instructions
 
 @dataclass
 class RawSheet:
-    """One raw table as read: text cells under canonical names, plus provenance."""
+    """One raw table as read: text cells under canonical names, plus provenance.
+
+    ``data`` is a pandas frame or, from the fast CSV path, a pyarrow table;
+    :attr:`frame` gives pandas either way and :meth:`to_arrow` gives arrow, so a
+    cleaner that gathers many files converts them to pandas once, not per file.
+    """
 
     table: RawTable
     file: str
     sheet: str
-    frame: pd.DataFrame
+    data: pd.DataFrame | pa.Table
     header_row: int
     unmatched: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame of text (converted once when read as arrow)."""
+        if isinstance(self.data, pd.DataFrame):
+            return self.data
+        return self.data.to_pandas()
+
+    @property
+    def num_rows(self) -> int:
+        """How many rows were read below the header."""
+        return len(self.data)
+
     @property
     def columns(self) -> list[str]:
         """Canonical columns present (provenance excluded)."""
-        return [c for c in self.frame.columns if c not in PROVENANCE]
+        names = self.data.columns if isinstance(self.data, pd.DataFrame) else self.data.column_names
+        return [c for c in names if c not in PROVENANCE]
+
+    def to_arrow(self) -> pa.Table:
+        """The rows as a pyarrow table (text as ``large_string``, like pandas' own strings)."""
+        if isinstance(self.data, pa.Table):
+            return self.data
+        table = pa.Table.from_pandas(self.data, preserve_index=False)
+        return table.replace_schema_metadata(None)
 
 
 @dataclass
@@ -114,7 +141,12 @@ def header_score(cells: Sequence[str], aliases: dict[str, str]) -> tuple[int, in
 
 def is_header(cells: Sequence[str], table: RawTable) -> bool:
     """True when most non-empty cells are known headers of ``table`` (at least two, or all of one)."""
-    hits, filled = header_score(cells, table.alias_table())
+    return _is_header(cells, table, table.alias_table())
+
+
+def _is_header(cells: Sequence[str], table: RawTable, aliases: dict[str, str]) -> bool:
+    """:func:`is_header` with ``table``'s alias table already built (it is not cached)."""
+    hits, filled = header_score(cells, aliases)
     if filled == 0:
         return False
     return hits * 2 > filled and (hits >= 2 or len(table.columns) == 1)
@@ -124,12 +156,13 @@ def find_header(
     rows: Iterable[tuple[int, Sequence[str]]], table: RawTable
 ) -> tuple[int, list[str]] | None:
     """The first (row number, cells) among the top rows that looks like ``table``'s header."""
+    aliases = table.alias_table()
     for count, (number, cells) in enumerate(rows):
         if count >= HEADER_SEARCH_ROWS:
             break
         if cells and str(cells[0]).lstrip().startswith("#"):
             continue
-        if is_header(cells, table):
+        if _is_header(cells, table, aliases):
             return number, list(cells)
     return None
 
@@ -179,10 +212,13 @@ def build_sheet(
     sheet: str,
     header_row: int,
     header: Sequence[str],
-    body: pd.DataFrame | list[list[str]],
+    body: pa.Table | pd.DataFrame | list[list[str]],
     rows: Sequence[int],
 ) -> RawSheet:
-    """Turn the header and body cells into a :class:`RawSheet`; check required columns."""
+    """Turn the header and body cells into a :class:`RawSheet`; check required columns.
+
+    An arrow ``body`` (one column per header cell) stays arrow: no pandas work per file.
+    """
     matched, unmatched = match_columns(header, table)
     missing = [c for c in table.required if c not in matched.values()]
     if missing:
@@ -194,6 +230,11 @@ def build_sheet(
             allowed=sorted({*table.alias_table()}),
             found=[str(h) for h in header if str(h).strip()],
         )
+    dropped = [c.name for c in table.columns if c.kind in ("identifier", "free_text")]
+    if isinstance(body, pa.Table):
+        data = _arrow_sheet(body, matched, file, sheet, rows)
+        dropped = [c for c in dropped if c in data.column_names]
+        return RawSheet(table, file, sheet, data, header_row, unmatched, dropped)
     if not isinstance(body, pd.DataFrame):
         width = max([len(header), *map(len, body)])
         body = pd.DataFrame(
@@ -205,10 +246,38 @@ def build_sheet(
     )
     frame = frame.reset_index(drop=True)
     frame = frame.assign(_file=file, _sheet=sheet, _row=pd.array(list(rows), dtype="int64"))
-    dropped = [
-        c.name for c in table.columns if c.kind in ("identifier", "free_text") and c.name in frame
-    ]
+    dropped = [c for c in dropped if c in frame]
     return RawSheet(table, file, sheet, frame, header_row, unmatched, dropped)
+
+
+def constant_column(value: object, length: int) -> pa.Array:
+    """``value`` repeated ``length`` times, typed as pandas would type the scalar (text: ``large_string``).
+
+    Text is laid out directly as arrow buffers (``pa.repeat`` is much slower for strings).
+    """
+    if not isinstance(value, str):
+        return pa.repeat(pa.scalar(value), length)
+    data = value.encode("utf-8")
+    offsets = np.arange(length + 1, dtype=np.int64) * len(data)
+    return pa.LargeStringArray.from_buffers(
+        length, pa.py_buffer(offsets), pa.py_buffer(data * length)
+    )
+
+
+def _arrow_sheet(
+    body: pa.Table, matched: dict[int, str], file: str, sheet: str, rows: Sequence[int]
+) -> pa.Table:
+    """The matched columns of an arrow ``body`` under canonical names, plus provenance."""
+    positions = sorted(matched)
+    data = body.select(positions).rename_columns([matched[p] for p in positions])
+    n = data.num_rows
+    if isinstance(rows, range):
+        row = np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    else:
+        row = np.asarray(rows, dtype=np.int64)
+    data = data.append_column("_file", constant_column(file, n))
+    data = data.append_column("_sheet", constant_column(sheet, n))
+    return data.append_column("_row", pa.array(row))
 
 
 # ---------------------------------------------------------------------------
@@ -248,14 +317,14 @@ def _lines_after(text: str, header_line: int) -> int:
     return text.count("\n") + (0 if text.endswith("\n") else 1) - header_line
 
 
-def _arrow_body(data: bytes, header_line: int, n_header: int, n_lines: int) -> pd.DataFrame | None:
+def _arrow_body(data: bytes, header_line: int, n_header: int, n_lines: int) -> pa.Table | None:
     """The data rows after the header read by pyarrow, or ``None`` when that path does not fit.
 
     pyarrow applies when every record is one line with as many cells as the
     header and no line is empty (an empty line would be skipped, shifting the
-    row numbers); the pandas path handles the rest.
+    row numbers); the pandas path handles the rest. The table keeps one text
+    column per header cell (``large_string``, the type pandas strings use).
     """
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names = [f"f{i}" for i in range(n_header)]
@@ -263,11 +332,11 @@ def _arrow_body(data: bytes, header_line: int, n_header: int, n_lines: int) -> p
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(
-                skip_rows=header_line, column_names=names, use_threads=True
+                skip_rows=header_line, column_names=names, use_threads=False
             ),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=dict.fromkeys(names, pa.large_string()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -276,7 +345,7 @@ def _arrow_body(data: bytes, header_line: int, n_header: int, n_lines: int) -> p
         return None
     if table.num_rows != n_lines:
         return None
-    return table.to_pandas().set_axis(range(n_header), axis=1)
+    return table
 
 
 def _fast_body(text: str, header_line: int, n_header: int) -> pd.DataFrame | None:
@@ -401,6 +470,13 @@ _CELL_FAST = re.compile(
     re.S,
 )
 
+#: The cell layout writers usually produce (``r``, then optional ``s`` and ``t``, one value),
+#: matched without look-aheads; a row with any other cell is read with :data:`_CELL_FAST`.
+_CELL_SIMPLE = re.compile(
+    r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?(?: t="(\w+)")?>'
+    r"(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)</c>"
+)
+
 
 def _unescape(text: str) -> str:
     return html.unescape(text) if "&" in text else text
@@ -503,17 +579,31 @@ class FastWorkbook:
 
     def _cells(self, body: str) -> list[str]:
         """The cells of one row's XML, placed by their column letters."""
-        found = _CELL_FAST.findall(body)
-        if len(found) != body.count("<c ") + body.count("<c>"):
-            raise _Unsupported("cell without a reference")
+        n_cells = body.count("<c ") + body.count("<c>")
+        simple = _CELL_SIMPLE.findall(body)
+        if len(simple) == n_cells:
+            found = [(c, kind, style, v, inline, "") for c, style, kind, v, inline in simple]
+        else:
+            found = _CELL_FAST.findall(body)
+            if len(found) != n_cells:
+                raise _Unsupported("cell without a reference")
         cells: list[str] = []
+        dates = self.date_styles
         for letters, kind, style, v, inline, other in found:
             position = _col_index(letters)
             if position < len(cells):
                 raise _Unsupported("cells out of order")
             if position > len(cells):
                 cells.extend([""] * (position - len(cells)))
-            cells.append(self._value(kind or "n", int(style) if style else None, v, inline, other))
+            # The two common cells inline, as _value would read them: plain inline
+            # text, and whole numbers not formatted as dates.
+            if kind == "inlineStr" and not other:
+                cells.append(_unescape(inline))
+            elif (kind in ("", "n")) and v.isdigit() and not (style and int(style) in dates):
+                cells.append(v)
+            else:
+                style_id = int(style) if style else None
+                cells.append(self._value(kind or "n", style_id, v, inline, other))
         return cells
 
     def _value(self, kind: str, style: int | None, v: str, inline: str, other: str) -> str:

@@ -295,9 +295,7 @@ def export_html(nb, *, audience: str, title: str) -> str:
         "hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE, "add_notice": not shown}
     }
     exporter = _exporter(exclude_input=audience == "funder", embed_images=_links_images(nb))
-    body, _ = exporter.from_notebook_node(
-        nb, resources=resources
-    )
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body
 
 

@@ -158,7 +158,8 @@ class TableSchema:
                     f"table {self.name}: column cannot be stored as {f.describe_type()} ({exc})",
                     column=f.name,
                 ) from None
-        return pd.DataFrame(out, index=frame.index)
+        # No second copy: the columns are new Series (copy-on-write keeps ``frame`` safe).
+        return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def _f(name: str, dtype: str, description: str, **kw: object) -> Field:

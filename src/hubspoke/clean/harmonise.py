@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hubspoke import rawspec as rs
 from hubspoke.schemas import AGE_BANDS
@@ -55,12 +56,49 @@ def map_unique(raw: pd.Series, parse: Parser, dtype: Any = object) -> tuple[pd.S
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     results = [parse(str(u)) for u in uniques]
+    return expand_unique(codes, results, raw.index, dtype)
+
+
+def expand_unique(
+    codes: np.ndarray, results: list[tuple[Any, str | None]], index: pd.Index, dtype: Any = object
+) -> tuple[pd.Series, pd.Series]:
+    """Per-row values (as ``dtype``) and reasons from one result per code (code -1: missing, no reason).
+
+    The arrays are taken directly (no index is taken and then replaced, nothing copied again).
+    """
     codes = np.where(codes < 0, len(results), codes)
     value_u = pd.Series([v for v, _ in results] + [None], dtype=dtype)
-    reason_u = pd.Series([r for _, r in results] + [None], dtype="string")
-    values = value_u.take(codes).set_axis(raw.index)
-    reasons = reason_u.take(codes).set_axis(raw.index)
-    return values, reasons
+    values = pd.Series(value_u.array.take(codes), index=index, copy=False)
+    reasons = text_take([r for _, r in results] + [None], codes)
+    return values, pd.Series(reasons, index=index, copy=False)
+
+
+def text_take(texts: list[str | None], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """``texts[codes]`` as a pandas ``string`` array (``None``: NA), laid out as arrow buffers.
+
+    Same result as ``pd.array(texts, dtype="string").take(codes)``, but only the
+    rows that get a text copy bytes: most rows get NA (e.g. reasons), so this is
+    mostly one pass of offsets instead of a per-row string take.
+    """
+    present = np.array([t is not None for t in texts], dtype=bool)
+    encoded = [t.encode("utf-8") if t is not None else b"" for t in texts]
+    sizes = np.array([len(e) for e in encoded], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    lengths = sizes[codes]
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    rows = np.flatnonzero(lengths)
+    # Byte i of the output comes from byte (i - row start + text start) of the joined texts.
+    shift = np.repeat(starts[codes[rows]] - offsets[rows], lengths[rows])
+    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    data = blob[shift + np.arange(int(offsets[-1]), dtype=np.int64)]
+    valid = present[codes]
+    nulls = len(codes) - int(valid.sum())
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    array = pa.LargeStringArray.from_buffers(
+        len(codes), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
+    )
+    return pd.arrays.ArrowStringArray(pa.chunked_array([array]))
 
 
 def _with(frame: pd.DataFrame, name: str, values: pd.Series, reasons: pd.Series) -> pd.DataFrame:
@@ -168,6 +206,9 @@ def age_parser(column: str, lo: float | None, hi: float | None) -> Parser:
     return parse
 
 
+_SPACES = re.compile(r"\s+")
+_MIDNIGHT = re.compile(r"[ T]00:00(:00)?(\.0+)?$")
+_SERIAL = re.compile(r"\d+(\.\d+)?")
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})$")
 _D_MON_Y = re.compile(r"^(\d{1,2})[ -]([A-Za-z]+)\.?[ -](\d{4}|\d{2})$")
@@ -210,9 +251,9 @@ def parse_date_text(text: str) -> dt.date | None:
 
     Day-first (UK) order; two-digit years are 20yy.
     """
-    s = re.sub(r"\s+", " ", text.strip())
-    s = re.sub(r"[ T]00:00(:00)?(\.0+)?$", "", s)
-    if re.fullmatch(r"\d+(\.\d+)?", s):
+    s = _SPACES.sub(" ", text.strip())
+    s = _MIDNIGHT.sub("", s)
+    if _SERIAL.fullmatch(s):
         number = float(s)
         if SERIAL_RANGE[0] <= number <= SERIAL_RANGE[1]:
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
@@ -346,8 +387,7 @@ def harmonise_risk(
     ``reference/services.csv``), so services using different tools are
     harmonised in one pass over the distinct (tool, value) pairs.
     """
-    tool = frame[tool_column].astype("string").fillna("")
-    pairs = tool + "\x1f" + frame[column].astype("string").fillna("")
+    codes, pairs = _pair_codes(frame[tool_column], frame[column])
     parse = _tool_risk_parser(column)
 
     def level_of(pair: str) -> tuple[Any, str | None]:
@@ -355,10 +395,23 @@ def harmonise_risk(
         levels = rs.RISK_TOOLS.get(pair.partition("\x1f")[0], {})
         return (levels.get(value) if value is not None else None), None
 
-    raw, reasons = map_unique(pairs, parse, "string")
+    raw, reasons = expand_unique(codes, [parse(p) for p in pairs], frame.index, "string")
     scale = pd.CategoricalDtype(list(rs.RISK_SCALE), ordered=True)
-    level, _ = map_unique(pairs, level_of, scale)
+    level, _ = expand_unique(codes, [level_of(p) for p in pairs], frame.index, scale)
     return frame.assign(**{f"{column}_raw": raw, column: level, problem_column(column): reasons})
+
+
+def _pair_codes(tool: pd.Series, value: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes of the distinct ``"<tool>\x1f<value>"`` texts (missing = empty), without building them per row.
+
+    Each column is coded alone and the code pairs are coded together, so only
+    the distinct pairs are joined into text.
+    """
+    tool_codes, tools = pd.factorize(tool.astype("string").fillna(""))
+    value_codes, values = pd.factorize(value.astype("string").fillna(""))
+    codes, combined = pd.factorize(tool_codes * len(values) + value_codes)
+    pairs = [f"{tools[c // len(values)]}\x1f{values[c % len(values)]}" for c in combined]
+    return codes, pairs
 
 
 def harmonise_table(frame: pd.DataFrame, table: rs.RawTable) -> pd.DataFrame:

@@ -10,11 +10,13 @@ and reconciliation tables and writes everything atomically. A cleaner is any
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hubspoke import rawspec as rs
 from hubspoke.clean import harmonise as hm
@@ -37,9 +39,20 @@ from hubspoke.clean.quarantine import (
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import HubspokeError, RawFileError
 from hubspoke.pseudonym import load_key, pseudonymise
-from hubspoke.readers import RawSheet, read_csv_table, read_xlsx, relative_name
+from hubspoke.readers import (
+    RawSheet,
+    WorkbookResult,
+    constant_column,
+    read_csv_table,
+    read_xlsx,
+    relative_name,
+)
 from hubspoke.schemas import SCHEMAS, SYSTEM_ACCESS_SCALE, validate
 
+#: Threads reading submission files ahead (pyarrow parses CSVs without holding the GIL).
+READ_THREADS = 2
+#: Threads writing the parquet files.
+WRITE_THREADS = 2
 #: Top-level raw folders and files other cleaners (or nobody) handle.
 IGNORED_TOP = frozenset({"_synthetic", "qualitative", "context", "README.md"})
 #: Columns never copied into quarantine (identifiers, free text, the case reference).
@@ -174,7 +187,7 @@ def clean_frame(frame: pd.DataFrame, table: rs.RawTable, columns: list[str]) -> 
     failed, check_q = check_rows(parsed, checks, table=name, raw=frame, alive=alive)
     keep = alive & ~failed
     clean = parsed.drop(columns=[c for c in parsed.columns if c.startswith("_problem.")])
-    clean = clean if keep.all() else clean.loc[keep]
+    clean = clean if keep.all() else clean.take(np.flatnonzero(keep))
     return SheetResult(clean, concat_quarantine([skip_q, check_q]), merged_counts(frame, dup))
 
 
@@ -320,7 +333,7 @@ class _Acc:
     """Collects the sheets read, per table, and the ledgers, for one cleaner run."""
 
     ctx: CleanContext
-    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    parts: dict[str, list[pa.Table]] = field(default_factory=dict)
     columns: dict[str, dict[str, None]] = field(default_factory=dict)
     ledgers: dict[tuple[str, str], SheetLedger] = field(default_factory=dict)
     result: CleanerResult = field(default_factory=CleanerResult)
@@ -331,13 +344,13 @@ class _Acc:
 
     def add(self, sheet: RawSheet, constants: dict[str, object] | None = None) -> None:
         name = sheet.table.name
-        self.frames.setdefault(name, []).append(sheet.frame.assign(**(constants or {})))
+        self.parts.setdefault(name, []).append(with_constants(sheet.to_arrow(), constants or {}))
         self.columns.setdefault(name, {}).update(dict.fromkeys(sheet.columns))
         self.ledgers[(sheet.file, sheet.sheet)] = SheetLedger(
             sheet.file,
             sheet.sheet,
             name,
-            rows_in=len(sheet.frame),
+            rows_in=sheet.num_rows,
             unmatched_columns=tuple(sheet.unmatched),
             dropped_columns=tuple(sheet.dropped),
         )
@@ -347,13 +360,25 @@ class _Acc:
                 f"{where}: column(s) not recognised, values ignored: {', '.join(sheet.unmatched)}"
             )
 
+    def raw_frame(self, name: str) -> pd.DataFrame | None:
+        """Every row read for table ``name`` as one pandas frame (``None`` when there are none).
+
+        Like ``pd.concat`` of the files' frames (columns in the order first seen, a
+        column a file lacks is missing there), but the files are converted to
+        pandas once, not one by one. Columns stay one chunk per file: joining them
+        into one would cost more (fresh memory) than it saves later.
+        """
+        parts = [p for p in self.parts.pop(name, []) if p.num_rows]
+        if not parts:
+            return None
+        return pa.concat_tables(parts, promote_options="default").to_pandas()
+
     def finish(self, name: str) -> pd.DataFrame:
         """Clean every sheet read for table ``name`` in one pass; store and return the table."""
-        parts = [p for p in self.frames.pop(name, []) if len(p)]
-        if not parts:
+        raw = self.raw_frame(name)
+        if raw is None:
             frame = SCHEMAS[name].empty()
         else:
-            raw = pd.concat(parts, ignore_index=True)
             res = clean_frame(raw, rs.table(name), list(self.columns.get(name, {})))
             self.result.quarantine.append(res.quarantine)
             for key, n in res.merged.items():
@@ -364,6 +389,17 @@ class _Acc:
         self.result.tables[name] = frame
         self.ctx.tables[name] = frame
         return frame
+
+
+def with_constants(data: pa.Table, constants: dict[str, object]) -> pa.Table:
+    """``data`` with a column per constant (replacing one of the same name), as ``assign`` would."""
+    for column, value in constants.items():
+        values = constant_column(value, data.num_rows)
+        if column in data.column_names:
+            data = data.set_column(data.column_names.index(column), column, values)
+        else:
+            data = data.append_column(column, values)
+    return data
 
 
 def sort_by_provenance(frame: pd.DataFrame) -> pd.DataFrame:
@@ -406,12 +442,12 @@ def _read_reference(acc: _Acc, raw: RawFile) -> None:
         acc.fail(file, exc, raw.table)
 
 
-def _read_workbook(acc: _Acc, raw: RawFile, tools: dict[str, str]) -> None:
+def _read_workbook(
+    acc: _Acc, raw: RawFile, tools: dict[str, str], book: WorkbookResult | RawFileError
+) -> None:
     file = relative_name(raw.path, acc.ctx.raw_dir)
-    try:
-        book = read_xlsx(raw.path, acc.ctx.raw_dir, rs.SUBMISSION_TABLES)
-    except RawFileError as exc:
-        acc.fail(file, exc)
+    if isinstance(book, RawFileError):
+        acc.fail(file, book)
         return
     acc.result.warnings.extend(book.warnings)
     for error in book.failures:
@@ -423,13 +459,29 @@ def _read_workbook(acc: _Acc, raw: RawFile, tools: dict[str, str]) -> None:
             acc.fail(file, exc, sheet.table.name, sheet.sheet)
 
 
-def _read_csv(acc: _Acc, raw: RawFile, tools: dict[str, str]) -> None:
-    file = relative_name(raw.path, acc.ctx.raw_dir)
+def _load(raw: RawFile, raw_dir: Path) -> RawSheet | WorkbookResult | RawFileError:
+    """Read one submission file (CSV or workbook); an unreadable file gives its error.
+
+    Runs in a reader thread: the error is returned, and recorded later in file order.
+    """
     try:
-        sheet = read_csv_table(raw.path, acc.ctx.raw_dir, rs.table(raw.table))
-        _add_submission_sheet(acc, sheet, raw, tools)
+        if raw.kind == "workbook":
+            return read_xlsx(raw.path, raw_dir, rs.SUBMISSION_TABLES)
+        return read_csv_table(raw.path, raw_dir, rs.table(raw.table))
     except RawFileError as exc:
-        acc.fail(file, exc, raw.table)
+        return exc
+
+
+def _read_csv(
+    acc: _Acc, raw: RawFile, tools: dict[str, str], read: RawSheet | RawFileError
+) -> None:
+    if isinstance(read, RawFileError):
+        acc.fail(relative_name(raw.path, acc.ctx.raw_dir), read, raw.table)
+        return
+    try:
+        _add_submission_sheet(acc, read, raw, tools)
+    except RawFileError as exc:
+        acc.fail(read.file, exc, raw.table)
 
 
 def clean_quantitative(ctx: CleanContext) -> CleanerResult:
@@ -441,14 +493,21 @@ def clean_quantitative(ctx: CleanContext) -> CleanerResult:
             _read_reference(acc, raw)
     acc.finish("spokes")
     tools = _risk_tools(acc.finish("services"))
-    for raw in files:
-        if raw.kind == "workbook":
-            _read_workbook(acc, raw, tools)
-        elif raw.kind == "csv":
-            _read_csv(acc, raw, tools)
-        elif raw.kind == "unknown":
-            file = relative_name(raw.path, ctx.raw_dir)
-            acc.fail(file, RawFileError(raw.problem, file=file))
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        # Files are read ahead in threads; each is added in file order as before.
+        reads = {
+            raw.path: pool.submit(_load, raw, ctx.raw_dir)
+            for raw in files
+            if raw.kind in ("workbook", "csv")
+        }
+        for raw in files:
+            if raw.kind == "workbook":
+                _read_workbook(acc, raw, tools, reads.pop(raw.path).result())
+            elif raw.kind == "csv":
+                _read_csv(acc, raw, tools, reads.pop(raw.path).result())
+            elif raw.kind == "unknown":
+                file = relative_name(raw.path, ctx.raw_dir)
+                acc.fail(file, RawFileError(raw.problem, file=file))
     for name in ("cases", "activities", "policy", "spoke_survey"):
         acc.finish(name)
     acc.result.ledgers = [acc.ledgers[k] for k in sorted(acc.ledgers)]
@@ -584,6 +643,19 @@ def clean_all(
     if errors and not results:
         return summary
     extra = _validated({"quarantine": quarantine, "reconciliation": reconciliation}, errors)
-    for name, frame in {**tables, **extra}.items():
-        summary.written.append(write_parquet_atomic(frame, out_dir / SCHEMAS[name].filename))
+    summary.written.extend(write_tables({**tables, **extra}, out_dir))
     return summary
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """Write each table to its parquet file in ``out_dir``; the paths, in the order given.
+
+    The files are written in threads: pyarrow encodes and compresses without
+    holding the GIL, so the large tables are written side by side.
+    """
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        futures = [
+            pool.submit(write_parquet_atomic, frame, out_dir / SCHEMAS[name].filename)
+            for name, frame in tables.items()
+        ]
+        return [f.result() for f in futures]

@@ -80,12 +80,29 @@ def quarantine_entries(
     values: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Quarantine entries for the rows of ``frame`` where ``reasons`` is not NA."""
-    failing = reasons.notna().to_numpy()
-    if not failing.any():
+    positions = np.flatnonzero(reasons.notna().to_numpy())
+    if not len(positions):
         return empty_quarantine()
-    rows = frame.loc[failing, list(PROVENANCE)]
+    return _entries(
+        frame[list(PROVENANCE)].take(positions),
+        reasons.take(positions),
+        None if values is None else values.take(positions),
+        table=table,
+        column=column,
+    )
+
+
+def _entries(
+    rows: pd.DataFrame,
+    reasons: pd.Series,
+    values: pd.Series | None,
+    *,
+    table: str,
+    column: str,
+) -> pd.DataFrame:
+    """Quarantine entries from the failing rows' provenance, reasons and (optional) raw values."""
     value = (
-        values.loc[failing].astype("string").fillna("")
+        values.astype("string").fillna("")
         if values is not None
         else pd.Series("", index=rows.index, dtype="string")
     )
@@ -97,7 +114,7 @@ def quarantine_entries(
             "row": rows["_row"].astype("Int64"),
             "column": column,
             "value": value,
-            "reason": reasons.loc[failing].astype("string"),
+            "reason": reasons.astype("string"),
         }
     ).astype({c: "string" for c in ("table", "column")})
 
@@ -122,21 +139,48 @@ def check_rows(
         np.ones(len(frame), dtype=bool) if alive is None else np.asarray(alive, dtype=bool).copy()
     )
     failed = np.zeros(len(frame), dtype=bool)
-    entries: list[pd.DataFrame] = []
+    found: list[tuple[str, np.ndarray, pd.Series, pd.Series | None]] = []
     for check in checks:
         reasons = check.test(frame).reindex(frame.index)
         hit = testing & reasons.notna().to_numpy()
-        if not hit.any():
+        positions = np.flatnonzero(hit)
+        if not len(positions):
             continue
         values = source[check.column] if check.report_value and check.column in source else None
-        reasons = reasons.where(hit)
-        entries.append(
-            quarantine_entries(frame, reasons, table=table, column=check.column, values=values)
+        found.append(
+            (
+                check.column,
+                positions,
+                reasons.take(positions),
+                None if values is None else values.take(positions),
+            )
         )
         failed |= hit
         if check.stop:
             testing &= ~hit
-    return failed, concat_quarantine(entries)
+    return failed, _found_entries(frame, found, table=table)
+
+
+def _found_entries(
+    frame: pd.DataFrame,
+    found: list[tuple[str, np.ndarray, pd.Series, pd.Series | None]],
+    *,
+    table: str,
+) -> pd.DataFrame:
+    """Quarantine entries for every (column, positions, reasons, values) a check found.
+
+    The provenance of all failing rows is taken from ``frame`` in one go (one
+    ``take`` per column, not one per check) and then sliced per check.
+    """
+    if not found:
+        return empty_quarantine()
+    rows = frame[list(PROVENANCE)].take(np.concatenate([f[1] for f in found]))
+    entries, start = [], 0
+    for column, positions, reasons, values in found:
+        stop = start + len(positions)
+        entries.append(_entries(rows.iloc[start:stop], reasons, values, table=table, column=column))
+        start = stop
+    return concat_quarantine(entries)
 
 
 def split_rows(
@@ -174,12 +218,13 @@ def _filled_column(column: pd.Series) -> np.ndarray:
     """True where a text cell holds something other than white space (NA: False)."""
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        # The same trim pandas' .str.strip() runs on Arrow strings, without the wrappers.
+        # Non-empty and not all white space: what a non-empty .str.strip() means (the same
+        # Unicode white space as utf8_trim_whitespace), without building trimmed copies.
         import pyarrow as pa
         import pyarrow.compute as pc
 
         text = pa.array(column.array)
-        filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+        filled = pc.and_(pc.greater(pc.binary_length(text), 0), pc.invert(pc.utf8_is_space(text)))
         return pc.fill_null(filled, False).to_numpy(zero_copy_only=False)
     return column.str.strip().str.len().gt(0).fillna(False).astype(bool).to_numpy()
 
@@ -257,11 +302,48 @@ def skip_rows(frame: pd.DataFrame, columns: Sequence[str], *, table: str) -> Spl
 
 
 def duplicate_mask(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Rows identical to an earlier row of the same file and sheet in every one of ``columns``."""
-    if not len(frame) or not columns:
-        return np.zeros(len(frame), dtype=bool)
-    subset = [*columns, "_file", "_sheet"]
-    return frame[subset].fillna("").duplicated(keep="first").to_numpy()
+    """Rows identical to an earlier row of the same file and sheet in every one of ``columns``.
+
+    Missing and empty cells count as equal (as ``fillna("")`` then ``duplicated``).
+    Columns are compared one at a time: a row whose values so far are shared with
+    no other row cannot be a duplicate, so it is dropped from the later, costlier
+    comparisons (most rows drop out after a column or two).
+    """
+    n = len(frame)
+    if not n or not columns:
+        return np.zeros(n, dtype=bool)
+    rows = np.arange(n)
+    group = np.zeros(n, dtype=np.int64)
+    for name in [*columns, "_file", "_sheet"]:
+        group = _refine_groups(group, _codes(frame[name], rows, n))
+        shared = np.bincount(group)[group] > 1
+        if not shared.all():
+            rows, group = rows[shared], group[shared]
+            if not len(rows):
+                return np.zeros(n, dtype=bool)
+    mask = np.zeros(n, dtype=bool)
+    mask[rows[pd.Series(group).duplicated(keep="first").to_numpy()]] = True
+    return mask
+
+
+def _codes(column: pd.Series, rows: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """Codes of ``column`` (missing = empty) at ``rows``, and how many distinct values there are.
+
+    While many rows are left the whole column is coded (cheaper than copying the
+    rows out first); once few are left only those are.
+    """
+    if len(rows) * 4 > n:
+        codes, uniques = pd.factorize(column.fillna(""))
+        return (codes if len(rows) == n else codes[rows]), len(uniques)
+    codes, uniques = pd.factorize(column.take(rows).fillna(""))
+    return codes, len(uniques)
+
+
+def _refine_groups(group: np.ndarray, coded: tuple[np.ndarray, int]) -> np.ndarray:
+    """Groups of rows equal so far, split by one more column's codes; renumbered 0..k-1."""
+    codes, size = coded
+    refined, _ = pd.factorize(group * (size + 1) + (codes + 1))
+    return refined
 
 
 def merged_counts(frame: pd.DataFrame, mask: np.ndarray) -> dict[tuple[str, str], int]:
@@ -295,7 +377,9 @@ def reason_where(mask: pd.Series, reason: str | pd.Series) -> pd.Series:
     mask = mask.fillna(False).astype(bool)
     if isinstance(reason, pd.Series):
         return reason.astype("string").where(mask.to_numpy())
-    return pd.Series(np.where(mask, reason, None), index=mask.index, dtype="string")
+    # Pick from [NA, reason] by the mask: no per-row Python objects.
+    choices = pd.array([None, reason], dtype="string")
+    return pd.Series(choices.take(mask.to_numpy().astype(np.intp)), index=mask.index)
 
 
 def problem_check(column: str, problem_column: str, *, report_value: bool = True) -> RowCheck:
