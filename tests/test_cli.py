@@ -33,7 +33,9 @@ def test_synth_help_explains_its_options():
     assert "byte-identical" in result.stdout
 
 
-@pytest.mark.parametrize("bad", [["synth", "--services", "0"], ["synth", "--scale", "-1"], ["nosuchcommand"]])
+@pytest.mark.parametrize(
+    "bad", [["synth", "--services", "0"], ["synth", "--scale", "-1"], ["nosuchcommand"]]
+)
 def test_bad_arguments_exit_with_usage_not_traceback(bad):
     result = run_cli(*bad)
     assert result.returncode == 2

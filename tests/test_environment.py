@@ -43,14 +43,28 @@ def test_environment_and_pyproject_list_the_same_pinned_packages():
 
 def test_required_packages_are_pinned():
     pins = pyproject_pins()
-    for name in ("jupyterlab", "pandas", "matplotlib", "seaborn", "statsmodels", "papermill",
-                 "nbconvert", "pytest", "pyarrow", "openpyxl", "tqdm", "pandera"):
+    for name in (
+        "jupyterlab",
+        "pandas",
+        "matplotlib",
+        "seaborn",
+        "statsmodels",
+        "papermill",
+        "nbconvert",
+        "pytest",
+        "pyarrow",
+        "openpyxl",
+        "tqdm",
+        "pandera",
+    ):
         assert name in pins, f"{name} is not pinned in pyproject.toml"
 
 
 def test_drift_is_detected(tmp_path, monkeypatch):
     """The comparison above really fails when one file gains a package the other lacks."""
-    env = (ROOT / "environment.yml").read_text().replace("  - tqdm=", "  - tqdm-extra=1.0\n  - tqdm=")
+    env = (
+        (ROOT / "environment.yml").read_text().replace("  - tqdm=", "  - tqdm-extra=1.0\n  - tqdm=")
+    )
     assert "tqdm-extra" in env
     pins = {}
     for line in env.splitlines():
