@@ -85,3 +85,22 @@ def test_any_header_either_reads_or_fails_with_a_raw_file_error(tmp_path_factory
     except RawFileError:
         return
     assert set(rs.CASES.required) <= set(sheet.columns)
+
+
+SMALL_CELL = st.one_of(st.none(), st.sampled_from(["", "a", "b", " ", "A", "é"]))
+
+
+@given(
+    st.lists(
+        st.tuples(SMALL_CELL, SMALL_CELL, SMALL_CELL, st.sampled_from(["f1", "f2"])),
+        max_size=40,
+    )
+)
+def test_duplicate_mask_is_an_earlier_identical_row_of_the_same_file(rows):
+    # duplicate_mask narrows column by column for speed; it must still mean exactly
+    # "pandas' duplicated() on the columns plus file and sheet, missing = empty".
+    from hubspoke.clean.quarantine import duplicate_mask
+
+    frame = pd.DataFrame(rows, columns=["x", "y", "z", "_file"], dtype="string").assign(_sheet="")
+    expected = frame.fillna("").duplicated(keep="first").to_numpy()
+    assert duplicate_mask(frame, ["x", "y", "z"]).tolist() == expected.tolist()
