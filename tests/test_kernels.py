@@ -27,6 +27,8 @@ MESSY = [
     "leak = 1\nimport os, matplotlib as mpl, matplotlib.pyplot as plt\nimport helper_mod",
     'mpl.rcParams["font.size"] = 33\nfig = plt.figure()\nhelper_mod.warn()',
     'os.chdir("/")',
+    'os.environ["HUBSPOKE_LEFT_BEHIND"] = "1"\nimport sys\nsys.path.insert(0, "/nowhere")',
+    'import numpy as np, pandas as pd\npd.set_option("display.precision", 1)\nnp.set_printoptions(precision=1)',
 ]
 #: Reports what it finds; its outputs must not depend on what ran before it on the kernel.
 PROBE = [
@@ -34,6 +36,8 @@ PROBE = [
     'print(sorted(k for k in globals() if not k.startswith("_") and k not in ("In", "Out")))',
     'print(mpl.rcParams["font.size"], plt.get_fignums(), os.path.basename(os.getcwd()))',
     "print(len(In))",
+    'import sys\nprint(os.environ.get("HUBSPOKE_LEFT_BEHIND"), "/nowhere" in sys.path)',
+    'import numpy as np, pandas as pd\nprint(pd.get_option("display.precision"), np.array([1/3]))',
 ]
 
 
@@ -92,7 +96,9 @@ def test_a_report_on_a_reused_kernel_sees_what_a_fresh_kernel_shows(notebooks, t
     assert "shown once per location" in "".join(shown[0][1]), "the warning registry survived"
     names = shown[1][1][0]
     assert "helper_mod" in names and "leak" not in names and "fig" not in names
-    assert [c for c, _ in shown] == [1, 2, 3, 4]
+    assert [c for c, _ in shown] == [1, 2, 3, 4, 5, 6]
+    assert shown[4][1] == ["None False\nstdout"]
+    assert shown[5][1] == ["6 [0.33333333]\nstdout"]
 
 
 def test_a_failed_report_gets_a_new_kernel_for_the_next(notebooks, tmp_path):

@@ -9,8 +9,9 @@ A batch worker keeps one kernel and runs report after report on it
 library) are then paid once per kernel instead of once per report, which is most of
 what a report costs. Before each report the kernel is reset to the state of a fresh
 one (:func:`reset_kernel`): the namespace and output history emptied, the execution
-counter back at 1, figures closed, matplotlib settings and warning filters restored,
-and the working folder set back. A kernel is replaced after a report that failed,
+counter back at 1, figures closed; environment variables, the import path, matplotlib
+settings, warning filters, numpy print options and pandas options restored; and the
+working folder set back. Modules a report imported stay imported, as the point is. A kernel is replaced after a report that failed,
 when it died, and after :data:`MAX_REPORTS_PER_KERNEL` reports; ``hubspoke report
 --fresh-kernels`` starts a new kernel for every report instead.
 """
@@ -88,7 +89,8 @@ def local_transport_kernel_manager() -> type:
 # Inside the kernel
 # ---------------------------------------------------------------------------
 
-#: What a kernel looked like before its first report (matplotlib settings, warning filters).
+#: What a kernel looked like before its first report: environment, import path, matplotlib
+#: settings, warning filters and numpy print options (pandas options go back to defaults).
 _PRISTINE: dict[str, Any] = {}
 
 
@@ -99,9 +101,15 @@ def prepare_kernel(shell: Any, cwd: str, preload: tuple[str, ...] = PRELOAD) -> 
     for name in preload:
         importlib.import_module(name)
     import matplotlib as mpl
+    import numpy as np
 
-    _PRISTINE["rc"] = dict(mpl.rcParams)
-    _PRISTINE["filters"] = list(warnings.filters)
+    _PRISTINE.update(
+        environ=dict(os.environ),
+        path=list(sys.path),
+        rc=dict(mpl.rcParams),
+        filters=list(warnings.filters),
+        printoptions=np.get_printoptions(),
+    )
     reset_kernel(shell, cwd)
 
 
@@ -110,13 +118,19 @@ def reset_kernel(shell: Any, cwd: str) -> None:
     shell.reset(new_session=True)  # namespace, output history; execution counter back to 1
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
-    if "rc" in _PRISTINE:
+    if _PRISTINE:
         import matplotlib as mpl
+        import numpy as np
+        import pandas as pd
 
+        os.environ.clear()
+        os.environ.update(_PRISTINE["environ"])
+        sys.path[:] = _PRISTINE["path"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mpl.rcParams.update(_PRISTINE["rc"])
-    if "filters" in _PRISTINE:
+            pd.reset_option("all")  # hubspoke sets no pandas option: a fresh kernel has defaults
+        np.set_printoptions(**_PRISTINE["printoptions"])
         warnings.resetwarnings()  # also forgets which warnings were already shown once
         warnings.filters[:] = _PRISTINE["filters"]
     os.chdir(cwd)
