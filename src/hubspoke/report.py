@@ -2,7 +2,8 @@
 
 ``hubspoke report`` plans one job per report (:func:`plan_jobs`), runs them in
 worker processes (:func:`run_reports`), each of which executes its notebook with
-papermill on a kernel that talks over Unix sockets (no network port), then exports
+papermill on a kernel that talks over Unix sockets (no network port) and that the
+worker reuses, reset, from report to report (:mod:`hubspoke.kernels`), then exports
 in the same process:
 
 * ``reports/analyst/<stem>.ipynb`` and ``.html`` - the executed notebook with code and
