@@ -466,7 +466,16 @@ def load_context(context_dir: Path | str) -> pd.DataFrame:
     holds none, or more than one, of either.
     """
     files = find_context_files(context_dir)
-    cin, population = read_ees_csv(files["cin"]), read_ees_csv(files["population"])
+    return context_from_frames(files, {name: read_ees_csv(path) for name, path in files.items()})
+
+
+def context_from_frames(files: dict[str, Path], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The context table from files already read (``{"cin": frame, "population": frame}``).
+
+    For callers that also need the frames themselves (the cleaner counts their
+    rows), so that each file is parsed once.
+    """
+    cin, population = frames["cin"], frames["population"]
     table = context_table(cin, population)
     table.attrs = {
         "cin_file": str(files["cin"]),

@@ -2,7 +2,7 @@
 
 Reads the Explore Education Statistics CSVs found in ``Settings.context_dir``
 (``HUBSPOKE_CONTEXT_DIR``; by default the synthetic files under ``data/raw/context``)
-with :func:`hubspoke.context.load_context`. Each file read is a reconciliation line
+with :mod:`hubspoke.context` (each file parsed once). Each file read is a reconciliation line
 (every row of a readable file is used: the statistics are aggregates, not records of
 people); a folder without the files, or a file that cannot be read, is recorded and
 the other tables are still cleaned.
@@ -15,7 +15,7 @@ from pathlib import Path
 from hubspoke.clean.pipeline import CleanContext, CleanerResult
 from hubspoke.clean.quarantine import SheetLedger
 from hubspoke.config import context_dir_for
-from hubspoke.context import find_context_files, load_context, read_ees_csv
+from hubspoke.context import context_from_frames, find_context_files, read_ees_csv
 from hubspoke.errors import HubspokeError
 
 
@@ -38,7 +38,8 @@ def clean_context(ctx: CleanContext) -> CleanerResult:
         return result
     try:
         files = find_context_files(folder)
-        table = load_context(folder)
+        frames = {name: read_ees_csv(path) for name, path in files.items()}
+        table = context_from_frames(files, frames)
     except HubspokeError as exc:
         name = exc.file or str(folder)
         result.ledgers.append(
@@ -47,8 +48,8 @@ def clean_context(ctx: CleanContext) -> CleanerResult:
             )
         )
         return result
-    for path in sorted(files.values()):
-        rows = len(read_ees_csv(path))
+    for name, path in sorted(files.items(), key=lambda item: item[1]):
+        rows = len(frames[name])
         result.ledgers.append(
             SheetLedger(_name(path, ctx.raw_dir), "", "context", rows_in=rows, rows_clean=rows)
         )
