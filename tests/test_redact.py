@@ -93,6 +93,34 @@ def test_rule_based_detection(text, expected):
     assert redact_names(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a name found mid-sentence is redacted where it opens a sentence too
+        ("Jade came round. I told Jade to ring.", "[name] came round. I told [name] to ring."),
+        (
+            "Hollins was late. DC Hollins rang. Hollins again.",
+            "[name] was late. DC [name] rang. [name] again.",
+        ),
+        (
+            "Farrowdale is rough. She lives in Farrowdale.",
+            "[place] is rough. She lives in [place].",
+        ),
+        # only the same word: not a longer word, not in lower case; a possessive is the word
+        (
+            "I told Jade. Jadeite is green. jade is a colour. Jade's mum came.",
+            "I told [name]. Jadeite is green. jade is a colour. [name]'s mum came.",
+        ),
+        # a common opener capitalised mid-sentence does not redact every sentence it opens
+        ("We said The Hollies. The staff agreed.", "We said [name]. The staff agreed."),
+        # the known limit: a lone first name opening a sentence, named nowhere else
+        ("Jade came round.", "Jade came round."),
+    ],
+)
+def test_names_found_once_are_redacted_everywhere(text, expected):
+    assert redact_names(text) == expected
+
+
 def test_explicit_lists_and_allow():
     text = "The project helped, and jade was her nickname."
     assert redact_names(text, names=["jade"]) == "The project helped, and [name] was her nickname."

@@ -11,7 +11,10 @@ a name:
   follows it (``"Jade Hollins said"``) or a reporting verb follows it and it is not a common
   sentence opener (``"Jade said"``);
 * a name run after ``in`` / ``from`` / ``at`` / ``near`` / ``around`` / ``outside`` /
-  ``across``, or ending in a place word (``Vale``, ``Heath`` ...), is a place.
+  ``across``, or ending in a place word (``Vale``, ``Heath`` ...), is a place;
+* a word found to be a name anywhere in the text is a name everywhere in it, so
+  ``"Jade came round. I told Jade."`` loses both, although a lone capitalised word
+  opening a sentence (``"Jade came round."`` on its own) is not taken for a name.
 
 Redaction errs towards removing too much: a capitalised ordinary word inside a sentence
 (``"the Beacon project"``) is redacted too. Add such words to ``allow`` when needed.
@@ -94,6 +97,16 @@ COMMON_OPENERS: frozenset[str] = frozenset(
         "Officers",
     }
 )
+#: Words never taken for a name merely because they were one elsewhere in the text
+#: (a stray capital mid-sentence must not redact every sentence opening with the word).
+NOT_CARRIED: frozenset[str] = COMMON_OPENERS | frozenset(
+    {
+        "The", "A", "An", "And", "But", "Or", "So", "If", "When", "Then", "What", "Why", "How",
+        "Where", "Yes", "No", "Not", "Because", "Well", "Yeah", "Oh", "Okay", "Ok", "OK", "Just",
+        "Also", "Like", "Sometimes", "Now", "After", "Before", "All", "Some", "Any", "My", "Our",
+        "Your", "His", "Her", "Their", "Its", "In", "On", "At", "To", "For", "With", "Of", "As",
+    }
+)  # fmt: skip
 PLACE_CUES: frozenset[str] = frozenset({"in", "from", "at", "near", "around", "outside", "across"})
 PLACE_WORDS: frozenset[str] = frozenset(
     {
@@ -171,9 +184,33 @@ def redact_names(
     text = _replace_listed(text, places, PLACE)
     text = _replace_listed(text, names, NAME)
     allowed = ALLOW_WORDS | frozenset(allow)
-    for start, end, placeholder in reversed(_name_spans(text, allowed)):
+    spans = _name_spans(text, allowed)
+    spans = sorted({*spans, *_same_words(text, spans)})
+    for start, end, placeholder in reversed(spans):
         text = text[:start] + placeholder + text[end:]
     return text
+
+
+def _same_words(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Spans for every other occurrence of a word inside ``spans`` (same spelling, same case).
+
+    A name a rule found in one place (mid-sentence, after a title) is redacted
+    where the rules alone would miss it, such as at the start of a sentence.
+    """
+    found: dict[str, str] = {}
+    for start, end, placeholder in spans:
+        for word in _TOKEN_RE.findall(text[start:end]):
+            if word not in NOT_CARRIED:
+                found.setdefault(word, placeholder)
+    if not found:
+        return []
+    covered = [(start, end) for start, end, _ in spans]
+    pattern = re.compile(r"(?<![\w\[])(" + "|".join(map(re.escape, found)) + r")(?![\w\]])")
+    return [
+        (m.start(), m.end(), found[m.group()])
+        for m in pattern.finditer(text)
+        if not any(a <= m.start() < b for a, b in covered)
+    ]
 
 
 def attribute_quote(role: str, year: int) -> str:
