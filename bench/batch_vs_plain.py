@@ -43,7 +43,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def plan(processed: Path, subset: list[str] | None) -> list:
     """The reports ``hubspoke report`` would build (the same plan for both workflows)."""
     from hubspoke.load import service_years
-    from hubspoke.report import plan_jobs
+    from hubspoke.report.run import plan_jobs
 
     return plan_jobs(service_years(processed), only=subset or None)
 
@@ -140,7 +140,7 @@ def warm_papermill(env: dict, notebooks: list[Path], out: Path, repeats: int) ->
 import json, sys, time
 from pathlib import Path
 import papermill as pm
-from hubspoke.kernels import WorkerKernel, local_transport_kernel_manager
+from hubspoke.report.kernels import WorkerKernel, local_transport_kernel_manager
 cwd = {str(NOTEBOOKS)!r}
 pm.execute_notebook({str(notebooks[0])!r}, {str(out)!r}, kernel_name="python3", progress_bar=False)
 kernel = WorkerKernel(cwd=Path(cwd), log_dir=Path({str(out.parent / "logs")!r}))

@@ -63,7 +63,7 @@ for path in sorted(Path(sys.argv[1]).rglob("*.csv")):
     rows += table.num_rows
     files += 1
 t2 = time.perf_counter()
-from hubspoke.readers import FastWorkbook
+from hubspoke.io.tabular import FastWorkbook
 t3 = time.perf_counter()
 xlsx_rows = books = 0
 for path in sorted(Path(sys.argv[1]).rglob("*.xlsx")):
@@ -92,11 +92,11 @@ FLOOR = r"""
 import json, sys, tempfile, time
 from pathlib import Path
 t0 = time.perf_counter()
-import hubspoke.clean.pipeline as pipeline
+import hubspoke.clean.run as pipeline
 imports_s = time.perf_counter() - t0
 import pandas as pd, pyarrow as pa, pyarrow.csv as pacsv
-from hubspoke.pseudonym import pseudonymise
-from hubspoke.schemas import validate
+from hubspoke.privacy.pseudonym import pseudonymise
+from hubspoke.spec.processed import validate
 raw, processed = Path(sys.argv[1]), Path(sys.argv[2])
 tables = {n: pd.read_parquet(processed / f"{n}.parquet") for n in ("cases", "activities")}
 distinct = int(tables["cases"]["young_person_id"].nunique())

@@ -101,8 +101,8 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def contacts_position(path: Path, raw: Path) -> tuple[int, int]:
     """(header line, cell position) of the ``contacts`` column in a raw cases CSV."""
-    from hubspoke import rawspec
-    from hubspoke.readers import match_columns, read_csv_table
+    from hubspoke.io.tabular import match_columns, read_csv_table
+    from hubspoke.spec import raw as rawspec
 
     table = rawspec.table("cases")
     sheet = read_csv_table(path, raw, table)
@@ -143,7 +143,7 @@ def table_hashes(processed: Path) -> dict[str, str]:
 def expected_rebuilds(processed: Path, service_id: str, only: list[str] | None) -> set[str]:
     """Reports that depend on one service's data: its own reports and every cross-site one."""
     from hubspoke.load import service_years
-    from hubspoke.report import plan_jobs
+    from hubspoke.report.run import plan_jobs
 
     jobs = plan_jobs(service_years(processed), only=only)
     return {j.stem for j in jobs if j.scope_service in (None, service_id)}

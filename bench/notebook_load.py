@@ -30,9 +30,11 @@ from hubspoke import load
 t1 = time.perf_counter()
 tables = load.load_tables()
 t2 = time.perf_counter()
-from hubspoke import display, outcomes, realist  # noqa: F401
-from hubspoke import service_analysis as sa  # noqa: F401
-from hubspoke.plotting import service as charts  # noqa: F401
+from hubspoke.present import display  # noqa: F401
+from hubspoke.analysis import outcomes  # noqa: F401
+from hubspoke.analysis import realist  # noqa: F401
+from hubspoke.analysis import service as sa  # noqa: F401
+from hubspoke.present.plotting import service as charts  # noqa: F401
 t3 = time.perf_counter()
 load.check_service_year(*load.service_years()[0])
 tables = load.load_tables()

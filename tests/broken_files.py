@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-from hubspoke.rawspec import SYNTHETIC_MARKER
+from hubspoke.spec.raw import SYNTHETIC_MARKER
 
 SERVICES_HEADER = [
     "service_id",

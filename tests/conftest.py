@@ -63,7 +63,7 @@ def built_reports(
 ) -> ReportsRun:
     """``hubspoke report`` run once on a subset of the synthetic data (real kernels, real nbconvert)."""
     from hubspoke.config import get_settings
-    from hubspoke.report import run_reports
+    from hubspoke.report.run import run_reports
 
     base = tmp_path_factory.mktemp("batch")
     settings = get_settings().with_paths(

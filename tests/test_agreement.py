@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspoke.agreement import agreement_band, cohen_kappa, krippendorff_alpha, per_code_agreement
+from hubspoke.analysis.agreement import (
+    agreement_band,
+    cohen_kappa,
+    krippendorff_alpha,
+    per_code_agreement,
+)
 from hubspoke.errors import HubspokeError, ParameterError, SchemaError
 
 NA = np.nan

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from broken_files import make_raw, write_csv
-from hubspoke import rawspec as rs
 from hubspoke.clean import clean_all
-from hubspoke.clean.io import write_parquet_atomic
 from hubspoke.config import get_settings
-from hubspoke.schemas import SCHEMAS, processed_dictionary_markdown, validate
+from hubspoke.io.parquet import write_parquet_atomic
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import SCHEMAS, processed_dictionary_markdown, validate
 
 QUANT = ("cases", "activities", "policy", "spoke_survey", "services", "spokes")
 
@@ -96,7 +96,7 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("hubspoke.clean.io.pq.write_table", boom)
+    monkeypatch.setattr("hubspoke.io.parquet.pq.write_table", boom)
     with pytest.raises(Exception, match="cannot write"):
         write_parquet_atomic(pd.DataFrame({"a": [2]}), path)
     assert path.read_bytes() == before
@@ -138,7 +138,7 @@ def test_processed_dictionary_documents_every_table():
 
 def identifiers_in_raw(raw: Path) -> set[str]:
     """Case refs, names, dates of birth and postcodes as written in the raw submissions."""
-    from hubspoke.readers import read_csv_table, read_xlsx
+    from hubspoke.io.tabular import read_csv_table, read_xlsx
 
     found: set[str] = set()
     sheets = []

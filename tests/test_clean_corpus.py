@@ -26,7 +26,7 @@ from broken_files import (
 )
 from hubspoke.clean import clean_all
 from hubspoke.config import get_settings
-from hubspoke.rawspec import SYNTHETIC_MARKER
+from hubspoke.spec.raw import SYNTHETIC_MARKER
 
 S01 = "submissions/2015/S01_2015"  # SERAF
 S02 = "submissions/2015/S02_2015"  # London Category

@@ -6,11 +6,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubspoke import rawspec as rs
-from hubspoke.clean.pipeline import PROVENANCE_RENAME, clean_sheet, finish_table, key_split
+from hubspoke.clean.run import PROVENANCE_RENAME, clean_sheet, finish_table, key_split
 from hubspoke.errors import HubspokeError
-from hubspoke.readers import RawSheet
-from hubspoke.schemas import validate
+from hubspoke.io.tabular import RawSheet
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import validate
 
 CELL = st.one_of(
     st.text(max_size=12),
@@ -74,7 +74,7 @@ def test_cleaning_never_loses_a_row_or_raises_foreign_errors(data, tool):
 @given(st.lists(st.text(max_size=8), min_size=1, max_size=5))
 def test_any_header_either_reads_or_fails_with_a_raw_file_error(tmp_path_factory, header):
     from hubspoke.errors import RawFileError
-    from hubspoke.readers import read_csv_table
+    from hubspoke.io.tabular import read_csv_table
 
     folder = tmp_path_factory.mktemp("h")
     path = folder / "cases.csv"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspoke import rawspec as rs
 from hubspoke.clean import clean_all
-from hubspoke.clean.qual import clean_qualitative
+from hubspoke.clean.qualitative import clean_qualitative
+from hubspoke.spec import raw as rs
 from hubspoke.synth.qual import FIRST_NAMES, SURNAMES
 
 MARK = rs.SYNTHETIC_MARKER + "\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspoke.context import (
+from hubspoke.analysis.context import (
     CONTEXT_COLUMNS,
     ENGLAND_CODE,
     area_rates,
@@ -17,7 +17,7 @@ from hubspoke.context import (
     read_ees_csv,
 )
 from hubspoke.errors import ConfigError, ParameterError, RawFileError
-from hubspoke.rawspec import LAYOUT, SYNTHETIC_MARKER
+from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER
 from hubspoke.synth.context_file import CIN_COLUMNS, POPULATION_COLUMNS, write_context_files
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hubspoke import cross_site as cs
-from hubspoke.plotting import cross_site as pc
+from hubspoke.analysis import cross_site as cs
+from hubspoke.present.plotting import cross_site as pc
 
 VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
 
@@ -348,7 +348,7 @@ def full_tables(
             mp.undo()
     tables = load_tables(processed)
     if "context" not in tables:
-        from hubspoke.context import load_context
+        from hubspoke.analysis.context import load_context
 
         tables["context"] = load_context(Path(raw) / "context")
     return tables, Path(raw)

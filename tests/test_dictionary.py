@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubspoke import rawspec
 from hubspoke.cli import main
-from hubspoke.dictionary import raw_dictionary_markdown
-from hubspoke.schemas import SCHEMAS, processed_dictionary_markdown
+from hubspoke.spec import raw as rawspec
+from hubspoke.spec.dictionary import raw_dictionary_markdown
+from hubspoke.spec.processed import SCHEMAS, processed_dictionary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

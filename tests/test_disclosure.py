@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from hubspoke import config
-from hubspoke.disclosure import (
+from hubspoke.errors import HubspokeError, ParameterError, SchemaError
+from hubspoke.privacy.disclosure import (
     SuppressedTable,
     footnote,
     safe_counts_for_plot,
     suppress,
     suppress_value,
 )
-from hubspoke.errors import HubspokeError, ParameterError, SchemaError
 
 SYMBOL = config.SUPPRESSION_SYMBOL
 

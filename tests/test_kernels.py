@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hubspoke.kernels import WorkerKernel
-from hubspoke.report import Job, execute_job
+from hubspoke.report.kernels import WorkerKernel
+from hubspoke.report.run import Job, execute_job
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from hubspoke import outcomes as oc
+from hubspoke.analysis import outcomes as oc
 from hubspoke.errors import ConfigError, SchemaError
-from hubspoke.schemas import SCHEMAS
+from hubspoke.spec.processed import SCHEMAS
 
 NA = pd.NA
 

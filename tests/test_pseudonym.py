@@ -11,7 +11,7 @@ import pytest
 
 from hubspoke.config import get_settings
 from hubspoke.errors import ConfigError
-from hubspoke.pseudonym import load_key, pseudonym, pseudonymise
+from hubspoke.privacy.pseudonym import load_key, pseudonym, pseudonymise
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from broken_files import ACTIVITIES_HEADER, ACTIVITY, write_csv, write_xlsx
-from hubspoke import rawspec as rs
 from hubspoke.errors import RawFileError
-from hubspoke.readers import cell_text, find_header, read_csv_table, read_xlsx, sheet_table
+from hubspoke.io.tabular import cell_text, find_header, read_csv_table, read_xlsx, sheet_table
+from hubspoke.spec import raw as rs
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
@@ -137,7 +137,7 @@ def test_cell_text(value, text):
 
 
 def test_fast_xlsx_reader_matches_openpyxl(tmp_path):
-    from hubspoke.readers import _read_xlsx_openpyxl
+    from hubspoke.io.tabular import _read_xlsx_openpyxl
 
     path = write_xlsx(
         tmp_path / "S01_2015.xlsx",

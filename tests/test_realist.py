@@ -1,4 +1,4 @@
-"""Tests for the realist synthesis, joint displays and coding quality (hubspoke.realist)."""
+"""Tests for the realist synthesis, joint displays and coding quality (hubspoke.analysis.realist)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspoke import realist as r
+from hubspoke.analysis import realist as r
 from hubspoke.errors import ParameterError, SchemaError
-from hubspoke.rawspec import CMO_ELEMENTS, JUDGEMENTS, LAYOUT
+from hubspoke.spec.raw import CMO_ELEMENTS, JUDGEMENTS, LAYOUT
 from hubspoke.synth.qual import FIRST_NAMES, PATTERN, PLACES, SURNAMES
 
 S, R, F = "supports", "refutes", "refines"
@@ -418,7 +418,7 @@ def test_full_synthetic_quality_and_quotes(qualitative):
 def test_charts_have_titles_and_alt_text():
     import matplotlib.pyplot as plt
 
-    from hubspoke.plotting import realist as pr
+    from hubspoke.present.plotting import realist as pr
 
     m = r.theory_context_matrix(SMALL, services(), spokes(), by="host_setting")
     fig = pr.theory_context_heatmap(m)

@@ -1,4 +1,4 @@
-"""Tests for safe quotes (hubspoke.redact)."""
+"""Tests for safe quotes (hubspoke.privacy.redact)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from hubspoke.errors import ParameterError
-from hubspoke.rawspec import LAYOUT, MODEL_VARIANTS
-from hubspoke.redact import attribute_quote, redact_names
+from hubspoke.privacy.redact import attribute_quote, redact_names
+from hubspoke.spec.raw import LAYOUT, MODEL_VARIANTS
 from hubspoke.synth.qual import FIRST_NAMES, PLACES, SURNAMES, write_qualitative
 
 

@@ -1,4 +1,4 @@
-"""Tests for REFI-QDA reading and writing (hubspoke.refiqda)."""
+"""Tests for REFI-QDA reading and writing (hubspoke.io.refiqda)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from hubspoke.errors import RawFileError
-from hubspoke.rawspec import LAYOUT, MODEL_VARIANTS
-from hubspoke.refiqda import normalise_guid, read_refi_qda, write_qdpx
+from hubspoke.io.refiqda import normalise_guid, read_refi_qda, write_qdpx
+from hubspoke.spec.raw import LAYOUT, MODEL_VARIANTS
 from hubspoke.synth.qual import write_qualitative
 
 FIXTURES = Path(__file__).parent / "fixtures" / "refiqda"

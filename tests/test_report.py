@@ -17,9 +17,8 @@ from bs4 import BeautifulSoup
 
 from conftest import REPORT_SUBSET
 from hubspoke import SYNTHETIC_NOTICE
-from hubspoke import rawspec as rs
 from hubspoke.load import service_years
-from hubspoke.report import (
+from hubspoke.report.run import (
     FUNDER_TAG,
     Job,
     data_fingerprint,
@@ -33,6 +32,7 @@ from hubspoke.report import (
     run_reports,
     write_atomic,
 )
+from hubspoke.spec import raw as rs
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 ONE_OFF = ("realist_synthesis", "coding_quality", "local_context")
@@ -75,7 +75,7 @@ def tokens(text: str) -> set[str]:
 
 def raw_case_refs(raw: Path) -> set[str]:
     """Case references as written in the raw submissions (workbooks and CSV folders)."""
-    from hubspoke.readers import read_csv_table, read_xlsx
+    from hubspoke.io.tabular import read_csv_table, read_xlsx
 
     sheets = []
     for path in sorted((raw / "submissions").rglob("*")):
@@ -788,7 +788,7 @@ def test_bad_parameters_stop_the_notebook_with_a_parameter_error(
 
 
 def test_a_report_missing_on_disk_is_rebuilt_even_if_its_inputs_are_unchanged(tmp_path):
-    from hubspoke.report import _is_up_to_date
+    from hubspoke.report.run import _is_up_to_date
 
     job = Job("local_context", "Local context")
     previous = {"status": "ok", "inputs_hash": "h"}
@@ -803,7 +803,7 @@ def test_a_report_missing_on_disk_is_rebuilt_even_if_its_inputs_are_unchanged(tm
 
 def test_an_interrupted_run_leaves_no_temporary_files_behind(tmp_path):
     """Temporary files of a killed run are swept before the next run builds anything."""
-    from hubspoke.report import sweep_temporary_files
+    from hubspoke.report.run import sweep_temporary_files
 
     (tmp_path / "analyst").mkdir()
     (tmp_path / "funder").mkdir()
@@ -822,7 +822,7 @@ def test_an_interrupted_run_leaves_no_temporary_files_behind(tmp_path):
 
 def test_kernels_use_unix_sockets_with_a_prefix_of_their_own():
     """Kernels talk over IPC (no TCP port), each on its own socket prefix so parallel kernels never cross."""
-    from hubspoke.kernels import local_transport_kernel_manager
+    from hubspoke.report.kernels import local_transport_kernel_manager
 
     manager_class = local_transport_kernel_manager()
     first, second = manager_class(kernel_name="python3"), manager_class(kernel_name="python3")

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hubspoke import service_analysis as sa
-from hubspoke.disclosure import suppress
+from hubspoke.analysis import service as sa
 from hubspoke.errors import ParameterError
-from hubspoke.plotting import service as ps
-from hubspoke.schemas import schema
+from hubspoke.present.plotting import service as ps
+from hubspoke.privacy.disclosure import suppress
+from hubspoke.spec.processed import schema
 
 SID = "S01"
 

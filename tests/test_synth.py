@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from hubspoke.cli import main
-from hubspoke.rawspec import (
+from hubspoke.spec.raw import (
     ACTIVITIES,
     CASES,
     HOST_SETTINGS,

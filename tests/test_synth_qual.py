@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspoke.rawspec import JUDGEMENTS, LAYOUT, MODEL_VARIANTS, RESPONDENT_ROLES, SYNTHETIC_MARKER
+from hubspoke.spec.raw import JUDGEMENTS, LAYOUT, MODEL_VARIANTS, RESPONDENT_ROLES, SYNTHETIC_MARKER
 from hubspoke.synth.qual import PATTERN, write_qualitative
 
 QUAL_FILES = ("codebook", "transcripts", "segments", "judgements", "qdpx")

@@ -3,7 +3,7 @@
     hubspoke synth       write deterministic synthetic raw data into data/raw/
     hubspoke clean       raw -> validated tables in data/processed/ (+ quarantine, reconciliation)
     hubspoke report      run every notebook with papermill and write HTML reports + an index page
-    hubspoke dictionary  write the raw data dictionary generated from hubspoke.rawspec
+    hubspoke dictionary  write the raw data dictionary generated from hubspoke.spec.raw
 
 Bad input never ends in a traceback: a :class:`~hubspoke.errors.HubspokeError` is
 printed as one plain line and the command exits with status 2.
@@ -175,7 +175,7 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
-        from hubspoke.report import run_reports
+        from hubspoke.report.run import run_reports
     except ImportError:
         print("The report step is not built yet: nothing to run.")
         return 0
@@ -185,8 +185,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
-    from hubspoke.dictionary import raw_dictionary_markdown
-    from hubspoke.schemas import processed_dictionary_markdown
+    from hubspoke.spec.dictionary import raw_dictionary_markdown
+    from hubspoke.spec.processed import processed_dictionary_markdown
 
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in (

@@ -6,7 +6,8 @@ qualitative cleaning), :mod:`.io` (atomic parquet writes) and :mod:`.pipeline`
 (the quantitative cleaner and :func:`clean_all`).
 """
 
-from hubspoke.clean.pipeline import (
+from hubspoke.clean.quarantine import RowCheck, SheetLedger, Split, reconcile, split_rows
+from hubspoke.clean.run import (
     DEFAULT_CLEANERS,
     CleanContext,
     Cleaner,
@@ -16,7 +17,6 @@ from hubspoke.clean.pipeline import (
     clean_quantitative,
     clean_sheet,
 )
-from hubspoke.clean.quarantine import RowCheck, SheetLedger, Split, reconcile, split_rows
 
 __all__ = [
     "DEFAULT_CLEANERS",

@@ -2,7 +2,7 @@
 
 Reads the Explore Education Statistics CSVs found in ``Settings.context_dir``
 (``HUBSPOKE_CONTEXT_DIR``; by default the synthetic files under ``data/raw/context``)
-with :mod:`hubspoke.context` (each file parsed once). Each file read is a reconciliation line
+with :mod:`hubspoke.analysis.context` (each file parsed once). Each file read is a reconciliation line
 (every row of a readable file is used: the statistics are aggregates, not records of
 people); a folder without the files, or a file that cannot be read, is recorded and
 the other tables are still cleaned.
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubspoke.clean.pipeline import CleanContext, CleanerResult
+from hubspoke.analysis.context import context_from_frames, find_context_files, read_ees_csv
 from hubspoke.clean.quarantine import SheetLedger
+from hubspoke.clean.run import CleanContext, CleanerResult
 from hubspoke.config import context_dir_for
-from hubspoke.context import context_from_frames, find_context_files, read_ees_csv
 from hubspoke.errors import HubspokeError
 
 
@@ -28,7 +28,7 @@ def _name(path: Path, raw_dir: Path) -> str:
 
 
 def clean_context(ctx: CleanContext) -> CleanerResult:
-    """The context cleaner (one of :func:`hubspoke.clean.pipeline.default_cleaners`)."""
+    """The context cleaner (one of :func:`hubspoke.clean.run.default_cleaners`)."""
     result = CleanerResult()
     folder = context_dir_for(ctx.raw_dir)
     if not Path(folder).is_dir():

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from hubspoke import rawspec as rs
-from hubspoke.schemas import AGE_BANDS
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import AGE_BANDS
 
 #: A parser: one distinct text value -> (clean value or None, reason or None).
 Parser = Callable[[str], tuple[Any, str | None]]
@@ -124,7 +124,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": 
 
 
 def label_of(text: str) -> str:
-    """:func:`~hubspoke.rawspec.normalise_label` after folding typographic quotes and dashes."""
+    """:func:`~hubspoke.spec.raw.normalise_label` after folding typographic quotes and dashes."""
     return rs.normalise_label(str(text).translate(_QUOTES))
 
 

@@ -1,7 +1,7 @@
 """Generic quarantine and reconciliation: nothing read is ever lost.
 
 Works on any raw frame that carries the provenance columns ``_file``, ``_sheet``
-and ``_row`` (see :data:`hubspoke.readers.PROVENANCE`), quantitative or
+and ``_row`` (see :data:`hubspoke.io.tabular.PROVENANCE`), quantitative or
 qualitative alike. The steps:
 
 1. :func:`skip_rows` - blank rows and notes rows go to quarantine as such;
@@ -12,7 +12,7 @@ qualitative alike. The steps:
    quarantined + merged duplicates.
 
 Qualitative cleaning reuses it like this (``frame`` from
-:func:`hubspoke.readers.read_csv_table`, so it carries the provenance columns)::
+:func:`hubspoke.io.tabular.read_csv_table`, so it carries the provenance columns)::
 
     checks = [
         *skip_checks(columns),
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hubspoke.schemas import QUARANTINE, RECONCILIATION
+from hubspoke.spec.processed import QUARANTINE, RECONCILIATION
 
 PROVENANCE = ("_file", "_sheet", "_row")
 QUARANTINE_COLUMNS: tuple[str, ...] = tuple(QUARANTINE.columns)

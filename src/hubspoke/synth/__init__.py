@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from hubspoke import __version__
-from hubspoke.rawspec import LAYOUT, QUIRK_LOG_COLUMNS, SYNTHETIC_MARKER
+from hubspoke.spec.raw import LAYOUT, QUIRK_LOG_COLUMNS, SYNTHETIC_MARKER
 
 #: Folders under the raw folder whose presence means "raw data already here".
 _DATA_FOLDERS = ("reference", "submissions", "qualitative")

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from hubspoke.rawspec import LAYOUT
+from hubspoke.spec.raw import LAYOUT
 
 #: Column names of the DfE children-in-need factors at assessment file, in order.
 CIN_COLUMNS: tuple[str, ...] = (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hubspoke.rawspec import RawTable, normalise_label
+from hubspoke.spec.raw import RawTable, normalise_label
 
 #: Missing-value markers written in place of a value (all in rawspec.MISSING_MARKERS).
 MARKERS: tuple[str, ...] = ("n/k", "N/K", "-", "not known", "Unknown", "?", "n/a", "NK")

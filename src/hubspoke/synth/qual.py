@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hubspoke.rawspec import LAYOUT, SYNTHETIC_MARKER
-from hubspoke.refiqda import write_qdpx
+from hubspoke.io.refiqda import write_qdpx
+from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER
 
 LAST_YEAR = 2016
 DOMINANT_SHARE = 0.7
@@ -78,7 +78,7 @@ THEORIES: dict[str, tuple[str, str]] = {
 
 #: Child codes: (code_id, label, description, sentence templates). ``{person}`` and
 #: ``{place}`` are filled with invented names; templates keep every other word lower case
-#: apart from allow-listed acronyms and role words (see :mod:`hubspoke.redact`).
+#: apart from allow-listed acronyms and role words (see :mod:`hubspoke.privacy.redact`).
 CODES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("PT1-C1", "Spoke based in a police or social care office", "The Spoke works from the host agency's premises day to day.",
      ("the Spoke sits in the same office as the missing persons team three days a week.",

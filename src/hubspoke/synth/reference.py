@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from hubspoke.rawspec import (
+from hubspoke.spec.raw import (
     HOST_SETTINGS,
     LAYOUT,
     MODEL_VARIANTS,

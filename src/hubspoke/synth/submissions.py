@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hubspoke.rawspec import (
+from hubspoke.spec.raw import (
     ACTIVITIES,
     ACTIVITY_TYPE,
     AGENCY,

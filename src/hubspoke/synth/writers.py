@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 
-from hubspoke.rawspec import SYNTHETIC_MARKER
+from hubspoke.spec.raw import SYNTHETIC_MARKER
 
 #: The timestamp every workbook and zip entry carries.
 FIXED_TIME = dt.datetime(2017, 1, 1, 0, 0, 0)

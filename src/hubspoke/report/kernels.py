@@ -39,12 +39,12 @@ KERNEL_TIMEOUT = 120
 PRELOAD = (
     "pandas",
     "matplotlib.pyplot",
-    "hubspoke.display",
+    "hubspoke.present.display",
     "hubspoke.load",
-    "hubspoke.outcomes",
-    "hubspoke.realist",
-    "hubspoke.service_analysis",
-    "hubspoke.cross_site",
+    "hubspoke.analysis.outcomes",
+    "hubspoke.analysis.realist",
+    "hubspoke.analysis.service",
+    "hubspoke.analysis.cross_site",
 )
 
 
@@ -138,7 +138,9 @@ def reset_kernel(shell: Any, cwd: str) -> None:
 
 def _kernel_code(function: str, cwd: str) -> str:
     # No name is bound: the reset empties the namespace this code runs in.
-    return f"__import__('hubspoke.kernels', fromlist=['_']).{function}(get_ipython(), {cwd!r})"
+    return (
+        f"__import__('hubspoke.report.kernels', fromlist=['_']).{function}(get_ipython(), {cwd!r})"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def read_ees_csv(path: Path | str, *, dimensions: Iterable[str] = ()) -> pd.Data
     """Read a CSV in the EES layout into a frame of dimensions, ``year``, measures and symbols.
 
     Accepts UTF-8 with or without a byte-order mark and an optional first line
-    starting with ``#`` (the synthetic files' :data:`~hubspoke.rawspec.SYNTHETIC_MARKER`).
+    starting with ``#`` (the synthetic files' :data:`~hubspoke.spec.raw.SYNTHETIC_MARKER`).
 
     Returned columns, in order:
 

@@ -1,4 +1,4 @@
-"""The raw data dictionary, generated from :mod:`hubspoke.rawspec`.
+"""The raw data dictionary, generated from :mod:`hubspoke.spec.raw`.
 
 ``hubspoke dictionary`` writes it to ``docs/raw_data_dictionary.md``; a test fails
 when the committed file differs from what this module generates, so the
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hubspoke import rawspec
-from hubspoke.rawspec import Column, RawTable
+from hubspoke.spec import raw as rawspec
+from hubspoke.spec.raw import Column, RawTable
 
 
 def _cell(text: str) -> str:

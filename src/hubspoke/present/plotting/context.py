@@ -5,13 +5,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from hubspoke.plotting.base import ENGLAND, new_figure, service_colours
+from hubspoke.present.plotting.base import ENGLAND, new_figure, service_colours
 
 
 def area_rates_chart(rates: pd.DataFrame, *, title: str) -> plt.Figure:
     """Lines of each service's combined area rate by year, with England in black.
 
-    ``rates`` is :func:`hubspoke.context.service_area_rates` output. Years whose
+    ``rates`` is :func:`hubspoke.analysis.context.service_area_rates` output. Years whose
     combined rate is missing (an area's count suppressed at source) are gaps, not zeros.
     """
     fig, ax = new_figure(title=title, width=9, height=5)

@@ -7,7 +7,7 @@ Every chart in the suite is drawn through these helpers so that:
 * each figure is saved as PNG and SVG under ``figures/<report>/<name>.{png,svg}``
   with a stable name (the SVG without a timestamp, so re-runs give the same bytes);
 * values that disclosure control suppresses are never drawn (callers pass counts
-  through :func:`hubspoke.disclosure.safe_counts_for_plot` first; the bar helpers
+  through :func:`hubspoke.privacy.disclosure.safe_counts_for_plot` first; the bar helpers
   here leave NaN bars out and label them with the suppression symbol instead).
 """
 

@@ -3,14 +3,14 @@
 ``hubspoke report`` plans one job per report (:func:`plan_jobs`), runs them in
 worker processes (:func:`run_reports`), each of which executes its notebook with
 papermill on a kernel that talks over Unix sockets (no network port) and that the
-worker reuses, reset, from report to report (:mod:`hubspoke.kernels`), then exports
+worker reuses, reset, from report to report (:mod:`hubspoke.report.kernels`), then exports
 in the same process:
 
 * ``reports/analyst/<stem>.ipynb`` and ``.html`` - the executed notebook with code and
   full numbers, for the evaluation team;
 * ``reports/funder/<stem>.html`` - no code, self-contained (images embedded, no script
   or font from another host), and built from a whitelist: only markdown cells and the
-  outputs the notebook marked as safe for funders (:mod:`hubspoke.display` marks them
+  outputs the notebook marked as safe for funders (:mod:`hubspoke.present.display` marks them
   after disclosure control) survive.
 
 A failing notebook never stops the others: its executed notebook is kept, the index
@@ -38,9 +38,9 @@ from pathlib import Path
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ReportError
-from hubspoke.kernels import KERNEL_LOG_ENV, WorkerKernel, local_transport_kernel_manager
+from hubspoke.report.kernels import KERNEL_LOG_ENV, WorkerKernel, local_transport_kernel_manager
 
-#: Output metadata tag that marks an output as safe for funders (set by hubspoke.display).
+#: Output metadata tag that marks an output as safe for funders (set by hubspoke.present.display).
 FUNDER_TAG = "funder"
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
@@ -139,7 +139,7 @@ def _sha(data: bytes) -> str:
 
 def library_fingerprint() -> str:
     """Hash of the library's version and source, so a code change rebuilds every report."""
-    root = Path(__file__).parent
+    root = Path(__file__).parents[1]  # the whole hubspoke package
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(root.rglob("*")):
         if path.suffix in {".py", ".j2", ".csv", ".json", ".toml", ".css"} and path.is_file():
@@ -562,7 +562,7 @@ def run_batch(
     """Run ``jobs`` in parallel worker processes; skip those whose inputs are unchanged.
 
     Each worker reuses one kernel from report to report, reset in between
-    (:mod:`hubspoke.kernels`); ``reuse_kernels=False`` gives every report a new kernel.
+    (:mod:`hubspoke.report.kernels`); ``reuse_kernels=False`` gives every report a new kernel.
     """
     from tqdm import tqdm
 

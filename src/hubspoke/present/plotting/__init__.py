@@ -4,10 +4,10 @@
 and the generic charts; each family of analysis has its own module of charts built
 on them (``service``, ``cross_site``, ``realist``, ``context``). Every chart returns
 a matplotlib Figure with a title saying what it shows; notebooks save and show it
-through :func:`hubspoke.display.figure`, which requires alt text.
+through :func:`hubspoke.present.display.figure`, which requires alt text.
 """
 
-from hubspoke.plotting.base import (
+from hubspoke.present.plotting.base import (
     ENGLAND,
     NEUTRAL,
     OKABE_ITO,

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from hubspoke.agreement import KRIPPENDORFF_RELIABLE, KRIPPENDORFF_TENTATIVE
-from hubspoke.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
-from hubspoke.realist import CONTESTED, REFINED, REFUTED, SUPPORTED, TOO_LITTLE, VERDICTS
+from hubspoke.analysis.agreement import KRIPPENDORFF_RELIABLE, KRIPPENDORFF_TENTATIVE
+from hubspoke.analysis.realist import CONTESTED, REFINED, REFUTED, SUPPORTED, TOO_LITTLE, VERDICTS
+from hubspoke.present.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
 
 #: One colour per verdict (Okabe-Ito; "too little evidence" in light grey).
 VERDICT_COLOURS: dict[str, str] = {
@@ -43,7 +43,7 @@ def _ordered(values: pd.Series) -> list[str]:
 
 # --------------------------------------------------------------------------- heatmap
 def theory_context_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
-    """Heatmap of :func:`hubspoke.realist.theory_context_matrix` (long form).
+    """Heatmap of :func:`hubspoke.analysis.realist.theory_context_matrix` (long form).
 
     Each cell is coloured by its verdict and labelled with the judgements in it
     (supports / refutes / refines) so the colour is never the only cue.
@@ -108,7 +108,7 @@ def theory_context_alt(matrix: pd.DataFrame) -> str:
 def evidence_by_role_chart(
     counts: pd.DataFrame, *, value: str = "n_transcripts", title: str | None = None
 ) -> plt.Figure:
-    """Stacked bars of :func:`hubspoke.realist.evidence_counts`: interviews per theory by role.
+    """Stacked bars of :func:`hubspoke.analysis.realist.evidence_counts`: interviews per theory by role.
 
     ``counts`` needs ``theory_id, respondent_role`` and ``value``; other grouping
     columns (year) are summed over. A NaN (suppressed) count is not drawn; its theory gets
@@ -170,7 +170,7 @@ def evidence_by_role_alt(counts: pd.DataFrame, *, value: str = "n_transcripts") 
 def agreement_dot_plot(
     quality: pd.DataFrame, *, statistic: str = "alpha", title: str | None = None
 ) -> plt.Figure:
-    """Dot plot of agreement per code (:func:`hubspoke.realist.coding_quality`).
+    """Dot plot of agreement per code (:func:`hubspoke.analysis.realist.coding_quality`).
 
     Dashed lines at Krippendorff's 0.667 (tentative conclusions) and 0.800 (reliable).
     Codes whose statistic is not defined are listed on the axis without a dot.

@@ -1,8 +1,8 @@
-"""Charts for one service and year, drawn from :mod:`hubspoke.service_analysis` frames.
+"""Charts for one service and year, drawn from :mod:`hubspoke.analysis.service` frames.
 
 Each chart takes the full-number frame, applies the same disclosure control the
-table gets (:func:`hubspoke.disclosure.safe_counts_for_plot` for bars of counts,
-:func:`hubspoke.disclosure.suppress` masks for cells and derived values), so no
+table gets (:func:`hubspoke.privacy.disclosure.safe_counts_for_plot` for bars of counts,
+:func:`hubspoke.privacy.disclosure.suppress` masks for cells and derived values), so no
 count of young people from 1 to 5 (or one that would reveal one) is ever drawn.
 Each has an ``*_alt`` function giving suggested alt text built only from the
 values a funder table would show.
@@ -18,8 +18,8 @@ import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
 
 from hubspoke import config
-from hubspoke.disclosure import safe_counts_for_plot, suppress
-from hubspoke.plotting.base import (
+from hubspoke.analysis.service import DISPLAY, MIN_N_CI, TOTAL
+from hubspoke.present.plotting.base import (
     NEUTRAL,
     OKABE_ITO,
     SEQUENTIAL,
@@ -27,7 +27,7 @@ from hubspoke.plotting.base import (
     bar_chart,
     new_figure,
 )
-from hubspoke.service_analysis import DISPLAY, MIN_N_CI, TOTAL
+from hubspoke.privacy.disclosure import safe_counts_for_plot, suppress
 
 SYMBOL = config.SUPPRESSION_SYMBOL
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hubspoke.errors import ConfigError, ParameterError, SchemaError
-from hubspoke.schemas import SCHEMAS
+from hubspoke.spec.processed import SCHEMAS
 
 #: The framework shipped with the package.
 DEFAULT_FRAMEWORK = Path(__file__).with_name("outcomes.toml")

@@ -4,7 +4,7 @@ Everything here works for one evaluation year (``year=2015``) or for years 1-3 t
 (``year="all"``). The analyses take the dict of processed tables from
 :func:`hubspoke.load.load_tables` and compute what they need from it, so they do not
 depend on any other analysis module. Functions that compare services return frames in
-the one fixed service order (:func:`hubspoke.plotting.service_order`).
+the one fixed service order (:func:`hubspoke.present.plotting.service_order`).
 
 Models never raise for data reasons: too few data, a model that does not converge or
 perfect separation come back as ``ModelResult(ok=False, note=...)`` with the reason in
@@ -27,11 +27,11 @@ import pandas as pd
 from scipy import stats
 
 from hubspoke import config
-from hubspoke.disclosure import suppress_value
 from hubspoke.errors import ParameterError
-from hubspoke.plotting.base import service_order
-from hubspoke.rawspec import MODEL_VARIANTS
-from hubspoke.schemas import schema
+from hubspoke.present.plotting.base import service_order
+from hubspoke.privacy.disclosure import suppress_value
+from hubspoke.spec.processed import schema
+from hubspoke.spec.raw import MODEL_VARIANTS
 
 #: Label of the pooled period (years 1-3 together).
 ALL_YEARS = "All years"
@@ -360,7 +360,7 @@ def side_by_side(summary_or_indicators: pd.DataFrame, *, measure: str) -> pd.Dat
 
     Takes the frame from :func:`service_year_summary` (``measure``: a name in
     :data:`MEASURES` such as ``"risk_reduced"``, or any summary column) or an indicator
-    table from ``hubspoke.outcomes`` (``measure``: an ``indicator_id``). A count gives one
+    table from ``hubspoke.analysis.outcomes`` (``measure``: an ``indicator_id``). A count gives one
     column per period; a proportion three (``"2015 reduced"``, ``"2015 rated"``,
     ``"2015 %"``); a mean two (``"2015 rated"``, ``"2015 mean"``). Missing = no data.
     ``attrs["display"]`` holds the arguments for ``display.table(frame, caption=...,
@@ -1295,7 +1295,7 @@ def outcome_ratings_by_service(
     For one year, each service's rating that year; for ``"all"``, the rating over the
     service's years pooled. Ratings are words, not counts of people.
     """
-    from hubspoke import outcomes
+    from hubspoke.analysis import outcomes
 
     chosen = _year_choice(year)
     if chosen is None:

@@ -1,6 +1,6 @@
 """Qualitative cleaning: codebook, transcripts, coded segments and theory judgements.
 
-Reuses the quantitative machinery (:func:`~hubspoke.clean.pipeline.clean_frame` for
+Reuses the quantitative machinery (:func:`~hubspoke.clean.run.clean_frame` for
 types, vocabularies, blank/notes rows and duplicates; :func:`~hubspoke.clean.quarantine.split_rows`
 for the cross-table checks) so every raw row ends clean or in quarantine with a
 reason, and the reconciliation holds, exactly as for the quantitative data.
@@ -14,10 +14,10 @@ Checks beyond each column's own rules:
 * a judgement other than supports / refutes / refines (the vocabulary check);
 * a judgement on a theory the codebook does not define.
 
-Excerpts reach processed data only after :func:`hubspoke.redact.redact_names`;
+Excerpts reach processed data only after :func:`hubspoke.privacy.redact.redact_names`;
 transcript texts and evaluators' rationales never do. Where the CSV form of the
 coded segments is absent but a REFI-QDA project (``.qdpx``) is present, the
-codings are imported from it (:func:`hubspoke.refiqda.read_refi_qda`) and cleaned the same way.
+codings are imported from it (:func:`hubspoke.io.refiqda.read_refi_qda`) and cleaned the same way.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from hubspoke import rawspec as rs
-from hubspoke.clean.pipeline import CleanContext, CleanerResult, clean_frame
 from hubspoke.clean.quarantine import RowCheck, SheetLedger, reason_where, split_rows
+from hubspoke.clean.run import CleanContext, CleanerResult, clean_frame
 from hubspoke.errors import RawFileError
-from hubspoke.readers import RawSheet, read_csv_table
-from hubspoke.redact import redact_names
+from hubspoke.io.tabular import RawSheet, read_csv_table
+from hubspoke.privacy.redact import redact_names
+from hubspoke.spec import raw as rs
 
 QUAL_DIR = "qualitative"
 
@@ -200,7 +200,7 @@ def _cross(
 
 def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
     """Coded segments imported from the REFI-QDA project, in the CSV form's columns (row = selection order + 1)."""
-    from hubspoke.refiqda import read_refi_qda
+    from hubspoke.io.refiqda import read_refi_qda
 
     path = ctx.raw_dir / rs.LAYOUT["qdpx"]
     if not path.is_file():
@@ -232,7 +232,7 @@ def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
 
 
 def clean_qualitative(ctx: CleanContext) -> CleanerResult:
-    """The qualitative cleaner (one of :func:`hubspoke.clean.pipeline.default_cleaners`)."""
+    """The qualitative cleaner (one of :func:`hubspoke.clean.run.default_cleaners`)."""
     result = CleanerResult()
     if not (ctx.raw_dir / QUAL_DIR).is_dir():
         return result

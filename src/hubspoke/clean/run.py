@@ -2,7 +2,7 @@
 
 :func:`clean_all` runs the cleaners of :func:`default_cleaners` in order (each
 sees the tables the earlier ones produced, in :attr:`CleanContext.tables`),
-validates every table against :mod:`hubspoke.schemas`, builds the quarantine
+validates every table against :mod:`hubspoke.spec.processed`, builds the quarantine
 and reconciliation tables and writes everything atomically. A cleaner is any
 ``Callable[[CleanContext], CleanerResult]``; pass ``cleaners=`` to run others.
 """
@@ -18,9 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from hubspoke import rawspec as rs
 from hubspoke.clean import harmonise as hm
-from hubspoke.clean.io import write_parquet_atomic
 from hubspoke.clean.quarantine import (
     RowCheck,
     SheetLedger,
@@ -38,8 +36,8 @@ from hubspoke.clean.quarantine import (
 )
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import HubspokeError, RawFileError
-from hubspoke.pseudonym import load_key, pseudonymise
-from hubspoke.readers import (
+from hubspoke.io.parquet import write_parquet_atomic
+from hubspoke.io.tabular import (
     RawSheet,
     WorkbookResult,
     constant_column,
@@ -47,7 +45,9 @@ from hubspoke.readers import (
     read_xlsx,
     relative_name,
 )
-from hubspoke.schemas import SCHEMAS, SYSTEM_ACCESS_SCALE, validate
+from hubspoke.privacy.pseudonym import load_key, pseudonymise
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import SCHEMAS, SYSTEM_ACCESS_SCALE, validate
 
 #: Threads reading submission files ahead (pyarrow parses CSVs without holding the GIL).
 READ_THREADS = 2
@@ -522,7 +522,7 @@ def default_cleaners() -> list[Cleaner]:
     (Imported here, not at the top, because those modules build on this one.)
     """
     from hubspoke.clean.context import clean_context
-    from hubspoke.clean.qual import clean_qualitative
+    from hubspoke.clean.qualitative import clean_qualitative
 
     return [clean_quantitative, clean_qualitative, clean_context]
 

@@ -24,8 +24,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
-from hubspoke import rawspec as rs
 from hubspoke.errors import SchemaError
+from hubspoke.spec import raw as rs
 
 #: Type names a field may declare and the pandas dtype each becomes.
 DTYPES: Mapping[str, object] = MappingProxyType(

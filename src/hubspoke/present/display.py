@@ -2,8 +2,8 @@
 
 Every output a report shows goes through one of these helpers. Each output is
 tagged for its audience in its metadata: ``funder`` outputs are the only ones the
-funder HTML keeps (see :func:`hubspoke.report.funder_notebook`), and every table
-tagged ``funder`` has been through :func:`hubspoke.disclosure.suppress`. Analysts
+funder HTML keeps (see :func:`hubspoke.report.run.funder_notebook`), and every table
+tagged ``funder`` has been through :func:`hubspoke.privacy.disclosure.suppress`. Analysts
 see the full table as well, labelled as not for sharing.
 """
 
@@ -19,9 +19,9 @@ from IPython.display import HTML, Markdown, display
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
-from hubspoke.disclosure import SuppressedTable, suppress
-from hubspoke.plotting import save_figure
-from hubspoke.report import FUNDER_TAG, data_version
+from hubspoke.present.plotting import save_figure
+from hubspoke.privacy.disclosure import SuppressedTable, suppress
+from hubspoke.report.run import FUNDER_TAG, data_version
 
 ANALYST_TAG = "analyst"
 
@@ -142,7 +142,7 @@ def figure(
 ) -> None:
     """Save a figure (PNG + SVG under figures/<report>/) and show it with its alt text.
 
-    Draw only disclosure-safe values (see :func:`hubspoke.disclosure.safe_counts_for_plot`).
+    Draw only disclosure-safe values (see :func:`hubspoke.privacy.disclosure.safe_counts_for_plot`).
     """
     settings = settings or get_settings()
     saved = save_figure(fig, report=report, name=name, alt=alt, figures_dir=settings.figures_dir)

@@ -1,11 +1,11 @@
 """Read raw files (CSV and ``.xlsx``) into text frames with provenance.
 
 Readers do no cleaning: they find the header row, match column names through
-the declared alias table (:meth:`hubspoke.rawspec.RawTable.alias_table`) and
+the declared alias table (:meth:`hubspoke.spec.raw.RawTable.alias_table`) and
 return every data row below the header as text, with three provenance columns
 (:data:`PROVENANCE`): the file (posix path relative to the raw folder), the
 sheet (``""`` for a CSV) and the 1-based spreadsheet row (see
-:mod:`hubspoke.rawspec` for the row convention). Blank rows and notes rows are
+:mod:`hubspoke.spec.raw` for the row convention). Blank rows and notes rows are
 kept: cleaning accounts for every raw row, so it must see them.
 
 Cells are read as text. Excel numbers are written as plain digits (``42036``,
@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hubspoke.errors import RawFileError
-from hubspoke.rawspec import ALL_TABLES, RawTable, normalise_label
+from hubspoke.spec.raw import ALL_TABLES, RawTable, normalise_label
 
 #: Provenance columns every raw frame carries: file, sheet and spreadsheet row.
 PROVENANCE: tuple[str, str, str] = ("_file", "_sheet", "_row")

@@ -3,7 +3,7 @@
 Each chart has an alt-text function that describes it without quoting any count that
 disclosure control hides. Points that would reveal a small count are left out of the
 charts (funnel points flagged ``suppressed``; side-by-side values that
-:func:`hubspoke.disclosure.suppress` hides; groups flagged ``suppressed``), and the
+:func:`hubspoke.privacy.disclosure.suppress` hides; groups flagged ``suppressed``), and the
 chart says how many were left out.
 """
 
@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 
 from hubspoke import config
-from hubspoke.cross_site import funnel_limits
-from hubspoke.disclosure import suppress
-from hubspoke.plotting.base import NEUTRAL, PALETTE, new_figure, service_colours, service_order
+from hubspoke.analysis.cross_site import funnel_limits
+from hubspoke.present.plotting.base import (
+    NEUTRAL,
+    PALETTE,
+    new_figure,
+    service_colours,
+    service_order,
+)
+from hubspoke.privacy.disclosure import suppress
 
 _LIMIT_STYLES = {0.95: "--", 0.998: ":"}
 
@@ -52,7 +58,7 @@ def funnel_caption(funnel_frame: pd.DataFrame) -> str:
 def funnel_plot(
     funnel_frame: pd.DataFrame, *, title: str, ylabel: str, xlabel: str = "Number of young people"
 ) -> plt.Figure:
-    """Funnel plot of :func:`hubspoke.cross_site.funnel_data`: services in their fixed colours.
+    """Funnel plot of :func:`hubspoke.analysis.cross_site.funnel_data`: services in their fixed colours.
 
     Draws the pooled proportion p0 and the control limits for every n across the range,
     each shown service as a labelled point, and leaves out points flagged ``suppressed``
@@ -138,7 +144,7 @@ def funnel_alt(funnel_frame: pd.DataFrame, *, measure: str) -> str:
 def safe_side_by_side(
     frame: pd.DataFrame, *, threshold: int = config.SUPPRESSION_THRESHOLD
 ) -> pd.DataFrame:
-    """The value of each period of a :func:`hubspoke.cross_site.side_by_side` frame, NaN where hidden.
+    """The value of each period of a :func:`hubspoke.analysis.cross_site.side_by_side` frame, NaN where hidden.
 
     Runs the same disclosure control the table gets, so the chart never shows a value
     the table hides.
@@ -223,7 +229,7 @@ def side_by_side_alt(frame: pd.DataFrame, *, unit: str = "") -> str:
 
 # --------------------------------------------------------------------------- groups
 def group_comparison_chart(groups: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
-    """Point and 95% interval per group of :func:`hubspoke.cross_site.compare_groups` (suppressed left out)."""
+    """Point and 95% interval per group of :func:`hubspoke.analysis.cross_site.compare_groups` (suppressed left out)."""
     shown = groups.loc[~groups["suppressed"] & groups["proportion"].notna()].reset_index(drop=True)
     fig, ax = new_figure(title=title, height=max(2.5, 0.5 * len(groups) + 1.2))
     y = np.arange(len(shown))[::-1]

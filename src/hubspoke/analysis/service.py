@@ -3,8 +3,8 @@
 Every function takes the processed tables (``load.load_tables``) and keyword-only
 ``service_id`` and ``year``, checks them (:class:`~hubspoke.errors.ParameterError`
 naming what is allowed), and returns tidy frames of FULL numbers. Disclosure
-control happens later, in :func:`hubspoke.display.table`; the frames are shaped
-for :func:`hubspoke.disclosure.suppress`: counts are integer (``Int64``) columns,
+control happens later, in :func:`hubspoke.present.display.table`; the frames are shaped
+for :func:`hubspoke.privacy.disclosure.suppress`: counts are integer (``Int64``) columns,
 a ``"Total"`` row or column where a total makes sense, and percentages, means and
 other derived values in separate columns that the notebook names in ``derived=``.
 
@@ -20,7 +20,7 @@ Units and definitions:
 * *re-referred* - a young person seen in an earlier year of the same service;
 * *open at year end* - no closure date, or closed after 31 December of the year;
 * *risk reduced* - latest risk lower than risk at referral on the harmonised scale;
-* *planned ending* - closure reason in :data:`hubspoke.rawspec.PLANNED_ENDINGS`.
+* *planned ending* - closure reason in :data:`hubspoke.spec.raw.PLANNED_ENDINGS`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hubspoke import rawspec as rs
 from hubspoke.errors import ParameterError
-from hubspoke.schemas import AGE_BANDS, SYSTEM_ACCESS_SCALE, schema
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import AGE_BANDS, SYSTEM_ACCESS_SCALE, schema
 
 TOTAL = "Total"
 NOT_RECORDED = "Not recorded"
@@ -421,7 +421,7 @@ def risk_transitions(
     """Risk at referral against latest risk, on the harmonised ordered scale.
 
     * ``"crosstab"`` - episodes: rows risk at referral, columns latest risk, each on
-      :data:`~hubspoke.rawspec.RISK_SCALE` (every level, zeros kept), then "Not
+      :data:`~hubspoke.spec.raw.RISK_SCALE` (every level, zeros kept), then "Not
       recorded", then "Total". Display: ``count_columns=None``, ``total_row="Total"``,
       ``total_column="Total"``.
     * ``"summary"`` - rows "Reduced", "Same", "Increased", "Not recorded" (either
@@ -668,7 +668,7 @@ def policy_progress(
     """The local CSE policy framework checklist at year end, and progress since the previous year.
 
     Progress score: 0 Not started, 1 In development, 2 In place, 3 Embedded
-    (:data:`~hubspoke.rawspec.POLICY_SCALE`).
+    (:data:`~hubspoke.spec.raw.POLICY_SCALE`).
 
     * ``"status"`` - rows every framework element; one text column per area (ONS code)
       with the status (empty if not reported), then "mean_score" (over areas this year),

@@ -18,7 +18,7 @@ judgement per transcript and theory: supports, refutes or refines), ``codings`` 
 Disclosure: these tables count interviews and judgements, not children, but an
 interview count for a small group of respondents (young people, parents or carers in
 one service-year) could point to a person; pass such counts through
-:func:`hubspoke.display.table` with ``count_columns``. All data are synthetic.
+:func:`hubspoke.present.display.table` with ``count_columns``. All data are synthetic.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from hubspoke.agreement import per_code_agreement
-from hubspoke.cross_site import host_labels
+from hubspoke.analysis.agreement import per_code_agreement
+from hubspoke.analysis.cross_site import host_labels
 from hubspoke.errors import ParameterError, SchemaError
-from hubspoke.plotting.base import service_order
-from hubspoke.rawspec import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
-from hubspoke.redact import attribute_quote, redact_names
+from hubspoke.present.plotting.base import service_order
+from hubspoke.privacy.redact import attribute_quote, redact_names
+from hubspoke.spec.raw import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
 
 DEFAULT_THEORIES = Path(__file__).with_name("theories.toml")
 CONTEXT_DIMENSIONS: tuple[str, ...] = ("model_variant", "host_setting")
@@ -789,7 +789,7 @@ def coding_quality(
 ) -> pd.DataFrame:
     """Agreement between coders per code, with the codebook's labels, theories and bands.
 
-    Wraps :func:`hubspoke.agreement.per_code_agreement` over every codable code of
+    Wraps :func:`hubspoke.analysis.agreement.per_code_agreement` over every codable code of
     the codebook (theory-level parent codes, which have no CMO element, are left out).
     Columns: ``theory_id, code_id, label, cmo, n_transcripts, n_units, n_units_coded,
     percent_agreement, kappa, kappa_band, alpha, alpha_band``.

@@ -1,0 +1,1 @@
+"""Numbers from processed tables: processed frames in, result frames out."""

@@ -1,0 +1,1 @@
+"""Reading and writing files: raw tables, REFI-QDA projects, EES statistics, parquet."""

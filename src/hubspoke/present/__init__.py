@@ -1,0 +1,1 @@
+"""Showing results: notebook display and charts."""

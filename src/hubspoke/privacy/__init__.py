@@ -1,0 +1,1 @@
+"""Pseudonyms, redaction and disclosure control."""

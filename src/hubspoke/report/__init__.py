@@ -1,0 +1,1 @@
+"""Building reports: notebooks run with papermill, exported to HTML, indexed."""

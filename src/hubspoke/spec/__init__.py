@@ -1,0 +1,1 @@
+"""The data contracts: raw tables, vocabularies, processed schemas, dictionaries."""
