@@ -17,11 +17,10 @@ from bs4 import BeautifulSoup
 
 from conftest import REPORT_SUBSET
 from hubspoke import SYNTHETIC_NOTICE
-from hubspoke.load import service_years
+from hubspoke.load import data_fingerprint, service_years
+from hubspoke.present.display import FUNDER_TAG
 from hubspoke.report.run import (
-    FUNDER_TAG,
     Job,
-    data_fingerprint,
     export_html,
     funder_notebook,
     index_html,

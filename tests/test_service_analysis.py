@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from hubspoke import load
 from hubspoke.analysis import service as sa
 from hubspoke.errors import ParameterError
 from hubspoke.present.plotting import service as ps
@@ -659,7 +660,7 @@ def synthetic_tables(request, tmp_path_factory) -> dict[str, pd.DataFrame]:
 
 def test_every_service_year_of_the_synthetic_data_runs(synthetic_tables):
     pairs = [
-        (s, y) for s, years in sa.available_service_years(synthetic_tables).items() for y in years
+        (s, y) for s, years in load.available_service_years(synthetic_tables).items() for y in years
     ]
     assert len(pairs) == 27
     functions = (

@@ -2,20 +2,79 @@
 
 Notebooks and the batch runner read processed data only through here, so a
 missing table gets one clear message ("run `hubspoke clean`") and parameters are
-checked the same way everywhere.
+checked the same way everywhere. It is also the one home of the evaluation
+*period* (:class:`Period`: one year, or all years together) and of the labels
+for "all services" and "all years".
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ConfigError, ParameterError
+from hubspoke.spec.processed import schema
+from hubspoke.spec.raw import SUBMISSION_TABLE_NAMES
 
-#: Processed tables that hold one service-year submission's rows.
-SUBMISSION_TABLES: tuple[str, ...] = ("cases", "activities", "policy", "spoke_survey")
+#: Label of a row or column that pools every service.
+ALL_SERVICES = "All services"
+#: Label of a period that pools every evaluation year.
+ALL_YEARS = "All years"
+
+
+@dataclass(frozen=True)
+class Period:
+    """An evaluation period: one year, or every year together (``year is None``)."""
+
+    year: int | None = None
+
+    @classmethod
+    def parse(cls, value: object) -> Period:
+        """``"all"`` -> every year; ``2015`` or ``"2015"`` -> that year; else a ParameterError."""
+        if isinstance(value, Period):
+            return value
+        if isinstance(value, str) and value.strip().lower() == "all":
+            return cls(None)
+        text = (
+            str(value).strip()
+            if isinstance(value, (int, np.integer, str)) and not isinstance(value, bool)
+            else ""
+        )
+        if text.isdigit() and 2000 <= int(text) <= 2100:
+            return cls(int(text))
+        raise ParameterError(
+            "year must be 'all' or a year such as 2015", column="year", found=value
+        )
+
+    @property
+    def is_all(self) -> bool:
+        """True when the period pools every year."""
+        return self.year is None
+
+    @property
+    def label(self) -> str:
+        """``"All years"`` or the year as text."""
+        return ALL_YEARS if self.year is None else str(self.year)
+
+    def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` in this period (all rows when it pools every year)."""
+        if self.year is None:
+            return frame
+        return frame.loc[frame["year"].astype("Int64").eq(self.year).fillna(False)]
+
+
+def table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """Processed table ``name`` from ``tables``, or an empty frame of its schema when absent."""
+    frame = tables.get(name)
+    return schema(name).empty() if frame is None else frame
 
 
 def processed_dir(settings: Settings | None = None) -> Path:
@@ -40,7 +99,7 @@ def service_years(folder: Path | None = None) -> list[tuple[str, int]]:
     """Every (service_id, year) for which a submission was cleaned, in service then year order."""
     folder = Path(folder) if folder is not None else processed_dir()
     pairs: set[tuple[str, int]] = set()
-    for name in SUBMISSION_TABLES:
+    for name in SUBMISSION_TABLE_NAMES:
         path = folder / f"{name}.parquet"
         if path.is_file():
             frame = pd.read_parquet(path, columns=["service_id", "year"]).drop_duplicates()
@@ -52,12 +111,50 @@ def service_years(folder: Path | None = None) -> list[tuple[str, int]]:
     return sorted(pairs)
 
 
+def available_service_years(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[int]]:
+    """Each service with submission rows in ``tables`` and its years, in order."""
+    pairs = sorted(
+        {
+            (str(sid), int(y))
+            for name in SUBMISSION_TABLE_NAMES
+            if name in tables
+            for sid, y in tables[name][["service_id", "year"]]
+            .drop_duplicates()
+            .dropna()
+            .itertuples(index=False)
+        }
+    )
+    out: dict[str, list[int]] = {}
+    for sid, y in pairs:
+        out.setdefault(sid, []).append(y)
+    return out
+
+
 def check_service_year(
-    service_id: object, year: object, *, folder: Path | None = None
+    service_id: object,
+    year: object,
+    *,
+    folder: Path | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[str, int]:
-    """Validate a service report's parameters; raise ParameterError saying what is allowed."""
-    pairs = service_years(folder)
-    services = sorted({s for s, _ in pairs})
+    """Validate a service report's parameters; raise ParameterError saying what is allowed.
+
+    Checked against ``tables`` when given, else against the processed tables on disk.
+    """
+    if tables is not None:
+        available = available_service_years(tables)
+    else:
+        available = {}
+        for sid, y in service_years(folder):
+            available.setdefault(sid, []).append(y)
+    return _check_pair(available, service_id, year)
+
+
+def _check_pair(
+    available: Mapping[str, Sequence[int]], service_id: object, year: object
+) -> tuple[str, int]:
+    """The one service/year check: ``service_id`` known, ``year`` one of its years."""
+    services = list(available)
     if not isinstance(service_id, str):
         raise ParameterError(
             "service_id must be text such as 'S01'",
@@ -65,26 +162,26 @@ def check_service_year(
             allowed=services,
             found=f"{service_id!r} ({type(service_id).__name__})",
         )
-    if service_id not in services:
+    if service_id not in available:
         raise ParameterError(
             "unknown service", column="service_id", allowed=services, found=service_id
         )
-    years = [y for s, y in pairs if s == service_id]
-    if isinstance(year, bool) or not isinstance(year, int):
+    years = list(available[service_id])
+    if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
         raise ParameterError(
             "year must be a whole number such as 2015",
             column="year",
             allowed=years,
             found=f"{year!r} ({type(year).__name__})",
         )
-    if year not in years:
+    if int(year) not in years:
         raise ParameterError(
             f"service {service_id} has no data for this year",
             column="year",
             allowed=years,
             found=year,
         )
-    return service_id, year
+    return service_id, int(year)
 
 
 def check_year_choice(year: object, *, folder: Path | None = None) -> str:
@@ -158,3 +255,49 @@ def check_choice(value: object, *, column: str, allowed: tuple[str, ...]) -> str
             "not one of the allowed values", column=column, allowed=allowed, found=value
         )
     return value
+
+
+def service_order(service_ids: Sequence[str]) -> list[str]:
+    """Services in their one fixed order: by number (S2 before S10), whatever order they come in."""
+
+    def key(sid: str) -> tuple[int, str]:
+        digits = re.sub(r"\D", "", str(sid))
+        return (int(digits) if digits else 10**9, str(sid))
+
+    return sorted(dict.fromkeys(map(str, service_ids)), key=key)
+
+
+# ---------------------------------------------------------------------------
+# Versions of the processed data (for report stamps and incremental runs)
+# ---------------------------------------------------------------------------
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def data_fingerprint(processed_dir: Path, *, service_id: str | None = None) -> str:
+    """Hash of the processed data a report reads: all of it, or only one service's rows.
+
+    A service report depends only on its service's rows (and the tables without a
+    ``service_id`` column), so changing one service's raw file rebuilds only that
+    service's reports and the cross-site ones.
+    """
+    files = sorted(Path(processed_dir).glob("*.parquet"))
+    if service_id is None:
+        return _digest(b"".join(p.name.encode() + _digest(p.read_bytes()).encode() for p in files))
+    digest = hashlib.sha256()
+    for path in files:
+        names = pq.read_schema(path).names
+        if "service_id" in names:
+            frame = pd.read_parquet(path, filters=[("service_id", "==", service_id)])
+            rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+            digest.update(path.name.encode() + _digest(rows).encode())
+        else:
+            digest.update(path.name.encode() + _digest(path.read_bytes()).encode())
+    return digest.hexdigest()
+
+
+def data_version(processed_dir: Path) -> str:
+    """A short, human-readable version of the processed data (first 12 hex of its hash)."""
+    return data_fingerprint(processed_dir)[:12]

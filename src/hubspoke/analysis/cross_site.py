@@ -4,7 +4,7 @@ Everything here works for one evaluation year (``year=2015``) or for years 1-3 t
 (``year="all"``). The analyses take the dict of processed tables from
 :func:`hubspoke.load.load_tables` and compute what they need from it, so they do not
 depend on any other analysis module. Functions that compare services return frames in
-the one fixed service order (:func:`hubspoke.present.plotting.service_order`).
+the one fixed service order (:func:`hubspoke.load.service_order`).
 
 Models never raise for data reasons: too few data, a model that does not converge or
 perfect separation come back as ``ModelResult(ok=False, note=...)`` with the reason in
@@ -26,15 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hubspoke import config
+from hubspoke import config, load
+from hubspoke.analysis.common import percent
 from hubspoke.errors import ParameterError
-from hubspoke.present.plotting.base import service_order
+from hubspoke.load import ALL_YEARS, Period, service_order
 from hubspoke.privacy.disclosure import suppress_value
-from hubspoke.spec.processed import schema
 from hubspoke.spec.raw import MODEL_VARIANTS
 
 #: Label of the pooled period (years 1-3 together).
-ALL_YEARS = "All years"
 #: Funnel limit levels drawn by default (Spiegelhalter 2005: roughly 2 and 3 standard deviations).
 FUNNEL_LEVELS: tuple[float, ...] = (0.95, 0.998)
 #: Groupings :func:`compare_groups` accepts.
@@ -125,28 +124,6 @@ _BY_VALUE = {m.value: m for m in MEASURES.values()}
 SUMMARY_CONTEXT = ("model_variant", "phase", "host_setting", "host_settings", "n_spokes")
 
 
-def _year_choice(year: int | str) -> int | None:
-    """``"all"`` -> None, ``2015`` or ``"2015"`` -> 2015; anything else is a ParameterError."""
-    if isinstance(year, str) and year.strip().lower() == "all":
-        return None
-    text = str(year).strip() if isinstance(year, (int, str)) and not isinstance(year, bool) else ""
-    if text.isdigit() and 2000 <= int(text) <= 2100:
-        return int(text)
-    raise ParameterError("year must be 'all' or a year such as 2015", column="year", found=year)
-
-
-def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """A processed table from ``tables``, or an empty frame with its declared columns."""
-    frame = tables.get(name)
-    return schema(name).empty() if frame is None else frame
-
-
-def _in_year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
-    return (
-        frame if year is None else frame.loc[frame["year"].astype("Int64").eq(year).fillna(False)]
-    )
-
-
 def host_labels(spokes: pd.DataFrame) -> pd.DataFrame:
     """Per service: the main host setting of its Spokes and every setting they are hosted in.
 
@@ -177,7 +154,7 @@ def host_labels(spokes: pd.DataFrame) -> pd.DataFrame:
 
 def service_context(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per service: model variant, phase, main host setting, all host settings, n_spokes."""
-    services = _table(tables, "services")
+    services = load.table(tables, "services")
     base = pd.DataFrame(
         {
             "service_id": services["service_id"].astype(str).to_numpy(),
@@ -186,7 +163,7 @@ def service_context(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             "n_spokes": services["n_spokes"].astype("Int64").to_numpy(),
         }
     )
-    hosts = host_labels(_table(tables, "spokes"))
+    hosts = host_labels(load.table(tables, "spokes"))
     return base.merge(hosts, on="service_id", how="left")[["service_id", *SUMMARY_CONTEXT]]
 
 
@@ -256,9 +233,9 @@ def _policy_scores(policy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _submitted(tables: Mapping[str, pd.DataFrame], year: int | None) -> pd.DataFrame:
     """Every (service_id, year) with a cleaned submission in any submission table."""
     parts = [
-        _in_year(_table(tables, name), year)[["service_id", "year"]].astype(
-            {"service_id": str, "year": "int64"}
-        )
+        Period(year)
+        .rows(load.table(tables, name))[["service_id", "year"]]
+        .astype({"service_id": str, "year": "int64"})
         for name in ("cases", "activities", "policy", "spoke_survey")
     ]
     return pd.concat(parts).drop_duplicates().reset_index(drop=True)
@@ -269,9 +246,9 @@ def _measures(
 ) -> pd.DataFrame:
     """All key measures per ``keys``, zero where a table has no rows for a service(-year)."""
     frames = [
-        _case_counts(_in_year(_table(tables, "cases"), year), keys),
-        _activity_counts(_in_year(_table(tables, "activities"), year), keys),
-        _policy_scores(_in_year(_table(tables, "policy"), year), keys),
+        _case_counts(Period(year).rows(load.table(tables, "cases")), keys),
+        _activity_counts(Period(year).rows(load.table(tables, "activities")), keys),
+        _policy_scores(Period(year).rows(load.table(tables, "policy")), keys),
     ]
     rows = _submitted(tables, year)[keys].drop_duplicates().set_index(keys)
     counts = ["young_people", "episodes", "risk_rated", "risk_reduced", "closed", "planned_endings",
@@ -279,13 +256,9 @@ def _measures(
     out = rows.join(frames, how="left")
     out[counts] = out[counts].fillna(0).astype("int64")
     return out.assign(
-        risk_reduced_pct=lambda d: _pct(d["risk_reduced"], d["risk_rated"]),
-        planned_ending_pct=lambda d: _pct(d["planned_endings"], d["closed"]),
+        risk_reduced_pct=lambda d: percent(d["risk_reduced"], d["risk_rated"]),
+        planned_ending_pct=lambda d: percent(d["planned_endings"], d["closed"]),
     ).reset_index()
-
-
-def _pct(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return (100.0 * numerator / denominator.where(denominator > 0)).astype(float)
 
 
 SUMMARY_MEASURES = (
@@ -312,7 +285,7 @@ def service_year_summary(
     ``confidence_change_mean`` (participant-weighted), ``policy_items`` (area x element
     rows), ``policy_score_mean`` (0-3; pooled: the latest year, the state at the end).
     """
-    chosen = _year_choice(year)
+    chosen = Period.parse(year).year
     per_year = _measures(tables, chosen, ["service_id", "year"]).assign(
         period=lambda d: d["year"].astype(str)
     )
@@ -881,7 +854,7 @@ def _risk_model_data(
     Returns the frame, the number with both ratings and above 'Not at risk', and the
     number of those dropped for a missing covariate.
     """
-    cases = _in_year(_table(tables, "cases"), year)
+    cases = Period(year).rows(load.table(tables, "cases"))
     context = service_context(tables)[["service_id", "model_variant"]]
     frame = pd.DataFrame(
         {
@@ -921,7 +894,7 @@ def risk_reduction_model(
     too few or the fit fails.
     """
     family, method = "Binomial (logit)", "GEE, exchangeable correlation within service"
-    chosen = _year_choice(year)
+    chosen = Period.parse(year).year
     data, n_rated, n_dropped = _risk_model_data(tables, chosen)
     n, k = len(data), data["service_id"].nunique()
     if n < min_obs:
@@ -1036,7 +1009,7 @@ def _service_year_exposure(
             f"so the nearest available year ({', '.join(map(str, used_years))}) was used."
         )
         return np.log(population["population"].astype(float)), note
-    spokes = _table(tables, "spokes")
+    spokes = load.table(tables, "spokes")
     in_post = (
         pd.DataFrame(
             {
@@ -1062,7 +1035,7 @@ def _service_year_exposure(
 def _area_population(tables: Mapping[str, pd.DataFrame], rows: pd.DataFrame) -> pd.DataFrame | None:
     """Child population of each row's service areas for the context year nearest the row's year."""
     context = tables.get("context")
-    services = _table(tables, "services")
+    services = load.table(tables, "services")
     if context is None or context.empty or "population" not in context:
         return None
     pop = pd.DataFrame(
@@ -1101,7 +1074,7 @@ def _area_population(tables: Mapping[str, pd.DataFrame], rows: pd.DataFrame) -> 
 
 def _referral_data(tables: Mapping[str, pd.DataFrame], year: int | None) -> pd.DataFrame:
     """Young people referred per service-year with variant, year in programme and n_spokes."""
-    cases = _in_year(_table(tables, "cases"), year)
+    cases = Period(year).rows(load.table(tables, "cases"))
     counts = (
         pd.DataFrame(
             {
@@ -1115,7 +1088,7 @@ def _referral_data(tables: Mapping[str, pd.DataFrame], year: int | None) -> pd.D
         .rename("referred")
     )
     context = service_context(tables)
-    services = _table(tables, "services")
+    services = load.table(tables, "services")
     start = pd.Series(
         pd.to_datetime(services["start_date"]).dt.year.to_numpy(),
         index=services["service_id"].astype(str),
@@ -1151,7 +1124,7 @@ def referral_model(
     so. Standard errors are cluster-robust by service (service is the grouping factor).
     Estimates are rate ratios.
     """
-    chosen = _year_choice(year)
+    chosen = Period.parse(year).year
     data = _referral_data(tables, chosen)
     n, k = len(data), data["service_id"].nunique()
     family, method = "Poisson (log)", "GLM with cluster-robust standard errors by service"
@@ -1297,7 +1270,7 @@ def outcome_ratings_by_service(
     """
     from hubspoke.analysis import outcomes
 
-    chosen = _year_choice(year)
+    chosen = Period.parse(year).year
     if chosen is None:
         table = outcomes.indicators(tables, by=("service_id",))
     else:

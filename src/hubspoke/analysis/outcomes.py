@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hubspoke import load
 from hubspoke.errors import ConfigError, ParameterError, SchemaError
+from hubspoke.load import ALL_SERVICES
 from hubspoke.spec.processed import SCHEMAS
+from hubspoke.spec.raw import SUBMISSION_TABLE_NAMES
 
 #: The framework shipped with the package.
 DEFAULT_FRAMEWORK = Path(__file__).with_name("outcomes.toml")
@@ -30,7 +33,8 @@ DEFAULT_FRAMEWORK = Path(__file__).with_name("outcomes.toml")
 KINDS: tuple[str, ...] = ("count", "sum", "proportion", "mean", "median", "mean_change")
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 #: Tables indicators may be computed from (one row per service-year submission row).
-INDICATOR_TABLES: tuple[str, ...] = ("cases", "activities", "policy", "spoke_survey")
+#: Tables an indicator may count from: the submission tables.
+INDICATOR_TABLES: tuple[str, ...] = SUBMISSION_TABLE_NAMES
 #: Condition operators (one per condition).
 OPERATORS: tuple[str, ...] = ("in", "is", "min", "max", "notnull", "isnull")
 
@@ -48,7 +52,6 @@ _KIND_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingPro
     }
 )
 _NUMERIC = ("int", "float")
-ALL_LABEL = "All services"
 #: What one row of each table is, for plain-language text.
 TABLE_UNITS: Mapping[str, str] = MappingProxyType(
     {
@@ -680,18 +683,14 @@ def _aggregate(frame: pd.DataFrame, ind: Indicator, keys: list[str]) -> pd.DataF
     ]
 
 
-def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """The processed table, or an empty one with its declared columns when it is absent."""
-    return tables[name] if name in tables else SCHEMAS[name].empty()
-
-
 def _grid(
     tables: Mapping[str, pd.DataFrame], service_id: str | None, year: int | None
 ) -> pd.DataFrame:
     """Every (service_id, year) with a submission in any indicator table, filtered."""
     pairs = (
         pd.concat(
-            [_table(tables, n)[["service_id", "year"]] for n in INDICATOR_TABLES], ignore_index=True
+            [load.table(tables, n)[["service_id", "year"]] for n in INDICATOR_TABLES],
+            ignore_index=True,
         )
         .astype({"service_id": "string", "year": "Int64"})
         .drop_duplicates()
@@ -717,7 +716,7 @@ def _keys(by: Sequence[str]) -> list[str]:
 
 def _group_key(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Group columns: the ``keys`` plus a constant one, so pooled groups work the same way."""
-    return frame.assign(_all=ALL_LABEL)[["_all", *keys]]
+    return frame.assign(_all=ALL_SERVICES)[["_all", *keys]]
 
 
 def indicators(
@@ -744,14 +743,14 @@ def indicators(
     )  # fmt: skip
     parts = []
     for name in dict.fromkeys(i.table for _, i in fw.indicators):
-        frame = _table(tables, name).astype({"service_id": "string", "year": "Int64"})
+        frame = load.table(tables, name).astype({"service_id": "string", "year": "Int64"})
         frame = frame.merge(grid, on=["service_id", "year"], how="inner")
         frame = pd.concat([_group_key(frame, keys), frame.drop(columns=keys)], axis=1)
         for outcome, ind in ((o, i) for o, i in fw.indicators if i.table == name):
             agg = _aggregate(frame, ind, ["_all", *keys]).reindex(groups.index)
             parts.append(_describe(agg, groups, fw, outcome, ind))
     out = pd.concat(parts).reset_index()
-    out = out.assign(service_id=out["service_id"] if "service_id" in keys else ALL_LABEL)
+    out = out.assign(service_id=out["service_id"] if "service_id" in keys else ALL_SERVICES)
     out = out.assign(year=out["year"] if "year" in keys else pd.NA)
     order = {i.id: n for n, (_, i) in enumerate(fw.indicators)}
     return (

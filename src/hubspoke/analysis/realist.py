@@ -36,14 +36,13 @@ import pandas as pd
 from hubspoke.analysis.agreement import per_code_agreement
 from hubspoke.analysis.cross_site import host_labels
 from hubspoke.errors import ParameterError, SchemaError
-from hubspoke.present.plotting.base import service_order
+from hubspoke.load import ALL_SERVICES, service_order
 from hubspoke.privacy.redact import attribute_quote, redact_names
 from hubspoke.spec.raw import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
 
 DEFAULT_THEORIES = Path(__file__).with_name("theories.toml")
 CONTEXT_DIMENSIONS: tuple[str, ...] = ("model_variant", "host_setting")
 #: Label for pooled services (the same label as the outcome indicator table uses).
-ALL_SERVICES = "All services"
 MIXED_HOST = "Mixed"
 
 # --------------------------------------------------------------------------- verdict rule
@@ -925,13 +924,6 @@ def quotes_markdown(evidence: pd.DataFrame, *, theories: Sequence[Theory] | None
     )
 
 
-def in_year(frame: pd.DataFrame, year: str | int) -> pd.DataFrame:
-    """The rows of one evaluation year (``year`` as text or a number), or all rows for ``"all"``."""
-    if str(year).lower() == "all":
-        return frame
-    return frame[frame["year"].astype("Int64") == int(year)]
-
-
 def joint_summary(joint: pd.DataFrame, *, theories: Sequence[Theory] | None = None) -> pd.DataFrame:
     """Theories as rows, services as columns: the joint-display call on each theory's main indicator.
 
@@ -945,7 +937,7 @@ def joint_summary(joint: pd.DataFrame, *, theories: Sequence[Theory] | None = No
     wide = chosen.pivot_table(
         index="theory_id", columns="service_id", values="call", aggfunc="first"
     )
-    wide = wide.reindex(columns=service_order([c for c in wide.columns if c != "All services"]))
+    wide = wide.reindex(columns=service_order([c for c in wide.columns if c != ALL_SERVICES]))
     wide.index = wide.index.map(lambda i: labels.get(i, i))
     wide.index.name = "Programme theory (main indicator)"
     wide.columns.name = None

@@ -31,9 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubspoke import load
+from hubspoke.analysis.common import percent
 from hubspoke.errors import ParameterError
 from hubspoke.spec import raw as rs
-from hubspoke.spec.processed import AGE_BANDS, SYSTEM_ACCESS_SCALE, schema
+from hubspoke.spec.processed import AGE_BANDS, SYSTEM_ACCESS_SCALE
 
 TOTAL = "Total"
 NOT_RECORDED = "Not recorded"
@@ -42,7 +44,6 @@ MIN_PAIRS_WILCOXON = 10
 #: Fewest pairs for a t confidence interval of a mean change.
 MIN_N_CI = 5
 #: Tables that hold a service-year submission (a service-year "has data" if any holds a row).
-SUBMISSION_TABLES: tuple[str, ...] = ("cases", "activities", "policy", "spoke_survey")
 #: Activity types whose participants are professionals reached by training or awareness-raising.
 PROFESSIONAL_REACH_TYPES: tuple[str, ...] = ("Training", "Awareness - professionals")
 YOUNG_PEOPLE_REACH_TYPES: tuple[str, ...] = ("Awareness - young people",)
@@ -149,62 +150,11 @@ DISPLAY: Mapping[str, Mapping[str, object]] = {
 }
 
 
-# --------------------------------------------------------------------------- parameters
-def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-    """A processed table from the dict, or an empty frame of its schema when absent."""
-    frame = tables.get(name)
-    return schema(name).empty() if frame is None else frame
-
-
-def available_service_years(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[int]]:
-    """Each service with submission data and its years, in order."""
-    pairs = sorted(
-        {
-            (str(sid), int(y))
-            for name in SUBMISSION_TABLES
-            if name in tables
-            for sid, y in tables[name][["service_id", "year"]]
-            .drop_duplicates()
-            .dropna()
-            .itertuples(index=False)
-        }
-    )
-    out: dict[str, list[int]] = {}
-    for sid, y in pairs:
-        out.setdefault(sid, []).append(y)
-    return out
-
-
-def check_service_year(
-    tables: Mapping[str, pd.DataFrame], *, service_id: object, year: object
-) -> tuple[str, int]:
-    """Validate ``service_id`` and ``year`` against the data; ParameterError says what is allowed."""
-    if not isinstance(service_id, str):
-        raise ParameterError(
-            "service_id must be text such as 'S01'", column="service_id", found=service_id
-        )
-    if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
-        raise ParameterError("year must be a whole number such as 2015", column="year", found=year)
-    available = available_service_years(tables)
-    if service_id not in available:
-        raise ParameterError(
-            "unknown service", column="service_id", allowed=list(available), found=service_id
-        )
-    if int(year) not in available[service_id]:
-        raise ParameterError(
-            f"service {service_id} has no data for this year",
-            column="year",
-            allowed=available[service_id],
-            found=year,
-        )
-    return service_id, int(year)
-
-
 def _rows(
     tables: Mapping[str, pd.DataFrame], name: str, service_id: str, year: int | None = None
 ) -> pd.DataFrame:
     """Rows of one table for the service (and year, if given)."""
-    frame = _table(tables, name)
+    frame = load.table(tables, name)
     keep = frame["service_id"].eq(service_id)
     if year is not None:
         keep &= frame["year"].eq(year)
@@ -309,7 +259,7 @@ def reach(
       of participants. Not counts of young people in support: ``count_columns=[]``,
       ``total_row="Total"``, ``total_column=None``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     return {
         "young_people": _young_people_reach(tables, service_id, year),
         "activities": _activity_reach(_rows(tables, "activities", service_id, year)),
@@ -389,7 +339,7 @@ def demographics(
     (young people) and "%" (of the total). Display: ``count_columns=["n"]``,
     ``derived={"%": "n"}``, ``total_row="Total"``, ``total_column=None``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     people = _latest_per_person(_rows(tables, "cases", service_id, year))
     return {
         column: _one_way(people[column], levels, name=column.replace("_", " ").capitalize())
@@ -406,7 +356,7 @@ def referral_sources(
     referred) and "%". Display: ``count_columns=["n"]``, ``derived={"%": "n"}``,
     ``total_row="Total"``, ``total_column=None``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     return _one_way(cases["referral_source"], tuple(rs.REFERRAL_SOURCE), name="Referral source")
 
@@ -430,7 +380,7 @@ def risk_transitions(
       rows). Display: ``count_columns=["n"]``, ``derived={"%": "n", "% of assessed": "n"}``,
       ``total_row="Total"``, ``total_column=None``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     table = _crosstab(
         cases["risk_at_referral"],
@@ -490,7 +440,7 @@ def missing_episodes(
       ``derived={"statistic": "n_pairs", "p_value": "n_pairs"}``, ``total_row=None``,
       ``total_column=None``, ``implied_totals=False``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     pairs = cases[["missing_before", "missing_after"]].dropna().astype(float)
     before, after = pairs["missing_before"], pairs["missing_after"]
@@ -570,7 +520,7 @@ def outcome_scale_change(
     "mean_change", "ci_low", "ci_high")}``, ``total_row=None``, ``total_column=None``,
     ``implied_totals=False``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     rows = [_scale_row(cases, scale) for scale in rs.OUTCOME_SCALES]
     out = pd.DataFrame(
@@ -612,7 +562,7 @@ def professional_activity(
       same). Not counts of young people: ``count_columns=[]``, ``total_row=None``,
       ``total_column=None``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     activities = _rows(tables, "activities", service_id, year)
     types = [t for t in rs.ACTIVITY_TYPE if t not in YOUNG_PEOPLE_REACH_TYPES]
     by_type = _activity_reach(activities)[["sessions", "participants"]].drop(
@@ -681,7 +631,7 @@ def policy_progress(
 
     ``previous_year`` (an int or None) is in each frame's ``attrs``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     history = _rows(tables, "policy", service_id)
     previous = _previous_year(history["year"].dropna().astype(int).unique(), year)
     now = history.loc[history["year"].eq(year).to_numpy()]
@@ -806,7 +756,7 @@ def spoke_survey_summary(
       ``total_row=None``, ``total_column="Total"``, ``implied_totals=False``. Phrase it
       with :func:`spoke_survey_sentences` on the displayed (suppressed) frame.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     survey = _rows(tables, "spoke_survey", service_id, year)
     out = {
         column: _one_way(_survey_text(survey[column]), levels, name=label)
@@ -880,7 +830,7 @@ def data_completeness(
     "not_recorded", "records"]``, ``derived={"% complete": ("complete", "records")}``,
     ``total_row=None``, ``total_column="records"``, ``implied_totals=False``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     closed = cases.loc[~_open_at_year_end(cases, year).to_numpy()]
     activities = _rows(tables, "activities", service_id, year)
@@ -950,8 +900,8 @@ def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: i
     ("risk_reduced", "risk_assessed"), "% planned endings": ("planned_endings",
     "episodes_closed")}``, ``total_row=None``, ``total_column=None``, ``implied_totals=False``.
     """
-    service_id, year = check_service_year(tables, service_id=service_id, year=year)
-    years = [y for y in available_service_years(tables)[service_id] if y <= year]
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
+    years = [y for y in load.available_service_years(tables)[service_id] if y <= year]
     out = pd.DataFrame(
         [_year_figures(tables, service_id, y) for y in years], index=pd.Index(years, name="Year")
     )
@@ -975,10 +925,6 @@ def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: i
     return out
 
 
-def _pct(part: int, whole: int) -> float:
-    return part * 100 / whole if whole else np.nan
-
-
 def _year_figures(
     tables: Mapping[str, pd.DataFrame], service_id: str, year: int
 ) -> dict[str, float | int]:
@@ -993,10 +939,10 @@ def _year_figures(
         "young_people": int(cases["young_person_id"].nunique()),
         "risk_assessed": assessed,
         "risk_reduced": reduced,
-        "% risk reduced": _pct(reduced, assessed),
+        "% risk reduced": percent(reduced, assessed),
         "episodes_closed": len(closed),
         "planned_endings": int(planned.sum()),
-        "% planned endings": _pct(int(planned.sum()), len(closed)),
+        "% planned endings": percent(int(planned.sum()), len(closed)),
         "professionals_trained": int(activities.loc[training, "participants"].fillna(0).sum()),
         "mean_policy_score": policy_mean_score(tables, service_id=service_id, year=year),
     }
@@ -1011,14 +957,14 @@ def service_profile(tables: Mapping[str, pd.DataFrame], *, service_id: str) -> p
     "Years with data"; one text column "value". No counts of young people:
     ``count_columns=[]`` (or show it as text).
     """
-    services = _table(tables, "services")
+    services = load.table(tables, "services")
     known = sorted(services["service_id"].astype(str))
     if not isinstance(service_id, str) or service_id not in known:
         raise ParameterError(
             "unknown service", column="service_id", allowed=known, found=service_id
         )
     row = services.loc[services["service_id"].astype(str).eq(service_id).to_numpy()].iloc[0]
-    spokes = _table(tables, "spokes")
+    spokes = load.table(tables, "spokes")
     spokes = spokes.loc[spokes["service_id"].astype(str).eq(service_id).to_numpy()].sort_values(
         "spoke_id"
     )
@@ -1026,7 +972,7 @@ def service_profile(tables: Mapping[str, pd.DataFrame], *, service_id: str) -> p
         f"{s.spoke_id}: {s.host_setting} ({s.la_code}, from {s.start_year})"
         for s in spokes.itertuples()
     )
-    years = available_service_years(tables).get(service_id, [])
+    years = load.available_service_years(tables).get(service_id, [])
     items = {
         "Service": service_id,
         "Hub": row["hub_name"],
@@ -1057,8 +1003,6 @@ __all__ = [
     "SURVEY_QUESTIONS",
     "SURVEY_STATEMENTS",
     "TOTAL",
-    "available_service_years",
-    "check_service_year",
     "data_completeness",
     "demographics",
     "missing_episodes",

@@ -19,10 +19,12 @@ from IPython.display import HTML, Markdown, display
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
+from hubspoke.load import data_version
 from hubspoke.present.plotting import save_figure
 from hubspoke.privacy.disclosure import SuppressedTable, suppress
-from hubspoke.report.run import FUNDER_TAG, data_version
 
+#: Cell tags: what the funder HTML keeps, and what only analysts see.
+FUNDER_TAG = "funder"
 ANALYST_TAG = "analyst"
 
 

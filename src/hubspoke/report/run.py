@@ -38,10 +38,11 @@ from pathlib import Path
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ReportError
+from hubspoke.load import data_fingerprint, data_version, service_years
+from hubspoke.present.display import FUNDER_TAG
 from hubspoke.report.kernels import KERNEL_LOG_ENV, WorkerKernel, local_transport_kernel_manager
 
 #: Output metadata tag that marks an output as safe for funders (set by hubspoke.present.display).
-FUNDER_TAG = "funder"
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -146,36 +147,6 @@ def library_fingerprint() -> str:
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def data_fingerprint(processed_dir: Path, *, service_id: str | None = None) -> str:
-    """Hash of the processed data a report reads: all of it, or only one service's rows.
-
-    A service report depends only on its service's rows (and the tables without a
-    ``service_id`` column), so changing one service's raw file rebuilds only that
-    service's reports and the cross-site ones.
-    """
-    files = sorted(Path(processed_dir).glob("*.parquet"))
-    if service_id is None:
-        return _sha(b"".join(p.name.encode() + _sha(p.read_bytes()).encode() for p in files))
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    digest = hashlib.sha256()
-    for path in files:
-        names = pq.read_schema(path).names
-        if "service_id" in names:
-            frame = pd.read_parquet(path, filters=[("service_id", "==", service_id)])
-            rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
-            digest.update(path.name.encode() + _sha(rows).encode())
-        else:
-            digest.update(path.name.encode() + _sha(path.read_bytes()).encode())
-    return digest.hexdigest()
-
-
-def data_version(processed_dir: Path) -> str:
-    """A short, human-readable version of the processed data (first 12 hex of its hash)."""
-    return data_fingerprint(processed_dir)[:12]
 
 
 def job_inputs_hash(job: Job, *, notebook_path: Path, processed_dir: Path, library: str) -> str:
@@ -653,8 +624,6 @@ def run_reports(
     fresh_kernels: bool = False,
 ) -> int:
     """The ``hubspoke report`` command: plan, run, write the index; 0 when every report built."""
-    from hubspoke.load import service_years
-
     settings = settings or get_settings()
     out_dir = Path(out or settings.reports_dir)
     planned = plan_jobs(service_years(settings.processed_dir), only=only)

@@ -879,6 +879,8 @@ SPOKES = RawTable(
 
 #: The tables a service-year submission holds, in sheet order.
 SUBMISSION_TABLES: tuple[RawTable, ...] = (CASES, ACTIVITIES, POLICY, SPOKE_SURVEY)
+#: Their names, which are also the names of their processed tables.
+SUBMISSION_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in SUBMISSION_TABLES)
 REFERENCE_TABLES: tuple[RawTable, ...] = (SERVICES, SPOKES)
 
 # ---------------------------------------------------------------------------

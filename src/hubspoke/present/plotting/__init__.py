@@ -1,6 +1,6 @@
 """The one plotting package: one style, one palette, stable service colours, modules by family.
 
-``base`` holds the style, palette, service order and colours, :func:`save_figure`
+``base`` holds the style, palette and service colours, :func:`save_figure`
 and the generic charts; each family of analysis has its own module of charts built
 on them (``service``, ``cross_site``, ``realist``, ``context``). Every chart returns
 a matplotlib Figure with a title saying what it shows; notebooks save and show it
@@ -20,7 +20,6 @@ from hubspoke.present.plotting.base import (
     new_figure,
     save_figure,
     service_colours,
-    service_order,
 )
 
 __all__ = [
@@ -36,5 +35,4 @@ __all__ = [
     "new_figure",
     "save_figure",
     "service_colours",
-    "service_order",
 ]

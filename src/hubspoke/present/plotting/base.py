@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 
 from hubspoke.config import get_settings  # noqa: E402
 from hubspoke.errors import HubspokeError  # noqa: E402
+from hubspoke.load import service_order  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe palette, then Paul Tol's muted scheme for more categories.
 OKABE_ITO: tuple[str, ...] = (
@@ -80,16 +81,6 @@ STYLE: dict[str, object] = {
 def apply_style() -> None:
     """Apply the suite's matplotlib style (idempotent)."""
     plt.rcParams.update(STYLE)
-
-
-def service_order(service_ids: Sequence[str]) -> list[str]:
-    """Services in their one fixed order: by number (S2 before S10), whatever order they come in."""
-
-    def key(sid: str) -> tuple[int, str]:
-        digits = re.sub(r"\D", "", str(sid))
-        return (int(digits) if digits else 10**9, str(sid))
-
-    return sorted(dict.fromkeys(map(str, service_ids)), key=key)
 
 
 def service_colours(service_ids: Sequence[str]) -> dict[str, str]:

@@ -15,12 +15,12 @@ import pandas as pd
 
 from hubspoke import config
 from hubspoke.analysis.cross_site import funnel_limits
+from hubspoke.load import service_order
 from hubspoke.present.plotting.base import (
     NEUTRAL,
     PALETTE,
     new_figure,
     service_colours,
-    service_order,
 )
 from hubspoke.privacy.disclosure import suppress
 
