@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: report test test-quick lab bench lint distclean
+.PHONY: report test test-quick check lab bench lint distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,18 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-## The whole test suite, slow end-to-end tests included (browser, JupyterLab, batch runs).
-test: $(STAMP) $(CHROMIUM)
+## The whole test suite, slow end-to-end tests included (browser, JupyterLab, batch runs),
+## after the static checks.
+test: $(STAMP) $(CHROMIUM) check
 	$(BIN)/python -m pytest
+
+## Static checks: ruff (lint and format, notebooks included), the type checker on src/,
+## and the layering contract (.importlinter: imports point down the data flow, no cycles).
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench notebooks
+	$(BIN)/ruff format --check src tests bench notebooks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Quick tests only, while developing.
 test-quick: $(STAMP)
@@ -43,9 +52,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: check
 
 distclean:
 	rm -rf $(VENV)

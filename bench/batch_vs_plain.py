@@ -43,7 +43,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def plan(processed: Path, subset: list[str] | None) -> list:
     """The reports ``hubspoke report`` would build (the same plan for both workflows)."""
     from hubspoke.load import service_years
-    from hubspoke.report.run import plan_jobs
+    from hubspoke.report import plan_jobs
 
     return plan_jobs(service_years(processed), only=subset or None)
 

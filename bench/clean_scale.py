@@ -92,7 +92,7 @@ FLOOR = r"""
 import json, sys, tempfile, time
 from pathlib import Path
 t0 = time.perf_counter()
-import hubspoke.clean.run as pipeline
+import hubspoke.clean.run as clean_run
 imports_s = time.perf_counter() - t0
 import pandas as pd, pyarrow as pa, pyarrow.csv as pacsv
 from hubspoke.privacy.pseudonym import pseudonymise
@@ -128,7 +128,7 @@ for name, frame in tables.items():
 validate_s = time.perf_counter() - t
 with tempfile.TemporaryDirectory() as tmp:
     t = time.perf_counter()
-    pipeline.write_tables(tables, Path(tmp))
+    clean_run.write_tables(tables, Path(tmp))
     write_s = time.perf_counter() - t
 print(json.dumps({"distinct": distinct, "imports_s": imports_s, "hash_s": hash_s,
                   "to_pandas_s": to_pandas_s, "validate_s": validate_s, "write_s": write_s}))

@@ -143,7 +143,7 @@ def table_hashes(processed: Path) -> dict[str, str]:
 def expected_rebuilds(processed: Path, service_id: str, only: list[str] | None) -> set[str]:
     """Reports that depend on one service's data: its own reports and every cross-site one."""
     from hubspoke.load import service_years
-    from hubspoke.report.run import plan_jobs
+    from hubspoke.report import plan_jobs
 
     jobs = plan_jobs(service_years(processed), only=only)
     return {j.stem for j in jobs if j.scope_service in (None, service_id)}

@@ -6,7 +6,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubspoke.clean.run import PROVENANCE_RENAME, clean_sheet, finish_table, key_split
+from hubspoke.clean.base import PROVENANCE_RENAME, clean_sheet
+from hubspoke.clean.submissions import finish_table, key_split
 from hubspoke.errors import HubspokeError
 from hubspoke.io.tabular import RawSheet
 from hubspoke.spec import raw as rs

@@ -8,15 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspoke.analysis.context import (
-    CONTEXT_COLUMNS,
-    ENGLAND_CODE,
-    area_rates,
-    context_table,
-    load_context,
-    read_ees_csv,
-)
+from hubspoke.analysis.context import ENGLAND_CODE, area_rates
+from hubspoke.clean.context import CONTEXT_COLUMNS, context_table, load_context
 from hubspoke.errors import ConfigError, ParameterError, RawFileError
+from hubspoke.io.ees import read_ees_csv
 from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER
 from hubspoke.synth.context_file import CIN_COLUMNS, POPULATION_COLUMNS, write_context_files
 

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from hubspoke.report.kernels import WorkerKernel
-from hubspoke.report.run import Job, execute_job
+from hubspoke.report.plan import Job
+from hubspoke.report.run import execute_job
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hubspoke.analysis import outcomes
 from hubspoke.analysis import realist as r
 from hubspoke.errors import ParameterError, SchemaError
 from hubspoke.spec.raw import CMO_ELEMENTS, JUDGEMENTS, LAYOUT
@@ -291,11 +292,10 @@ def test_coding_quality_and_summary_on_hand_frame():
 def test_packaged_theories_valid_and_indicators_in_outcome_framework():
     theories = r.load_theories()
     assert [t.id for t in theories] == ["PT1", "PT2", "PT3", "PT4", "PT5", "PT6"]
-    framework = Path(r.__file__).with_name("outcomes.toml")
-    if framework.exists():
-        data = tomllib.loads(framework.read_text(encoding="utf-8"))
-        ids = {i["id"] for o in data["outcomes"] for i in o["indicators"]}
-        assert {i for t in theories for i in t.indicators} <= ids
+    assert r.DEFAULT_THEORIES.parent == Path(r.__file__).parent  # packaged next to the code
+    data = tomllib.loads(outcomes.DEFAULT_FRAMEWORK.read_text(encoding="utf-8"))
+    ids = {i["id"] for o in data["outcomes"] for i in o["indicators"]}
+    assert {i for t in theories for i in t.indicators} <= ids
     assert set(r.theory_table(theories).columns) >= {"theory_id", "statement", "indicator_ids"}
 
 

@@ -19,18 +19,10 @@ from conftest import REPORT_SUBSET
 from hubspoke import SYNTHETIC_NOTICE
 from hubspoke.load import data_fingerprint, service_years
 from hubspoke.present.display import FUNDER_TAG
-from hubspoke.report.run import (
-    Job,
-    export_html,
-    funder_notebook,
-    index_html,
-    job_inputs_hash,
-    library_fingerprint,
-    load_state,
-    plan_jobs,
-    run_reports,
-    write_atomic,
-)
+from hubspoke.report.export import export_html, funder_notebook
+from hubspoke.report.index import index_html
+from hubspoke.report.plan import Job, job_inputs_hash, library_fingerprint, load_state, plan_jobs
+from hubspoke.report.run import run_reports, write_atomic
 from hubspoke.spec import raw as rs
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -787,7 +779,7 @@ def test_bad_parameters_stop_the_notebook_with_a_parameter_error(
 
 
 def test_a_report_missing_on_disk_is_rebuilt_even_if_its_inputs_are_unchanged(tmp_path):
-    from hubspoke.report.run import _is_up_to_date
+    from hubspoke.report.plan import _is_up_to_date
 
     job = Job("local_context", "Local context")
     previous = {"status": "ok", "inputs_hash": "h"}

@@ -30,8 +30,8 @@ from hubspoke.spec.raw import (
     SYNTHETIC_MARKER,
     normalise_label,
 )
-from hubspoke.synth import part_seed
 from hubspoke.synth.reference import LOCAL_AUTHORITIES, make_reference, phase_counts
+from hubspoke.synth.seeds import part_seed
 from hubspoke.synth.submissions import (
     XLSX_MAX_BOOKS,
     XLSX_MAX_ROWS,

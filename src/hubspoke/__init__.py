@@ -1,11 +1,21 @@
 """hubspoke: analysis suite for the realist evaluation of the Hub and Spoke model.
 
-All data the suite generates is synthetic. The package is laid out along the
-data flow: ``synth`` (synthetic raw data) -> ``clean`` (raw -> processed) ->
-analysis modules -> notebooks -> ``report`` (HTML).
+All data the suite generates is synthetic. The package is laid out along the data
+flow, one folder per stage: ``spec`` (the data contracts) -> ``synth`` (synthetic
+raw data) -> ``io`` (reading files) -> ``privacy`` -> ``clean`` (raw -> processed)
+-> ``load`` -> ``analysis`` (numbers) -> ``present`` (tables and charts) ->
+``report`` (notebooks -> HTML) -> ``cli``.
+
+The functions a notebook or script calls are importable from here
+(``hubspoke.read_refi_qda``, ``hubspoke.suppress``...; see ``__all__``). They are
+loaded on first use, so ``import hubspoke`` stays light for the command line.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("hubspoke")
@@ -17,4 +27,80 @@ SYNTHETIC_NOTICE = (
     "No value describes a real child, worker or service."
 )
 
-__all__ = ["SYNTHETIC_NOTICE", "__version__"]
+#: The public API: each name and the module that defines it.
+_PUBLIC: dict[str, str] = {
+    # synthetic raw data
+    "generate": "hubspoke.synth",
+    # reading raw files
+    "read_refi_qda": "hubspoke.io.refiqda",
+    "read_ees_csv": "hubspoke.io.ees",
+    # cleaning
+    "clean_all": "hubspoke.clean.run",
+    "load_context": "hubspoke.clean.context",
+    # loading processed tables and checking parameters
+    "load_tables": "hubspoke.load",
+    "check_service_year": "hubspoke.load",
+    "Period": "hubspoke.load",
+    # analysis
+    "cohen_kappa": "hubspoke.analysis.agreement",
+    "krippendorff_alpha": "hubspoke.analysis.agreement",
+    "per_code_agreement": "hubspoke.analysis.agreement",
+    "load_framework": "hubspoke.analysis.outcomes",
+    "load_theories": "hubspoke.analysis.realist",
+    # privacy
+    "suppress": "hubspoke.privacy.disclosure",
+    "pseudonymise": "hubspoke.privacy.pseudonym",
+    "redact_names": "hubspoke.privacy.redact",
+    # reports
+    "run_reports": "hubspoke.report",
+}
+
+__all__ = [
+    "SYNTHETIC_NOTICE",
+    "Period",
+    "__version__",
+    "check_service_year",
+    "clean_all",
+    "cohen_kappa",
+    "generate",
+    "krippendorff_alpha",
+    "load_context",
+    "load_framework",
+    "load_tables",
+    "load_theories",
+    "per_code_agreement",
+    "pseudonymise",
+    "read_ees_csv",
+    "read_refi_qda",
+    "redact_names",
+    "run_reports",
+    "suppress",
+]
+
+if TYPE_CHECKING:
+    from hubspoke.analysis.agreement import cohen_kappa, krippendorff_alpha, per_code_agreement
+    from hubspoke.analysis.outcomes import load_framework
+    from hubspoke.analysis.realist import load_theories
+    from hubspoke.clean.context import load_context
+    from hubspoke.clean.run import clean_all
+    from hubspoke.io.ees import read_ees_csv
+    from hubspoke.io.refiqda import read_refi_qda
+    from hubspoke.load import Period, check_service_year, load_tables
+    from hubspoke.privacy.disclosure import suppress
+    from hubspoke.privacy.pseudonym import pseudonymise
+    from hubspoke.privacy.redact import redact_names
+    from hubspoke.report import run_reports
+    from hubspoke.synth import generate
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public function from its module on first use (PEP 562)."""
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hubspoke' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

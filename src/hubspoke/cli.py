@@ -174,11 +174,8 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    try:
-        from hubspoke.report.run import run_reports
-    except ImportError:
-        print("The report step is not built yet: nothing to run.")
-        return 0
+    from hubspoke.report import run_reports
+
     return run_reports(
         out=args.out, jobs=args.jobs, only=args.only, fresh_kernels=args.fresh_kernels
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from hubspoke.errors import ConfigError
 
@@ -85,7 +86,10 @@ class Settings:
         }
         if unknown:
             raise ConfigError("unknown path setting", found=sorted(unknown))
-        return replace(self, **{k: Path(v) for k, v in paths.items()})
+        # Typed as Any: mypy checks ``replace``'s keywords against every field's type,
+        # and only the Path-typed fields can be named here (checked just above).
+        changes: dict[str, Any] = {k: Path(v) for k, v in paths.items()}
+        return replace(self, **changes)
 
 
 def context_dir_for(raw_dir: Path) -> Path:

@@ -26,10 +26,13 @@ import pandas as pd
 from hubspoke.errors import ParameterError, SchemaError
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
-LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
-WEIGHTS: tuple[str | None, ...] = (None, "linear", "quadratic")
-SCALES: tuple[str, ...] = ("landis_koch", "krippendorff")
-UNITS: tuple[str, ...] = ("segment", "transcript")
+LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
+Weights = Literal["linear", "quadratic"]
+WEIGHTS: tuple[Weights | None, ...] = (None, "linear", "quadratic")
+Scale = Literal["landis_koch", "krippendorff"]
+SCALES: tuple[Scale, ...] = ("landis_koch", "krippendorff")
+Unit = Literal["segment", "transcript"]
+UNITS: tuple[Unit, ...] = ("segment", "transcript")
 CODING_COLUMNS: tuple[str, ...] = ("transcript_id", "coder", "code_id", "start", "end")
 
 #: Landis & Koch (1977) bands for kappa: (upper bound inclusive, label).
@@ -48,11 +51,11 @@ UNDEFINED_BAND = "not defined"
 
 # --------------------------------------------------------------------------- Cohen's kappa
 def cohen_kappa(
-    a: Sequence[Hashable],
-    b: Sequence[Hashable],
+    a: Sequence[Hashable] | np.ndarray,
+    b: Sequence[Hashable] | np.ndarray,
     *,
     labels: Sequence[Hashable] | None = None,
-    weights: Literal["linear", "quadratic"] | None = None,
+    weights: Weights | None = None,
 ) -> float:
     """Cohen's kappa between two coders who each labelled the same units.
 
@@ -87,7 +90,9 @@ def cohen_kappa(
     return float(1 - (w * table).sum() / chance)
 
 
-def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list, list]:
+def _paired(
+    a: Sequence[Hashable] | np.ndarray, b: Sequence[Hashable] | np.ndarray
+) -> tuple[list, list]:
     """Check the two codings are complete and of equal length."""
     first, second = list(a), list(b)
     if len(first) != len(second):
@@ -152,7 +157,7 @@ def krippendorff_alpha(
     return float(1 - (n - 1) * (coincidence * delta).sum() / expected)
 
 
-def _reliability_matrix(data: pd.DataFrame | np.ndarray | Sequence, *, level: str) -> np.ndarray:
+def _reliability_matrix(data: pd.DataFrame | np.ndarray | Sequence, *, level: Level) -> np.ndarray:
     """Coders x units as floats with NaN for missing (nominal labels may be any hashables)."""
     shape = (
         data.shape if isinstance(data, pd.DataFrame) else np.shape(np.asarray(data, dtype=object))
@@ -202,7 +207,7 @@ def _coincidences(counts: np.ndarray) -> np.ndarray:
     return pairs - np.diag((counts * weight[:, None]).sum(axis=0))
 
 
-def _delta_squared(cats: np.ndarray, totals: np.ndarray, level: str) -> np.ndarray:
+def _delta_squared(cats: np.ndarray, totals: np.ndarray, level: Level) -> np.ndarray:
     """Squared difference function between every pair of values (Krippendorff 2011)."""
     if level == "nominal":
         return 1 - np.eye(cats.size)
@@ -223,9 +228,7 @@ def _delta_squared(cats: np.ndarray, totals: np.ndarray, level: str) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- bands
-def agreement_band(
-    value: float, *, scale: Literal["landis_koch", "krippendorff"] = "landis_koch"
-) -> str:
+def agreement_band(value: float, *, scale: Scale = "landis_koch") -> str:
     """Plain-language band for an agreement statistic.
 
     ``landis_koch`` (for kappa): poor (< 0), slight (to 0.20), fair (to 0.40), moderate
@@ -250,7 +253,7 @@ def agreement_band(
 def per_code_agreement(
     codings: pd.DataFrame,
     *,
-    unit: Literal["segment", "transcript"] = "segment",
+    unit: Unit = "segment",
     codes: Iterable[Hashable] | None = None,
 ) -> pd.DataFrame:
     """Cohen's kappa and Krippendorff's alpha (nominal) per code, over double-coded transcripts.
@@ -344,7 +347,7 @@ def _check_codings(codings: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _unit_presence(group: pd.DataFrame, *, unit: str, codes: np.ndarray) -> pd.DataFrame:
+def _unit_presence(group: pd.DataFrame, *, unit: Unit, codes: np.ndarray) -> pd.DataFrame:
     """Long table for one transcript: transcript_id, unit, coder, code_id, value (0/1).
 
     Every (unit, coder, code) combination is present, so absence is an explicit 0.

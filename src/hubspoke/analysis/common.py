@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import overload
-
 import numpy as np
 import pandas as pd
 
 
-@overload
-def percent(part: pd.Series, whole: pd.Series) -> pd.Series: ...
-@overload
-def percent(part: float, whole: float) -> float: ...
 def percent(part: pd.Series | float, whole: pd.Series | float) -> pd.Series | float:
     """100 x ``part`` / ``whole``, NaN where ``whole`` is 0 (or missing): no share of nothing."""
     if isinstance(whole, pd.Series):

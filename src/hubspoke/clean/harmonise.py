@@ -289,7 +289,7 @@ def date_parser(column: str) -> Parser:
     return parse
 
 
-def risk_parser(column: str, tool: str) -> Parser:
+def risk_parser(column: str, tool: rs.RiskTool) -> Parser:
     """A value on the service's own risk tool -> its canonical form on that tool."""
     levels = rs.RISK_TOOLS[tool]
     if tool == "SERAF":
@@ -365,7 +365,7 @@ def harmonise_date(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def _tool_risk_parser(column: str) -> Parser:
     """Parser of ``"<tool>\x1f<value>"`` pairs: each service's value read on its own tool."""
-    parsers = {tool: risk_parser(column, tool) for tool in rs.RISK_TOOLS}
+    parsers: dict[str, Parser] = {tool: risk_parser(column, tool) for tool in rs.RISK_TOOLS}
 
     def parse(pair: str) -> tuple[Any, str | None]:
         tool, _, text = pair.partition("\x1f")
@@ -392,7 +392,8 @@ def harmonise_risk(
 
     def level_of(pair: str) -> tuple[Any, str | None]:
         value, _ = parse(pair)
-        levels = rs.RISK_TOOLS.get(pair.partition("\x1f")[0], {})
+        tool = pair.partition("\x1f")[0]
+        levels = rs.RISK_TOOLS[tool] if rs.is_risk_tool(tool) else {}
         return (levels.get(value) if value is not None else None), None
 
     raw, reasons = expand_unique(codes, [parse(p) for p in pairs], frame.index, "string")

@@ -1,6 +1,6 @@
 """Qualitative cleaning: codebook, transcripts, coded segments and theory judgements.
 
-Reuses the quantitative machinery (:func:`~hubspoke.clean.run.clean_frame` for
+Reuses the quantitative machinery (:func:`~hubspoke.clean.base.clean_frame` for
 types, vocabularies, blank/notes rows and duplicates; :func:`~hubspoke.clean.quarantine.split_rows`
 for the cross-table checks) so every raw row ends clean or in quarantine with a
 reason, and the reconciliation holds, exactly as for the quantitative data.
@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from hubspoke.clean.base import CleanContext, CleanerResult, clean_frame
 from hubspoke.clean.quarantine import RowCheck, SheetLedger, reason_where, split_rows
-from hubspoke.clean.run import CleanContext, CleanerResult, clean_frame
 from hubspoke.errors import RawFileError
+from hubspoke.io.refiqda import read_refi_qda
 from hubspoke.io.tabular import RawSheet, read_csv_table
 from hubspoke.privacy.redact import redact_names
 from hubspoke.spec import raw as rs
@@ -200,8 +201,6 @@ def _cross(
 
 def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
     """Coded segments imported from the REFI-QDA project, in the CSV form's columns (row = selection order + 1)."""
-    from hubspoke.io.refiqda import read_refi_qda
-
     path = ctx.raw_dir / rs.LAYOUT["qdpx"]
     if not path.is_file():
         return None

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hubspoke.spec.processed import QUARANTINE, RECONCILIATION
+from hubspoke.spec.processed import QUARANTINE, RECONCILIATION, ReconciliationStatus
 
 PROVENANCE = ("_file", "_sheet", "_row")
 QUARANTINE_COLUMNS: tuple[str, ...] = tuple(QUARANTINE.columns)
@@ -429,7 +429,7 @@ class SheetLedger:
     rows_in: int = 0
     rows_merged_duplicates: int = 0
     rows_clean: int | None = None
-    status: str = "ok"
+    status: ReconciliationStatus = "ok"
     message: str = ""
     unmatched_columns: tuple[str, ...] = ()
     dropped_columns: tuple[str, ...] = ()

@@ -28,8 +28,9 @@ source files under ``sources/``; a ``.qdc`` is a codebook only (``urn:QDA-XML:co
 Decisions on bad input (all errors are :class:`~hubspoke.errors.RawFileError` naming the file):
 
 * not a zip, a zip without ``project.qde``, XML that does not parse, a root element other
-  than ``Project`` / ``CodeBook``, a selection without valid integer positions, or positions
-  outside the source text: **the whole file fails** (wrong positions mean the text and the
+  than ``Project`` / ``CodeBook``, a ``Variable`` without its required ``guid`` or ``name``,
+  a selection without valid integer positions, or positions outside the source text:
+  **the whole file fails** (wrong positions mean the text and the
   codings do not belong together, so no excerpt can be trusted);
 * a ``CodeRef`` to a code not in the codebook: **the row is kept** with ``code_name`` and
   ``code_id`` missing, so cleaning quarantines it;
@@ -61,6 +62,8 @@ FIXED_DATETIME = "2017-03-31T12:00:00Z"
 _ZIP_DATE = (2017, 3, 31, 12, 0, 0)
 _GUID_NS = uuid.UUID("6f1c1f55-6d2a-4d0e-9a51-6875627370b6")
 _CODE_ID = re.compile(r"^(PT\d+(?:-[CMO]\d+)?)(?:\s|$)")
+#: What to do with a source whose text file is missing (see the module docstring).
+OnMissingText = Literal["error", "empty"]
 
 CODE_COLUMNS = (
     "guid",
@@ -159,7 +162,7 @@ class _Archive:
         if ref.lower().startswith("internal://"):
             name = ref[len("internal://") :]
             for key in (f"sources/{name}".lower(), name.lower()):
-                if key in self.entries:
+                if self.zf is not None and key in self.entries:
                     return self.zf.read(self.entries[key]).decode("utf-8-sig")
             return None
         if ref.lower().startswith("file://"):
@@ -245,11 +248,23 @@ def _read_users(root: ET.Element) -> pd.DataFrame:
     return _frame(rows, USER_COLUMNS)
 
 
-def _variable_names(root: ET.Element) -> dict[str, str]:
+def _variable_names(root: ET.Element, path: Path) -> dict[str, str]:
+    """``{guid: name}`` of the project's ``Variable`` elements (both attributes required)."""
     variables = _child(root, "Variables")
     if variables is None:
         return {}
-    return {normalise_guid(v.get("guid")): v.get("name") for v in _children(variables, "Variable")}
+    names: dict[str, str] = {}
+    for var in _children(variables, "Variable"):
+        guid, name = normalise_guid(var.get("guid")), var.get("name")
+        if guid is None or name is None:
+            raise RawFileError(
+                "Variable without a guid or a name (Project.xsd requires both)",
+                file=path,
+                column="guid" if guid is None else "name",
+                found=var.attrib,
+            )
+        names[guid] = name
+    return names
 
 
 def _value_of(vv: ET.Element) -> str | None:
@@ -287,7 +302,7 @@ def _int_attr(elem: ET.Element, attr: str, path: Path) -> int:
 
 
 def _source_text(
-    src: ET.Element, archive: _Archive, on_missing_text: str
+    src: ET.Element, archive: _Archive, on_missing_text: OnMissingText
 ) -> tuple[str | None, str]:
     content = _child(src, "PlainTextContent")
     if content is not None:
@@ -343,10 +358,10 @@ def _coding_rows(src: ET.Element, text: str | None, path: Path) -> Iterator[dict
 
 
 def _read_sources(
-    root: ET.Element, archive: _Archive, on_missing_text: str
+    root: ET.Element, archive: _Archive, on_missing_text: OnMissingText
 ) -> tuple[list[dict], list[dict], list[dict]]:
     sources = _child(root, "Sources")
-    var_names = _variable_names(root)
+    var_names = _variable_names(root, archive.path)
     src_rows, var_rows, coding_rows = [], [], []
     for src in _children(sources, "TextSource") if sources is not None else []:
         guid = normalise_guid(src.get("guid"))
@@ -368,7 +383,9 @@ def _read_sources(
             var_rows.append(
                 {
                     "source_guid": guid,
-                    "variable": var_names.get(var_guid, var_guid),
+                    "variable": (
+                        var_names.get(var_guid, var_guid) if var_guid is not None else None
+                    ),
                     "value": _value_of(vv),
                 }
             )
@@ -416,7 +433,7 @@ def _sources_frame(
 
 
 def read_refi_qda(
-    path: str | Path, *, on_missing_text: Literal["error", "empty"] = "error"
+    path: str | Path, *, on_missing_text: OnMissingText = "error"
 ) -> dict[str, pd.DataFrame]:
     """Read a ``.qdpx`` / ``.qde`` / ``.qdc`` file into tables (see the module docstring)."""
     path = Path(path)

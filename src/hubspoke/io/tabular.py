@@ -411,6 +411,7 @@ def read_csv_table(path: Path, raw_dir: Path, table: RawTable) -> RawSheet:
         body = _arrow_body(utf8, header_line, len(header), _lines_after(text, header_line))
     if body is None:
         body = _fast_body(text, header_line, len(header))
+    rows: Sequence[int]
     if body is not None:
         rows = range(header_line + 1, header_line + 1 + len(body))
     else:

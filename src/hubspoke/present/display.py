@@ -2,7 +2,7 @@
 
 Every output a report shows goes through one of these helpers. Each output is
 tagged for its audience in its metadata: ``funder`` outputs are the only ones the
-funder HTML keeps (see :func:`hubspoke.report.run.funder_notebook`), and every table
+funder HTML keeps (see :func:`hubspoke.report.export.funder_notebook`), and every table
 tagged ``funder`` has been through :func:`hubspoke.privacy.disclosure.suppress`. Analysts
 see the full table as well, labelled as not for sharing.
 """
@@ -13,6 +13,7 @@ import base64
 import html
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Final, Literal
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -24,11 +25,12 @@ from hubspoke.present.plotting import save_figure
 from hubspoke.privacy.disclosure import SuppressedTable, suppress
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.
-FUNDER_TAG = "funder"
-ANALYST_TAG = "analyst"
+Audience = Literal["funder", "analyst"]
+FUNDER_TAG: Final = "funder"
+ANALYST_TAG: Final = "analyst"
 
 
-def _show(obj: object, *, audience: str) -> None:
+def _show(obj: object, *, audience: Audience) -> None:
     display(obj, metadata={"tags": [audience]})
 
 

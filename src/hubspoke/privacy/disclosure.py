@@ -432,7 +432,7 @@ class _Grid:
             (flat[k], margin[k], int(np.any(lone)), k)
             for k, lone in zip(cells, lonely, strict=True)
         ]
-        return min(keys)[3]
+        return int(min(keys)[3])
 
     def _is_margin(self) -> np.ndarray:
         edge = np.zeros(self.values.shape, dtype=bool)

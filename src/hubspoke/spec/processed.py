@@ -15,9 +15,10 @@ the table, the column, what is allowed and what was found.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -50,7 +51,9 @@ SYSTEM_ACCESS_SCALE: tuple[str, ...] = ("None", "Partial", "Full")
 CMO_LABELS: tuple[str, ...] = tuple(rs.CMO_ELEMENTS.values())
 GEOGRAPHIC_LEVELS: tuple[str, ...] = ("National", "Regional", "Local authority")
 STATISTICAL_SYMBOLS: tuple[str, ...] = ("c", "x", "z", "u")
-RECONCILIATION_STATUS: tuple[str, ...] = ("ok", "failed")
+#: Whether a raw file and sheet was read and its rows all accounted for.
+ReconciliationStatus = Literal["ok", "failed"]
+RECONCILIATION_STATUS: tuple[ReconciliationStatus, ...] = ("ok", "failed")
 
 
 @dataclass(frozen=True)
@@ -166,9 +169,7 @@ def _f(name: str, dtype: str, description: str, **kw: object) -> Field:
     return Field(name, dtype, description, **kw)  # type: ignore[arg-type]
 
 
-def _cat(
-    name: str, vocabulary: Mapping[str, object] | Sequence[str], description: str, **kw: object
-) -> Field:
+def _cat(name: str, vocabulary: Iterable[str], description: str, **kw: object) -> Field:
     return Field(name, "category", description, allowed=tuple(vocabulary), **kw)  # type: ignore[arg-type]
 
 

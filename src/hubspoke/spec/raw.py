@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal, TypeGuard
 
 # ---------------------------------------------------------------------------
 # File layout
@@ -83,8 +84,11 @@ SERAF_BANDS: tuple[tuple[int, str], ...] = (
 )
 SERAF_MAX = 30
 
+#: The risk tools a service may record with (the keys of :data:`RISK_TOOLS`).
+RiskTool = Literal["SERAF", "London Category", "Low/Medium/High"]
+
 #: Each tool's own values (canonical form) and the harmonised level they map to.
-RISK_TOOLS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+RISK_TOOLS: Mapping[RiskTool, Mapping[str, str]] = MappingProxyType(
     {
         "SERAF": MappingProxyType(
             {
@@ -105,6 +109,12 @@ RISK_TOOLS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         ),
     }
 )
+
+
+def is_risk_tool(value: object) -> TypeGuard[RiskTool]:
+    """Whether ``value`` names one of the :data:`RISK_TOOLS`."""
+    return isinstance(value, str) and value in RISK_TOOLS
+
 
 #: Variants services write for the London and Low/Medium/High tools' values.
 RISK_VARIANTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -365,7 +375,15 @@ OUTCOME_SCALES: tuple[str, ...] = (
 #: merged and counted), ``drop_column`` (the column never reaches processed data),
 #: ``skip`` (a blank or notes row: recorded in quarantine as such) or ``file``
 #: (a property of the whole file that the reader must cope with).
-QUIRK_KINDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+QuirkKind = Literal[
+    "label_variant", "date_format", "excel_serial_date", "age_text", "missing_marker",
+    "blank_row", "notes_row", "duplicate_row", "renamed_column", "reordered_columns",
+    "header_offset", "encoding_cp1252", "encoding_bom", "risk_tool", "direct_identifier",
+    "name_in_free_text", "out_of_range", "invalid_label", "date_order", "name_in_excerpt",
+    "unknown_code", "position_out_of_range", "invalid_judgement",
+]  # fmt: skip
+QuirkAction = Literal["harmonise", "quarantine", "merge", "drop_column", "skip", "file"]
+QUIRK_KINDS: Mapping[QuirkKind, tuple[QuirkAction, str]] = MappingProxyType(
     {
         "label_variant": ("harmonise", "a category written another way ('Girl', 'F', 'CSC')"),
         "date_format": ("harmonise", "a date as dd/mm/yyyy, d Mon yyyy, yyyy-mm-dd or dd.mm.yy"),
@@ -419,19 +437,26 @@ QUIRK_KINDS: Mapping[str, tuple[str, str]] = MappingProxyType(
 # ---------------------------------------------------------------------------
 
 
+#: What a raw column holds, which decides how it is cleaned (``identifier`` and
+#: ``free_text`` columns are dropped before processed data).
+ColumnKind = Literal[
+    "id", "text", "category", "int", "float", "date", "age", "risk", "identifier", "free_text"
+]
+
+
 @dataclass(frozen=True)
 class Column:
     """One raw column: its canonical header, kind, rules and the headers services use instead."""
 
     name: str
-    kind: str  # id | text | category | int | float | date | age | risk | identifier | free_text
+    kind: ColumnKind
     description: str
     required: bool = False
     vocabulary: Mapping[str, tuple[str, ...]] | None = None
     minimum: float | None = None
     maximum: float | None = None
     aliases: tuple[str, ...] = ()
-    quirks: tuple[str, ...] = ()
+    quirks: tuple[QuirkKind, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -443,7 +468,7 @@ class RawTable:
     columns: tuple[Column, ...]
     sheet_names: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
-    file_quirks: tuple[str, ...] = field(default=())
+    file_quirks: tuple[QuirkKind, ...] = field(default=())
 
     def column(self, name: str) -> Column:
         """Return the column with canonical header ``name``."""
@@ -462,7 +487,7 @@ class RawTable:
         return table
 
 
-_SUBMISSION_FILE_QUIRKS = (
+_SUBMISSION_FILE_QUIRKS: tuple[QuirkKind, ...] = (
     "reordered_columns",
     "header_offset",
     "encoding_cp1252",
@@ -471,7 +496,7 @@ _SUBMISSION_FILE_QUIRKS = (
     "notes_row",
     "duplicate_row",
 )
-_DATE_QUIRKS = ("date_format", "excel_serial_date", "missing_marker")
+_DATE_QUIRKS: tuple[QuirkKind, ...] = ("date_format", "excel_serial_date", "missing_marker")
 
 CASES = RawTable(
     name="cases",

@@ -8,7 +8,7 @@
 4. :mod:`.context_file` - synthetic local-context statistics in the DfE layout;
 5. the quirk log, the generator's known truth and a manifest under ``_synthetic/``.
 
-Each part takes its own seed derived from the one given, so changing one part
+Each part takes its own seed derived from the one given (:mod:`.seeds`), so changing one part
 never changes the others' files. The same seed gives byte-identical files.
 """
 
@@ -22,6 +22,11 @@ import pandas as pd
 
 from hubspoke import __version__
 from hubspoke.spec.raw import LAYOUT, QUIRK_LOG_COLUMNS, SYNTHETIC_MARKER
+from hubspoke.synth.context_file import write_context_files
+from hubspoke.synth.qual import write_qualitative
+from hubspoke.synth.reference import make_reference, write_reference
+from hubspoke.synth.seeds import part_seed
+from hubspoke.synth.submissions import write_submissions
 
 #: Folders under the raw folder whose presence means "raw data already here".
 _DATA_FOLDERS = ("reference", "submissions", "qualitative")
@@ -30,11 +35,6 @@ _DATA_FOLDERS = ("reference", "submissions", "qualitative")
 def has_raw_data(raw_dir: Path) -> bool:
     """True when ``raw_dir`` already holds raw data (a reference, submissions or qualitative folder)."""
     return any((Path(raw_dir) / name).exists() for name in _DATA_FOLDERS)
-
-
-def part_seed(seed: int, part: str) -> int:
-    """A seed for one part of the generator, stable whatever the other parts do."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{part}".encode()).digest()[:8], "little")
 
 
 def write_quirk_log(path: Path, quirks: list[dict]) -> pd.DataFrame:
@@ -56,11 +56,6 @@ def write_quirk_log(path: Path, quirks: list[dict]) -> pd.DataFrame:
 
 def generate(out_dir: Path, *, seed: int = 2014, n_services: int = 16, scale: float = 1.0) -> dict:
     """Write the whole synthetic raw data set into ``out_dir`` and return its manifest."""
-    from hubspoke.synth.context_file import write_context_files
-    from hubspoke.synth.qual import write_qualitative
-    from hubspoke.synth.reference import make_reference, write_reference
-    from hubspoke.synth.submissions import write_submissions
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     services, spokes = make_reference(n_services, seed=part_seed(seed, "reference"))

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from hubspoke.spec.raw import LAYOUT
+from hubspoke.synth.reference import LOCAL_AUTHORITIES
+from hubspoke.synth.writers import csv_body, write_csv_text
 
 #: Column names of the DfE children-in-need factors at assessment file, in order.
 CIN_COLUMNS: tuple[str, ...] = (
@@ -89,8 +91,6 @@ def write_context_files(raw_dir: Path, services: pd.DataFrame, *, seed: int) -> 
     ``services["la_codes"]``; the first line is the synthetic marker. The same
     seed and services give the same bytes.
     """
-    from hubspoke.synth.writers import csv_body, write_csv_text
-
     rng = np.random.default_rng(seed)
     areas = _areas(services)
     population = _population(areas, rng)
@@ -105,8 +105,6 @@ def write_context_files(raw_dir: Path, services: pd.DataFrame, *, seed: int) -> 
 
 def _areas(services: pd.DataFrame) -> list[_Area]:
     """England, then the regions, then the LAs of the services, each group in code order."""
-    from hubspoke.synth.reference import LOCAL_AUTHORITIES
-
     known = {la.la_code: la for la in LOCAL_AUTHORITIES}
     region_of = _service_regions(services)
     las = []

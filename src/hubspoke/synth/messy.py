@@ -19,11 +19,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from hubspoke.spec.raw import RawTable, normalise_label
+from hubspoke.spec.raw import QuirkKind, RawTable, normalise_label
+
+#: The file format a grid is written to: ``csv`` (cells are strings) or ``xlsx`` (Python values).
+Target = Literal["csv", "xlsx"]
 
 #: Missing-value markers written in place of a value (all in rawspec.MISSING_MARKERS).
 MARKERS: tuple[str, ...] = ("n/k", "N/K", "-", "not known", "Unknown", "?", "n/a", "NK")
@@ -74,14 +78,14 @@ class Grid:
     """One raw table being made messy, with a log of what was done to it."""
 
     table: RawTable
-    target: str  # "csv" (cells are strings) or "xlsx" (cells are Python values)
+    target: Target
     cells: dict[str, np.ndarray]
     columns: list[str]
     taken: dict[str, np.ndarray] = field(default_factory=dict)
     quarantined: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     cell_log: list[pd.DataFrame] = field(default_factory=list)
-    column_log: list[tuple[str, str, str]] = field(default_factory=list)
-    file_log: list[tuple[str, str]] = field(default_factory=list)
+    column_log: list[tuple[str, QuirkKind, str]] = field(default_factory=list)
+    file_log: list[tuple[QuirkKind, str]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     duplicate_after: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     blank_before: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
@@ -93,7 +97,7 @@ class Grid:
         return len(self.quarantined)
 
 
-def _as_cells(values: pd.Series, target: str) -> np.ndarray:
+def _as_cells(values: pd.Series, target: Target) -> np.ndarray:
     """Column values as written: strings ("" for missing) in a CSV, Python values (None) in a workbook."""
     if target == "csv":
         return values.astype("string").fillna("").to_numpy(dtype=object)
@@ -101,7 +105,7 @@ def _as_cells(values: pd.Series, target: str) -> np.ndarray:
     return out.where(values.notna(), None).to_numpy(dtype=object)
 
 
-def new_grid(table: RawTable, frame: pd.DataFrame, *, target: str) -> Grid:
+def new_grid(table: RawTable, frame: pd.DataFrame, *, target: Target) -> Grid:
     """A grid from a clean frame whose columns are canonical names (dates already formatted)."""
     columns = [c.name for c in table.columns if c.name in frame.columns]
     n = len(frame)
@@ -157,7 +161,7 @@ def put(
     column: str,
     positions: np.ndarray,
     values: Sequence[object] | np.ndarray,
-    kind: str,
+    kind: QuirkKind,
     *,
     detail: Sequence[str] | None = None,
     quarantine: bool = False,
@@ -242,7 +246,7 @@ def quarantine_values(
     rate: float,
     rng: np.random.Generator,
     values: Sequence[object],
-    kind: str,
+    kind: QuirkKind,
     *,
     where: np.ndarray | None = None,
     minimum: int = 0,
@@ -348,8 +352,8 @@ class Laid:
     rows: np.ndarray  # 2-D object array
     cells: pd.DataFrame  # pos, column (as written), kind, detail
     row_events: pd.DataFrame  # pos, kind, detail
-    columns: list[tuple[str, str, str]]  # header as written, kind, detail
-    file: list[tuple[str, str]]
+    columns: list[tuple[str, QuirkKind, str]]  # header as written, kind, detail
+    file: list[tuple[QuirkKind, str]]
     title_rows: list[str]
 
 

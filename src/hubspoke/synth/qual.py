@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from hubspoke.io.refiqda import write_qdpx
-from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER
+from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER, QuirkKind
 
 LAST_YEAR = 2016
 DOMINANT_SHARE = 0.7
@@ -348,7 +348,8 @@ def make_transcripts(services: pd.DataFrame, rng: np.random.Generator) -> tuple[
     """One row per interview; also each transcript's coded units and names."""
     roles = list(ROLE_WEIGHTS)
     weights = np.array(list(ROLE_WEIGHTS.values())) / sum(ROLE_WEIGHTS.values())
-    rows, extra = [], {}
+    rows: list[dict[str, object]] = []
+    extra: dict[str, dict[str, object]] = {}
     for svc in services.sort_values("service_id").to_dict("records"):
         for year in range(int(str(svc["start_date"])[:4]), LAST_YEAR + 1):
             n = int(rng.integers(7, 12))
@@ -443,7 +444,7 @@ def make_judgements(
 # ---------------------------------------------------------------------------
 
 
-def _quirk(file_key: str, row: int, column: str, kind: str, detail: str) -> dict:
+def _quirk(file_key: str, row: int, column: str, kind: QuirkKind, detail: str) -> dict:
     return {
         "file": LAYOUT[file_key],
         "sheet": "",
@@ -469,10 +470,11 @@ def _insert_rows(
 
 def inject_segment_quirks(
     segments: pd.DataFrame, texts: dict[str, str], rng: np.random.Generator
-) -> tuple[pd.DataFrame, list[tuple[int, str, str, str]]]:
+) -> tuple[pd.DataFrame, list[tuple[int, str, QuirkKind, str]]]:
     """Add unknown-code and out-of-range rows; return (frame, [(position, column, kind, detail)])."""
     picks = rng.choice(len(segments), size=len(UNKNOWN_CODES) + 2, replace=False)
-    new, meta = [], []
+    new: list[dict[str, object]] = []
+    meta: list[tuple[str, QuirkKind, str]] = []
     for code, i in zip(UNKNOWN_CODES, picks, strict=False):
         new.append({**segments.iloc[int(i)].to_dict(), "code_id": code})
         meta.append(("code_id", "unknown_code", code))

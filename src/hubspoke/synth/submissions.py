@@ -10,13 +10,14 @@ made messy (:mod:`.messy`) and written as a workbook or a set of CSVs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from hubspoke.errors import SchemaError
 from hubspoke.spec.raw import (
     ACTIVITIES,
     ACTIVITY_TYPE,
@@ -43,8 +44,11 @@ from hubspoke.spec.raw import (
     SUPERVISION_SCALE,
     SYSTEM_ACCESS,
     YES_NO,
+    RiskTool,
+    is_risk_tool,
 )
 from hubspoke.synth import messy
+from hubspoke.synth.seeds import part_seed
 from hubspoke.synth.writers import SheetSpec, csv_body, write_csv_text, write_workbook
 
 #: Referral volume by the service's year of delivery (a new service takes time to build up).
@@ -167,7 +171,7 @@ class Profile:
 
     service_id: str
     year: int
-    target: str  # "xlsx" or "csv"
+    target: messy.Target
     encoding: str  # for CSV sets: utf-8, cp1252 or utf-8-sig
     date_style: str
     identifiers: tuple[str, ...]
@@ -231,7 +235,10 @@ def _year_dates(rng: np.random.Generator, year: int, n: int) -> np.ndarray:
 
 
 def _choice(
-    rng: np.random.Generator, labels: Sequence[str], probs: Sequence[float], n: int
+    rng: np.random.Generator,
+    labels: Sequence[str | None],
+    probs: Sequence[float] | np.ndarray,
+    n: int,
 ) -> np.ndarray:
     p = np.asarray(probs, float)
     return np.asarray(labels, dtype=object)[rng.choice(len(labels), size=n, p=p / p.sum())]
@@ -266,7 +273,7 @@ _AGE_P = np.array([0.01, 0.02, 0.06, 0.12, 0.19, 0.22, 0.19, 0.12, 0.04, 0.02, 0
 _AGE_P = _AGE_P / _AGE_P.sum()
 
 
-def _risk_values(levels: np.ndarray, tool: str, rng: np.random.Generator) -> pd.Series:
+def _risk_values(levels: np.ndarray, tool: RiskTool, rng: np.random.Generator) -> pd.Series:
     """Risk levels (0-3, -1 missing) written on the service's own tool."""
     if tool == "SERAF":
         lo = np.array([r[0] for r in SERAF_RANGE])[np.clip(levels, 0, 3)]
@@ -281,7 +288,7 @@ def _episodes(
     people: pd.DataFrame,
     year: int,
     t: pd.Series,
-    tool: str,
+    tool: RiskTool,
     hosts: Sequence[str],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -399,6 +406,16 @@ def _case_notes(n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({"notes": notes, "_named": named})
 
 
+def _risk_tool(svc: pd.Series) -> RiskTool:
+    """The service's risk tool, as its reference row names it (one of :data:`RISK_TOOLS`)."""
+    tool = str(svc["risk_tool"])
+    if not is_risk_tool(tool):
+        raise SchemaError(
+            "unknown risk tool", column="risk_tool", allowed=list(RISK_TOOLS), found=tool
+        )
+    return tool
+
+
 def service_cases(
     svc: pd.Series,
     spokes: pd.DataFrame,
@@ -426,9 +443,7 @@ def service_cases(
         )
         cohort = pd.concat([new, again], ignore_index=True)
         cohort = cohort.iloc[rng.permutation(len(cohort))].reset_index(drop=True)
-        out[year] = _episodes(
-            cohort, year, t, str(svc["risk_tool"]), list(spokes["host_setting"]), rng
-        )
+        out[year] = _episodes(cohort, year, t, _risk_tool(svc), list(spokes["host_setting"]), rng)
         people = pd.concat([people, new], ignore_index=True)
     return out
 
@@ -576,8 +591,6 @@ def _dated(
 
 def _recode_rng(profile: Profile, column: str) -> np.random.Generator:
     """The same service codes a column the same way every year."""
-    from hubspoke.synth import part_seed
-
     return np.random.default_rng(part_seed(profile.seed, f"{profile.service_id}:{column}"))
 
 
@@ -610,25 +623,30 @@ def _named_notes(grid: messy.Grid, named: np.ndarray) -> None:
 
 
 def _sporadic_labels(
-    grid: messy.Grid, columns: dict[str, dict], rng: np.random.Generator, rate: float
+    grid: messy.Grid,
+    columns: Mapping[str, Mapping[str, Sequence[str]]],
+    rng: np.random.Generator,
+    rate: float,
 ) -> None:
     for column, vocab in columns.items():
         if column in grid.cells:
             messy.label_variants(grid, column, vocab, rate, rng)
 
 
-def _recodes(grid: messy.Grid, columns: dict[str, dict], profile: Profile) -> None:
+def _recodes(
+    grid: messy.Grid, columns: Mapping[str, Mapping[str, Sequence[str]]], profile: Profile
+) -> None:
     for column, vocab in columns.items():
         if column in grid.cells and column in profile.recode:
             messy.recode_column(grid, column, vocab, _recode_rng(profile, column))
 
 
-def _risk_vocab(tool: str) -> dict[str, tuple[str, ...]]:
+def _risk_vocab(tool: RiskTool) -> dict[str, tuple[str, ...]]:
     return {label: RISK_VARIANTS[label] for label in RISK_TOOLS[tool]} if tool != "SERAF" else {}
 
 
 def mess_cases(
-    frame: pd.DataFrame, profile: Profile, tool: str, rng: np.random.Generator, title: str
+    frame: pd.DataFrame, profile: Profile, tool: RiskTool, rng: np.random.Generator, title: str
 ) -> messy.Grid:
     """Cases as the service sends them."""
     keep = [
@@ -937,8 +955,6 @@ def write_submissions(
     raw_dir: Path, services: pd.DataFrame, spokes: pd.DataFrame, *, seed: int, scale: float
 ) -> tuple[list[dict], pd.DataFrame]:
     """Write one submission per service-year; return (quirk records, truth per service)."""
-    from hubspoke.synth import part_seed
-
     raw_dir = Path(raw_dir)
     truth = make_truth(services, np.random.default_rng(part_seed(seed, "truth")))
     svc_by_id = services.set_index("service_id", drop=False)
@@ -979,7 +995,7 @@ def write_submissions(
         mess_rng = np.random.default_rng(part_seed(seed, f"{sid}:{year}:messy"))
         grids = {
             "cases": mess_cases(
-                case_frame, profile, str(svc["risk_tool"]), mess_rng, f"{hub} - cases {year}"
+                case_frame, profile, _risk_tool(svc), mess_rng, f"{hub} - cases {year}"
             ),
             "activities": mess_activities(acts, profile, mess_rng, f"{hub} - activities {year}"),
             "policy": mess_policy(pol, profile, mess_rng, f"{hub} - policy checklist {year}"),

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -29,6 +30,9 @@ import pandas as pd  # noqa: E402
 from hubspoke.config import get_settings  # noqa: E402
 from hubspoke.errors import HubspokeError  # noqa: E402
 from hubspoke.load import service_order  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Okabe & Ito (2008) colour-blind-safe palette, then Paul Tol's muted scheme for more categories.
 OKABE_ITO: tuple[str, ...] = (
@@ -58,7 +62,8 @@ SEQUENTIAL: tuple[str, ...] = ("#FEE8C8", "#FDBB84", "#E34A33", "#B30000")
 NEUTRAL = "#6E6E6E"
 ENGLAND = "#000000"
 
-STYLE: dict[str, object] = {
+#: matplotlib rcParams the suite sets (keys typed as matplotlib's own rcParams names).
+STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (8.0, 4.5),
     "figure.dpi": 100,
     "savefig.dpi": 150,

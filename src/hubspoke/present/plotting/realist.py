@@ -18,7 +18,14 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from hubspoke.analysis.agreement import KRIPPENDORFF_RELIABLE, KRIPPENDORFF_TENTATIVE
-from hubspoke.analysis.realist import CONTESTED, REFINED, REFUTED, SUPPORTED, TOO_LITTLE, VERDICTS
+from hubspoke.analysis.realist.verdicts import (
+    CONTESTED,
+    REFINED,
+    REFUTED,
+    SUPPORTED,
+    TOO_LITTLE,
+    VERDICTS,
+)
 from hubspoke.present.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
 
 #: One colour per verdict (Okabe-Ito; "too little evidence" in light grey).

@@ -1,0 +1,78 @@
+"""Cross-site analysis: services side by side, funnel plots, group comparisons and models.
+
+Everything here works for one evaluation year (``year=2015``) or for years 1-3 together
+(``year="all"``). The analyses take the dict of processed tables from
+:func:`hubspoke.load.load_tables` and compute what they need from it. Functions that
+compare services return frames in the one fixed service order
+(:func:`hubspoke.load.service_order`).
+
+Modules by concern: :mod:`.summary` (context and key measures per service and
+service-year), :mod:`.measures` (the measures and one measure side by side),
+:mod:`.funnel` (funnel limits and data), :mod:`.groups` (groups of services compared),
+:mod:`.models` (risk-reduction and referral models) and :mod:`.ratings` (outcome
+ratings per service). Callers use the names re-exported here.
+"""
+
+from hubspoke.analysis.cross_site.funnel import (
+    FUNNEL_LEVELS,
+    funnel_data,
+    funnel_limits,
+    is_small,
+)
+from hubspoke.analysis.cross_site.groups import (
+    GROUP_LABELS,
+    GROUPINGS,
+    compare_groups,
+    group_table,
+    wilson_interval,
+)
+from hubspoke.analysis.cross_site.measures import MEASURES, Measure, side_by_side
+from hubspoke.analysis.cross_site.models import (
+    MIN_MODEL_GROUPS,
+    MIN_REFERRAL_MODEL_OBS,
+    MIN_RISK_MODEL_OBS,
+    MODEL_COLUMNS,
+    OVERDISPERSION_RATIO,
+    ModelResult,
+    referral_model,
+    risk_reduction_model,
+)
+from hubspoke.analysis.cross_site.ratings import outcome_ratings_by_service
+from hubspoke.analysis.cross_site.summary import (
+    SUMMARY_CONTEXT,
+    SUMMARY_MEASURES,
+    host_labels,
+    one_row_per_service,
+    service_context,
+    service_year_summary,
+)
+
+__all__ = [
+    "FUNNEL_LEVELS",
+    "GROUPINGS",
+    "GROUP_LABELS",
+    "MEASURES",
+    "MIN_MODEL_GROUPS",
+    "MIN_REFERRAL_MODEL_OBS",
+    "MIN_RISK_MODEL_OBS",
+    "MODEL_COLUMNS",
+    "OVERDISPERSION_RATIO",
+    "SUMMARY_CONTEXT",
+    "SUMMARY_MEASURES",
+    "Measure",
+    "ModelResult",
+    "compare_groups",
+    "funnel_data",
+    "funnel_limits",
+    "group_table",
+    "host_labels",
+    "is_small",
+    "one_row_per_service",
+    "outcome_ratings_by_service",
+    "referral_model",
+    "risk_reduction_model",
+    "service_context",
+    "service_year_summary",
+    "side_by_side",
+    "wilson_interval",
+]

@@ -1,0 +1,102 @@
+"""Per-service analysis: one service, one evaluation year.
+
+Every function takes the processed tables (``load.load_tables``) and keyword-only
+``service_id`` and ``year``, checks them (:class:`~hubspoke.errors.ParameterError`
+naming what is allowed), and returns tidy frames of FULL numbers. Disclosure
+control happens later, in :func:`hubspoke.present.display.table`; the frames are shaped
+for :func:`hubspoke.privacy.disclosure.suppress`: counts are integer (``Int64``) columns,
+a ``"Total"`` row or column where a total makes sense, and percentages, means and
+other derived values in separate columns that the notebook names in ``derived=``.
+
+Each docstring ends with **Display:** the ``count_columns`` / ``derived`` / total
+arguments a notebook passes to ``display.table`` (all of them in :data:`DISPLAY`).
+Counts of young people are episodes of one-to-one support (rows of ``cases``) unless a
+docstring says *distinct young people*. Activity counts (sessions, participants) and
+policy scores are not counts of people that disclosure control protects.
+
+Modules by family: :mod:`.people` (reach, demographics, referral sources),
+:mod:`.safety` (risk, missing episodes, outcome scales), :mod:`.professionals`
+(work with professionals, training confidence), :mod:`.policy` (the policy framework),
+:mod:`.survey` (the Spoke worker survey), :mod:`.overview` (profile, data completeness,
+year on year), with :mod:`.common` (shared labels and helpers) and :mod:`.display`
+(:data:`DISPLAY`). Callers use the names re-exported here.
+
+Units and definitions:
+
+* *young people supported* - distinct ``young_person_id`` with an episode referred in the year;
+* *re-referred* - a young person seen in an earlier year of the same service;
+* *open at year end* - no closure date, or closed after 31 December of the year;
+* *risk reduced* - latest risk lower than risk at referral on the harmonised scale;
+* *planned ending* - closure reason in :data:`hubspoke.spec.raw.PLANNED_ENDINGS`.
+"""
+
+from hubspoke.analysis.service.common import (
+    MIN_N_CI,
+    NOT_RECORDED,
+    PROFESSIONAL_REACH_TYPES,
+    TOTAL,
+    YOUNG_PEOPLE_REACH_TYPES,
+)
+from hubspoke.analysis.service.display import DISPLAY
+from hubspoke.analysis.service.overview import (
+    CASE_COLUMNS,
+    SURVEY_COLUMNS,
+    data_completeness,
+    service_name,
+    service_profile,
+    year_on_year,
+)
+from hubspoke.analysis.service.people import (
+    DEMOGRAPHIC_LEVELS,
+    demographics,
+    reach,
+    referral_sources,
+)
+from hubspoke.analysis.service.policy import policy_mean_score, policy_progress
+from hubspoke.analysis.service.professionals import professional_activity
+from hubspoke.analysis.service.safety import (
+    MIN_PAIRS_WILCOXON,
+    OUTCOME_LABELS,
+    RISK_SUMMARY_LEVELS,
+    missing_episodes,
+    outcome_scale_change,
+    risk_transitions,
+)
+from hubspoke.analysis.service.survey import (
+    SURVEY_QUESTIONS,
+    SURVEY_STATEMENTS,
+    spoke_survey_sentences,
+    spoke_survey_summary,
+)
+
+__all__ = [
+    "CASE_COLUMNS",
+    "DEMOGRAPHIC_LEVELS",
+    "DISPLAY",
+    "MIN_N_CI",
+    "MIN_PAIRS_WILCOXON",
+    "NOT_RECORDED",
+    "OUTCOME_LABELS",
+    "PROFESSIONAL_REACH_TYPES",
+    "RISK_SUMMARY_LEVELS",
+    "SURVEY_COLUMNS",
+    "SURVEY_QUESTIONS",
+    "SURVEY_STATEMENTS",
+    "TOTAL",
+    "YOUNG_PEOPLE_REACH_TYPES",
+    "data_completeness",
+    "demographics",
+    "missing_episodes",
+    "outcome_scale_change",
+    "policy_mean_score",
+    "policy_progress",
+    "professional_activity",
+    "reach",
+    "referral_sources",
+    "risk_transitions",
+    "service_name",
+    "service_profile",
+    "spoke_survey_sentences",
+    "spoke_survey_summary",
+    "year_on_year",
+]

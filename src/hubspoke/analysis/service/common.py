@@ -1,0 +1,128 @@
+"""Constants and frame-building helpers shared by the per-service analysis modules.
+
+The row and column labels every frame uses ("Total", "Not recorded"), the smallest
+sample for a confidence interval, the selection of one service's (and year's) rows,
+and the building blocks that turn values into tidy count frames: a categorical on a
+fixed scale, one-way counts with a percentage, a cross-tabulation with every level,
+totals, a 95% t interval of a mean. Activities by type live here too because both
+:mod:`~hubspoke.analysis.service.people` (reach) and
+:mod:`~hubspoke.analysis.service.professionals` (work with professionals) count them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hubspoke import load
+from hubspoke.spec import raw as rs
+
+TOTAL = "Total"
+NOT_RECORDED = "Not recorded"
+#: Fewest pairs for a t confidence interval of a mean change.
+MIN_N_CI = 5
+#: Activity types whose participants are professionals reached by training or awareness-raising.
+PROFESSIONAL_REACH_TYPES: tuple[str, ...] = ("Training", "Awareness - professionals")
+YOUNG_PEOPLE_REACH_TYPES: tuple[str, ...] = ("Awareness - young people",)
+
+
+def _rows(
+    tables: Mapping[str, pd.DataFrame], name: str, service_id: str, year: int | None = None
+) -> pd.DataFrame:
+    """Rows of one table for the service (and year, if given)."""
+    frame = load.table(tables, name)
+    keep = frame["service_id"].eq(service_id)
+    if year is not None:
+        keep &= frame["year"].eq(year)
+    return frame.loc[keep.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- building blocks
+def _labelled(values: pd.Series, levels: Sequence[str]) -> pd.Categorical:
+    """Values as a categorical on ``levels`` plus "Not recorded" (missing or unknown values)."""
+    text = values.astype(object).where(values.notna(), NOT_RECORDED).map(str)
+    text = text.where(text.isin(list(levels)), NOT_RECORDED)
+    return pd.Categorical(text, categories=[*levels, NOT_RECORDED])
+
+
+def _with_totals(table: pd.DataFrame, *, row: bool = True, column: bool = True) -> pd.DataFrame:
+    """Add a Total column (row sums) and a Total row (column sums), as Int64."""
+    out = table.astype("Int64")
+    if column:
+        out = out.assign(**{TOTAL: out.sum(axis=1)})
+    if row:
+        out = pd.concat([out, out.sum(axis=0).to_frame(TOTAL).T]).astype("Int64")
+    return out
+
+
+def _one_way(values: pd.Series, levels: Sequence[str], *, name: str) -> pd.DataFrame:
+    """Counts by level (all levels, then Not recorded, then Total) with a % of the total."""
+    counts = (
+        pd.Series(_labelled(values, levels))
+        .value_counts(sort=False)
+        .rename_axis(name)
+        .rename("n")
+        .to_frame()
+    )
+    out = _with_totals(counts, column=False)
+    out.index.name = name
+    total = out.loc[TOTAL, "n"]
+    pct = (out["n"].astype("Float64") * 100 / total) if total else pd.NA
+    return out.assign(**{"%": pd.Series(pct, index=out.index, dtype="Float64")})
+
+
+def _crosstab(
+    rows: pd.Series,
+    columns: pd.Series,
+    *,
+    row_levels: Sequence[str],
+    column_levels: Sequence[str],
+    labelled: bool = True,
+) -> pd.DataFrame:
+    """Counts of rows x columns with every level shown (zeros kept), without totals."""
+    make = _labelled if labelled else (lambda s, lv: pd.Categorical(s, categories=list(lv)))
+    frame = pd.DataFrame(
+        {
+            "r": make(rows.reset_index(drop=True), row_levels),
+            "c": make(columns.reset_index(drop=True), column_levels),
+        }
+    )
+    return frame.groupby(["r", "c"], observed=False).size().unstack("c").astype("Int64")
+
+
+def _mean_ci(values: pd.Series, *, min_n: int = MIN_N_CI) -> tuple[float, float]:
+    """95% t confidence interval of a mean (NaN when fewer than ``min_n`` values)."""
+    x = pd.to_numeric(values, errors="coerce").dropna().astype(float).to_numpy()
+    if len(x) < min_n:
+        return (np.nan, np.nan)
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return (float(x.mean() - half), float(x.mean() + half))
+
+
+def _open_at_year_end(cases: pd.DataFrame, year: int) -> pd.Series:
+    """True where the episode was still open on 31 December of ``year``."""
+    closed = cases["closure_date"]
+    return (closed.isna() | (closed > pd.Timestamp(year, 12, 31))).astype(bool)
+
+
+def _activity_reach(activities: pd.DataFrame) -> pd.DataFrame:
+    """Sessions and participants by activity type, with young people and professionals reached."""
+    kind = pd.Categorical(
+        activities["activity_type"].astype(object), categories=list(rs.ACTIVITY_TYPE)
+    )
+    participants = activities["participants"].astype("Int64").fillna(0).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "activity_type": kind,
+            "sessions": 1,
+            "participants": participants,
+            "young_people_reached": np.where(kind.isin(YOUNG_PEOPLE_REACH_TYPES), participants, 0),
+            "professionals_reached": np.where(kind.isin(PROFESSIONAL_REACH_TYPES), participants, 0),
+        }
+    )
+    out = _with_totals(frame.groupby("activity_type", observed=False).sum(), column=False)
+    out.index.name = "Activity type"
+    return out

@@ -1,0 +1,134 @@
+"""Young people supported and activities delivered: who the service reached and from where.
+
+Reach (distinct young people in one-to-one support, new or re-referred, open or
+closed at year end; sessions and participants by activity type), the demographics of
+the young people supported (from each person's latest episode) and the sources of
+the year's referrals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from hubspoke import load
+from hubspoke.analysis.service.common import (
+    _activity_reach,
+    _crosstab,
+    _one_way,
+    _open_at_year_end,
+    _rows,
+    _with_totals,
+)
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import AGE_BANDS
+
+
+# --------------------------------------------------------------------------- reach
+def reach(
+    tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int
+) -> dict[str, pd.DataFrame]:
+    """Who the service reached in the year: one-to-one support and activities.
+
+    Returns two frames:
+
+    * ``"young_people"`` - DISTINCT young people in one-to-one support: rows "New to the
+      service", "Re-referred" (seen in an earlier year of this service), "Total"; columns
+      "Open at year end" (an episode still open on 31 December), "Closed", "Total". All
+      counts of young people. Display: ``count_columns=None`` (all), ``total_row="Total"``,
+      ``total_column="Total"``.
+    * ``"activities"`` - rows: every activity type, then "Total"; columns "sessions",
+      "participants", "young_people_reached" (awareness-raising with young people) and
+      "professionals_reached" (training and awareness-raising with professionals), all sums
+      of participants. Not counts of young people in support: ``count_columns=[]``,
+      ``total_row="Total"``, ``total_column=None``.
+    """
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
+    return {
+        "young_people": _young_people_reach(tables, service_id, year),
+        "activities": _activity_reach(_rows(tables, "activities", service_id, year)),
+    }
+
+
+def _young_people_reach(
+    tables: Mapping[str, pd.DataFrame], service_id: str, year: int
+) -> pd.DataFrame:
+    """Distinct young people: new vs re-referred x open at year end vs closed."""
+    history = _rows(tables, "cases", service_id)
+    cases = history.loc[history["year"].eq(year).to_numpy()]
+    earlier = set(history.loc[history["year"].lt(year).to_numpy(), "young_person_id"].astype(str))
+    people = (
+        cases.assign(_open=_open_at_year_end(cases, year))
+        .groupby("young_person_id", observed=True)["_open"]
+        .any()
+        .reset_index()
+    )
+    status = pd.Series(
+        np.where(
+            people["young_person_id"].astype(str).isin(earlier), "Re-referred", "New to the service"
+        )
+    )
+    support = pd.Series(
+        np.where(people["_open"].to_numpy(dtype=bool), "Open at year end", "Closed")
+    )
+    table = _crosstab(
+        status,
+        support,
+        row_levels=("New to the service", "Re-referred"),
+        column_levels=("Open at year end", "Closed"),
+        labelled=False,
+    )
+    out = _with_totals(table)
+    out.index.name, out.columns.name = "Young people", None
+    return out
+
+
+# --------------------------------------------------------------------------- demographics
+DEMOGRAPHIC_LEVELS: Mapping[str, tuple[str, ...]] = {
+    "gender": tuple(rs.GENDER),
+    "age_band": tuple(b for b, _ in AGE_BANDS),
+    "ethnicity": tuple(rs.ETHNICITY),
+    "disability": tuple(rs.YES_NO),
+    "looked_after": tuple(rs.LOOKED_AFTER),
+}
+
+
+def _latest_per_person(cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per young person: their latest episode referred in the year."""
+    return cases.sort_values("referral_date", kind="mergesort").drop_duplicates(
+        "young_person_id", keep="last"
+    )
+
+
+def demographics(
+    tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int
+) -> dict[str, pd.DataFrame]:
+    """Distinct young people supported in the year by gender, age band, ethnicity, disability, looked-after.
+
+    One frame per characteristic (keys as :data:`DEMOGRAPHIC_LEVELS`), from each young
+    person's latest episode: rows every level, "Not recorded", "Total"; columns "n"
+    (young people) and "%" (of the total). Display: ``count_columns=["n"]``,
+    ``derived={"%": "n"}``, ``total_row="Total"``, ``total_column=None``.
+    """
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
+    people = _latest_per_person(_rows(tables, "cases", service_id, year))
+    return {
+        column: _one_way(people[column], levels, name=column.replace("_", " ").capitalize())
+        for column, levels in DEMOGRAPHIC_LEVELS.items()
+    }
+
+
+def referral_sources(
+    tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int
+) -> pd.DataFrame:
+    """Referrals (episodes) received in the year by source.
+
+    Rows every source, "Not recorded", "Total"; columns "n" (episodes: young people
+    referred) and "%". Display: ``count_columns=["n"]``, ``derived={"%": "n"}``,
+    ``total_row="Total"``, ``total_column=None``.
+    """
+    service_id, year = load.check_service_year(service_id, year, tables=tables)
+    cases = _rows(tables, "cases", service_id, year)
+    return _one_way(cases["referral_source"], tuple(rs.REFERRAL_SOURCE), name="Referral source")

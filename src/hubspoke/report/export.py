@@ -1,0 +1,95 @@
+"""An executed notebook to self-contained HTML (nbconvert), for analysts or for funders.
+
+The funder copy is built from a whitelist: only markdown cells and the outputs the
+notebook marked as safe for funders (:mod:`hubspoke.present.display` marks them after
+disclosure control) survive.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+
+from hubspoke import SYNTHETIC_NOTICE
+from hubspoke.present.display import FUNDER_TAG
+
+#: Cell tags removed from every HTML export.
+REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def _drop_removed_cells(nb):
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not REMOVED_CELL_TAGS.intersection(c.get("metadata", {}).get("tags", []))
+    ]
+    return nb
+
+
+def funder_notebook(nb):
+    """A copy of an executed notebook holding only what a funder may see.
+
+    Markdown cells stay; from code cells only outputs tagged ``funder`` stay (the
+    display helpers tag them after disclosure control); code, streams, errors and
+    untagged outputs go. The parameter cells go whole.
+    """
+    nb = _drop_removed_cells(copy.deepcopy(nb))
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [
+            o
+            for o in cell.get("outputs", [])
+            if FUNDER_TAG in o.get("metadata", {}).get("tags", [])
+        ]
+        cell.source = ""
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+    return nb
+
+
+@functools.cache
+def _exporter(*, exclude_input: bool, embed_images: bool):
+    """An HTML exporter (made once per process and setting: compiling its templates is slow)."""
+    # Imported here, not at the top: every kernel imports this package (for
+    # hubspoke.report.kernels) before it records its fresh state, and importing nbconvert
+    # there would cost each kernel time and change the warning filters every report runs with.
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="hubspoke",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=exclude_input,
+        exclude_input_prompt=exclude_input,
+        exclude_output_prompt=True,
+        embed_images=embed_images,
+    )
+    return exporter
+
+
+def _links_images(nb) -> bool:
+    """Whether a markdown cell shows an image by reference (``display.figure`` embeds its own)."""
+    return any(
+        "![" in c.source or "<img" in c.source for c in nb.cells if c.cell_type == "markdown"
+    )
+
+
+def export_html(nb, *, audience: str, title: str) -> str:
+    """Render an executed notebook to self-contained HTML for ``analyst`` or ``funder``."""
+    nb = funder_notebook(nb) if audience == "funder" else _drop_removed_cells(copy.deepcopy(nb))
+    nb.metadata["title"] = title
+    # Every report says its data are synthetic: the template adds the notice when the
+    # notebook did not show it itself (display.header shows it at the top of each report).
+    shown = any(
+        SYNTHETIC_NOTICE in json.dumps(c.get("outputs", []))
+        for c in nb.cells
+        if c.cell_type == "code"
+    )
+    resources = {
+        "hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE, "add_notice": not shown}
+    }
+    exporter = _exporter(exclude_input=audience == "funder", embed_images=_links_images(nb))
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
