@@ -13,7 +13,9 @@ from hubspoke.clean import clean_all
 from hubspoke.config import get_settings
 from hubspoke.io.parquet import write_parquet_atomic
 from hubspoke.spec import raw as rs
-from hubspoke.spec.processed import SCHEMAS, processed_dictionary_markdown, validate
+from hubspoke.spec import vocab
+from hubspoke.spec.dictionary import processed_dictionary_markdown
+from hubspoke.spec.processed import SCHEMAS, validate
 
 QUANT = ("cases", "activities", "policy", "spoke_survey", "services", "spokes")
 
@@ -262,7 +264,7 @@ class Outcomes:
         if rec is None:
             return "", quirk.column
         aliases = rs.table(rec.table).alias_table()
-        return rec.table, aliases.get(rs.normalise_label(quirk.column), quirk.column)
+        return rec.table, aliases.get(vocab.normalise_label(quirk.column), quirk.column)
 
     def value(self, key: tuple[str, str, int], column: str):
         name, i = self.clean[key]

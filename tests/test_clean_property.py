@@ -11,12 +11,13 @@ from hubspoke.clean.submissions import finish_table, key_split
 from hubspoke.errors import HubspokeError
 from hubspoke.io.tabular import RawSheet
 from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 from hubspoke.spec.processed import validate
 
 CELL = st.one_of(
     st.text(max_size=12),
     st.sampled_from(
-        sorted(rs.MISSING_MARKERS)
+        sorted(vocab.MISSING_MARKERS)
         + ["14 yrs", "42036", "03/02/2015", "cat 2", "High", "31", "-1", "1e308", "nan", "inf"]
     ),
     st.integers(-(10**6), 10**6).map(str),
@@ -49,7 +50,7 @@ def table_and_rows(draw):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(table_and_rows(), st.sampled_from(sorted(rs.RISK_TOOLS)))
+@given(table_and_rows(), st.sampled_from(sorted(vocab.RISK_TOOLS)))
 def test_cleaning_never_loses_a_row_or_raises_foreign_errors(data, tool):
     table, rows = data
     sheet = raw_sheet(table, rows)

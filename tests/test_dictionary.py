@@ -6,8 +6,9 @@ from pathlib import Path
 
 from hubspoke.cli import main
 from hubspoke.spec import raw as rawspec
-from hubspoke.spec.dictionary import raw_dictionary_markdown
-from hubspoke.spec.processed import SCHEMAS, processed_dictionary_markdown
+from hubspoke.spec import vocab
+from hubspoke.spec.dictionary import processed_dictionary_markdown, raw_dictionary_markdown
+from hubspoke.spec.processed import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def test_every_alias_points_to_one_column_only():
         seen: dict[str, str] = {}
         for col in table.columns:
             for header in (col.name, *col.aliases):
-                key = rawspec.normalise_label(header)
+                key = vocab.normalise_label(header)
                 assert seen.setdefault(key, col.name) == col.name, (
                     f"{table.name}: {header!r} is ambiguous"
                 )

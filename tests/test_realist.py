@@ -13,7 +13,8 @@ import pytest
 from hubspoke.analysis import outcomes
 from hubspoke.analysis import realist as r
 from hubspoke.errors import ParameterError, SchemaError
-from hubspoke.spec.raw import CMO_ELEMENTS, JUDGEMENTS, LAYOUT
+from hubspoke.spec.raw import LAYOUT
+from hubspoke.spec.vocab import CMO_ELEMENTS, JUDGEMENTS
 from hubspoke.synth.qual import FIRST_NAMES, PATTERN, PLACES, SURNAMES
 
 S, R, F = "supports", "refutes", "refines"

@@ -10,7 +10,8 @@ import pytest
 
 from hubspoke.errors import ParameterError
 from hubspoke.privacy.redact import attribute_quote, redact_names
-from hubspoke.spec.raw import LAYOUT, MODEL_VARIANTS
+from hubspoke.spec.raw import LAYOUT
+from hubspoke.spec.vocab import MODEL_VARIANTS
 from hubspoke.synth.qual import FIRST_NAMES, PLACES, SURNAMES, write_qualitative
 
 

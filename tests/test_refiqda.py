@@ -10,7 +10,8 @@ import pytest
 
 from hubspoke.errors import RawFileError
 from hubspoke.io.refiqda import normalise_guid, read_refi_qda, write_qdpx
-from hubspoke.spec.raw import LAYOUT, MODEL_VARIANTS
+from hubspoke.spec.raw import LAYOUT
+from hubspoke.spec.vocab import MODEL_VARIANTS
 from hubspoke.synth.qual import write_qualitative
 
 FIXTURES = Path(__file__).parent / "fixtures" / "refiqda"

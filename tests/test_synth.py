@@ -17,17 +17,19 @@ from hubspoke.cli import main
 from hubspoke.spec.raw import (
     ACTIVITIES,
     CASES,
-    HOST_SETTINGS,
     LAYOUT,
-    MODEL_VARIANTS,
     QUIRK_KINDS,
-    RISK_TOOLS,
-    RISK_VARIANTS,
-    SERAF_BANDS,
     SERVICES,
     SPOKES,
     SUBMISSION_TABLES,
     SYNTHETIC_MARKER,
+)
+from hubspoke.spec.vocab import (
+    HOST_SETTINGS,
+    MODEL_VARIANTS,
+    RISK_TOOLS,
+    RISK_VARIANTS,
+    SERAF_BANDS,
     normalise_label,
 )
 from hubspoke.synth.reference import LOCAL_AUTHORITIES, make_reference, phase_counts

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspoke.spec.raw import JUDGEMENTS, LAYOUT, MODEL_VARIANTS, RESPONDENT_ROLES, SYNTHETIC_MARKER
+from hubspoke.spec.raw import LAYOUT, SYNTHETIC_MARKER
+from hubspoke.spec.vocab import JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
 from hubspoke.synth.qual import PATTERN, write_qualitative
 
 QUAL_FILES = ("codebook", "transcripts", "segments", "judgements", "qdpx")

@@ -182,8 +182,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
-    from hubspoke.spec.dictionary import raw_dictionary_markdown
-    from hubspoke.spec.processed import processed_dictionary_markdown
+    from hubspoke.spec.dictionary import processed_dictionary_markdown, raw_dictionary_markdown
 
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in (

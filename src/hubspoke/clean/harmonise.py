@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 from hubspoke.spec.processed import AGE_BANDS
 
 #: A parser: one distinct text value -> (clean value or None, reason or None).
@@ -45,7 +46,7 @@ def problem_column(name: str) -> str:
 
 def is_missing(text: str) -> bool:
     """True for an empty cell or a missing-value marker (``n/k``, ``-``, ...)."""
-    return rs.normalise_label(text) in rs.MISSING_MARKERS
+    return vocab.normalise_label(text) in vocab.MISSING_MARKERS
 
 
 def map_unique(raw: pd.Series, parse: Parser, dtype: Any = object) -> tuple[pd.Series, pd.Series]:
@@ -115,8 +116,8 @@ def vocabulary_lookup(vocabulary: Mapping[str, tuple[str, ...]]) -> dict[str, st
     """Every variant (normalised) -> canonical label; the first canonical wins a clash."""
     lookup: dict[str, str] = {}
     for canonical, variants in vocabulary.items():
-        for v in (rs.normalise_label(canonical), *variants):
-            lookup.setdefault(rs.normalise_label(v), canonical)
+        for v in (vocab.normalise_label(canonical), *variants):
+            lookup.setdefault(vocab.normalise_label(v), canonical)
     return lookup
 
 
@@ -125,7 +126,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": 
 
 def label_of(text: str) -> str:
     """:func:`~hubspoke.spec.raw.normalise_label` after folding typographic quotes and dashes."""
-    return rs.normalise_label(str(text).translate(_QUOTES))
+    return vocab.normalise_label(str(text).translate(_QUOTES))
 
 
 def lookup_parser(
@@ -138,7 +139,7 @@ def lookup_parser(
         label = label_of(text)
         if label in lookup:
             return lookup[label], None
-        if label in rs.MISSING_MARKERS:
+        if label in vocab.MISSING_MARKERS:
             return None, None
         return None, f"{column}: {text.strip()!r} is not {what} (allowed: {allowed_text})"
 
@@ -289,9 +290,9 @@ def date_parser(column: str) -> Parser:
     return parse
 
 
-def risk_parser(column: str, tool: rs.RiskTool) -> Parser:
+def risk_parser(column: str, tool: vocab.RiskTool) -> Parser:
     """A value on the service's own risk tool -> its canonical form on that tool."""
-    levels = rs.RISK_TOOLS[tool]
+    levels = vocab.RISK_TOOLS[tool]
     if tool == "SERAF":
 
         def parse(text: str) -> tuple[Any, str | None]:
@@ -301,19 +302,19 @@ def risk_parser(column: str, tool: rs.RiskTool) -> Parser:
             if value is None or not value.is_integer():
                 return (
                     None,
-                    f"{column}: {text.strip()!r} is not a SERAF score (a whole number 0-{rs.SERAF_MAX})",
+                    f"{column}: {text.strip()!r} is not a SERAF score (a whole number 0-{vocab.SERAF_MAX})",
                 )
-            if not 0 <= value <= rs.SERAF_MAX:
+            if not 0 <= value <= vocab.SERAF_MAX:
                 return (
                     None,
-                    f"{column}: SERAF score {value:g} is outside the allowed range 0-{rs.SERAF_MAX}",
+                    f"{column}: SERAF score {value:g} is outside the allowed range 0-{vocab.SERAF_MAX}",
                 )
             return str(int(value)), None
 
         return parse
-    vocab = {k: v for k, v in rs.RISK_VARIANTS.items() if k in levels}
+    variants = {k: v for k, v in vocab.RISK_VARIANTS.items() if k in levels}
     return lookup_parser(
-        column, vocabulary_lookup(vocab), what=f"a {tool} value", allowed=list(levels)
+        column, vocabulary_lookup(variants), what=f"a {tool} value", allowed=list(levels)
     )
 
 
@@ -327,7 +328,7 @@ def harmonise_ids(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = {}
     for c in columns:
         text = frame[c].astype("string").str.strip()
-        out[c] = text.mask(text.str.lower().isin(rs.MISSING_MARKERS) | text.isna())
+        out[c] = text.mask(text.str.lower().isin(vocab.MISSING_MARKERS) | text.isna())
     return frame.assign(**out)
 
 
@@ -365,7 +366,7 @@ def harmonise_date(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def _tool_risk_parser(column: str) -> Parser:
     """Parser of ``"<tool>\x1f<value>"`` pairs: each service's value read on its own tool."""
-    parsers: dict[str, Parser] = {tool: risk_parser(column, tool) for tool in rs.RISK_TOOLS}
+    parsers: dict[str, Parser] = {tool: risk_parser(column, tool) for tool in vocab.RISK_TOOLS}
 
     def parse(pair: str) -> tuple[Any, str | None]:
         tool, _, text = pair.partition("\x1f")
@@ -393,11 +394,11 @@ def harmonise_risk(
     def level_of(pair: str) -> tuple[Any, str | None]:
         value, _ = parse(pair)
         tool = pair.partition("\x1f")[0]
-        levels = rs.RISK_TOOLS[tool] if rs.is_risk_tool(tool) else {}
+        levels = vocab.RISK_TOOLS[tool] if vocab.is_risk_tool(tool) else {}
         return (levels.get(value) if value is not None else None), None
 
     raw, reasons = expand_unique(codes, [parse(p) for p in pairs], frame.index, "string")
-    scale = pd.CategoricalDtype(list(rs.RISK_SCALE), ordered=True)
+    scale = pd.CategoricalDtype(list(vocab.RISK_SCALE), ordered=True)
     level, _ = expand_unique(codes, [level_of(p) for p in pairs], frame.index, scale)
     return frame.assign(**{f"{column}_raw": raw, column: level, problem_column(column): reasons})
 
@@ -498,7 +499,7 @@ def add_episode_days(frame: pd.DataFrame) -> pd.DataFrame:
 def add_planned_ending(frame: pd.DataFrame) -> pd.DataFrame:
     """Whether the ending was planned (null while open or reason unknown)."""
     reason = frame["closure_reason"].astype("string")
-    planned = reason.isin(rs.PLANNED_ENDINGS).astype("boolean").mask(reason.isna())
+    planned = reason.isin(vocab.PLANNED_ENDINGS).astype("boolean").mask(reason.isna())
     return frame.assign(planned_ending=planned)
 
 
@@ -509,7 +510,7 @@ def add_confidence_change(frame: pd.DataFrame) -> pd.DataFrame:
 
 def add_status_score(frame: pd.DataFrame) -> pd.DataFrame:
     """Policy status as a 0-3 progress score."""
-    status = frame["status"].astype(pd.CategoricalDtype(list(rs.POLICY_SCALE), ordered=True))
+    status = frame["status"].astype(pd.CategoricalDtype(list(vocab.POLICY_SCALE), ordered=True))
     return frame.assign(
         status=status, status_score=status.cat.codes.astype("Int64").mask(status.isna())
     )

@@ -33,6 +33,7 @@ from hubspoke.io.refiqda import read_refi_qda
 from hubspoke.io.tabular import RawSheet, read_csv_table
 from hubspoke.privacy.redact import redact_names
 from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 QUAL_DIR = "qualitative"
 
@@ -82,7 +83,7 @@ def clean_codebook(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(
         cmo=frame["cmo"]
         .astype("string")
-        .map(lambda v: rs.CMO_ELEMENTS.get(str(v)) if pd.notna(v) else pd.NA)
+        .map(lambda v: vocab.CMO_ELEMENTS.get(str(v)) if pd.notna(v) else pd.NA)
     )
 
 

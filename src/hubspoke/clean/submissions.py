@@ -35,6 +35,7 @@ from hubspoke.io.tabular import (
 )
 from hubspoke.privacy.pseudonym import pseudonymise
 from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 from hubspoke.spec.processed import SCHEMAS, SYSTEM_ACCESS_SCALE
 
 #: Threads reading submission files ahead (pyarrow parses CSVs without holding the GIL).
@@ -53,7 +54,7 @@ def finish_cases(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return (
         frame.assign(
             young_person_id=pseudonymise(key, frame["service_id"], frame["case_ref"]),
-            risk_tool=frame["risk_tool"].astype(pd.CategoricalDtype(list(rs.RISK_TOOLS))),
+            risk_tool=frame["risk_tool"].astype(pd.CategoricalDtype(list(vocab.RISK_TOOLS))),
         )
         .drop(columns=["case_ref"])
         .pipe(hm.add_age_band)
@@ -74,9 +75,9 @@ def finish_table(name: str, frame: pd.DataFrame, ctx: CleanContext) -> pd.DataFr
         return hm.add_status_score(frame)
     if name == "spoke_survey":
         return (
-            frame.pipe(hm.reorder_scale, "supervision_frequency", rs.SUPERVISION_SCALE)
+            frame.pipe(hm.reorder_scale, "supervision_frequency", vocab.SUPERVISION_SCALE)
             .pipe(hm.reorder_scale, "host_system_access", SYSTEM_ACCESS_SCALE)
-            .pipe(hm.reorder_scale, "feels_isolated", rs.ISOLATION_SCALE)
+            .pipe(hm.reorder_scale, "feels_isolated", vocab.ISOLATION_SCALE)
         )
     return frame
 

@@ -36,7 +36,8 @@ import pandas as pd
 import pyarrow as pa
 
 from hubspoke.errors import RawFileError
-from hubspoke.spec.raw import ALL_TABLES, RawTable, normalise_label
+from hubspoke.spec.raw import ALL_TABLES, RawTable
+from hubspoke.spec.vocab import normalise_label
 
 #: Provenance columns every raw frame carries: file, sheet and spreadsheet row.
 PROVENANCE: tuple[str, str, str] = ("_file", "_sheet", "_row")

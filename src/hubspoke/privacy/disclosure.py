@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,20 @@ class SuppressedTable:
     def mask(self) -> pd.DataFrame:
         """Alias of ``suppressed``."""
         return self.suppressed
+
+
+class SuppressOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`suppress` that describe a table's structure.
+
+    Analysis modules keep one per returned frame (their ``DISPLAY`` maps), so that
+    notebooks and charts suppress the same cells.
+    """
+
+    count_columns: Sequence[Hashable]
+    derived: Mapping[Hashable, Hashable | Sequence[Hashable]]
+    total_row: Hashable | None
+    total_column: Hashable | None
+    implied_totals: bool
 
 
 # --------------------------------------------------------------------------- public API

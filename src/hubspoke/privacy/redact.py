@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from hubspoke.config import EVALUATION_YEARS
 from hubspoke.errors import ParameterError
-from hubspoke.spec.raw import RESPONDENT_ROLES, normalise_label
+from hubspoke.spec.vocab import RESPONDENT_ROLES, normalise_label
 
 NAME = "[name]"
 PLACE = "[place]"

@@ -132,7 +132,9 @@ def reset_kernel(shell: Any, cwd: str) -> None:
             pd.reset_option("all")  # hubspoke sets no pandas option: a fresh kernel has defaults
         np.set_printoptions(**_PRISTINE["printoptions"])
         warnings.resetwarnings()  # also forgets which warnings were already shown once
-        warnings.filters[:] = _PRISTINE["filters"]
+        # typeshed declares warnings.filters a Sequence; it is the list the module reads, so it
+        # is refilled in place (rebinding it would not reach the C accelerator).
+        warnings.filters[:] = _PRISTINE["filters"]  # type: ignore[index]
     os.chdir(cwd)
 
 

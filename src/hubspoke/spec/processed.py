@@ -6,7 +6,7 @@ allowed values, order, range, description) plus a key. From it come:
 * :meth:`TableSchema.pandera` - a pandera ``DataFrameSchema`` that validates a frame;
 * :meth:`TableSchema.conform` - the frame with declared column order and dtypes;
 * :meth:`TableSchema.empty` - an empty frame with the declared dtypes;
-* :func:`processed_dictionary_markdown` - the processed data dictionary.
+* the processed data dictionary is rendered from :data:`SCHEMAS` by :mod:`hubspoke.spec.dictionary`.
 
 Use :func:`validate` (``validate("cases", frame)``) to conform and validate in
 one step; it raises the project's :class:`~hubspoke.errors.SchemaError` naming
@@ -26,7 +26,7 @@ from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from hubspoke.errors import SchemaError
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 #: Type names a field may declare and the pandas dtype each becomes.
 DTYPES: Mapping[str, object] = MappingProxyType(
@@ -48,7 +48,7 @@ AGE_BANDS: tuple[tuple[str, int], ...] = (
     ("18+", 18),
 )
 SYSTEM_ACCESS_SCALE: tuple[str, ...] = ("None", "Partial", "Full")
-CMO_LABELS: tuple[str, ...] = tuple(rs.CMO_ELEMENTS.values())
+CMO_LABELS: tuple[str, ...] = tuple(vocab.CMO_ELEMENTS.values())
 GEOGRAPHIC_LEVELS: tuple[str, ...] = ("National", "Regional", "Local authority")
 STATISTICAL_SYMBOLS: tuple[str, ...] = ("c", "x", "z", "u")
 #: Whether a raw file and sheet was read and its rows all accounted for.
@@ -217,14 +217,14 @@ CASES = TableSchema(
         ),
         _f("age", "int", "Age in whole years at referral.", minimum=8, maximum=25),
         _cat("age_band", [b for b, _ in AGE_BANDS], "Age band at referral.", ordered=True),
-        _cat("gender", rs.GENDER, "Gender."),
-        _cat("ethnicity", rs.ETHNICITY, "Ethnic group (ONS top level)."),
-        _cat("disability", rs.YES_NO, "Has a disability or special educational need."),
-        _cat("looked_after", rs.LOOKED_AFTER, "Looked-after child at referral."),
+        _cat("gender", vocab.GENDER, "Gender."),
+        _cat("ethnicity", vocab.ETHNICITY, "Ethnic group (ONS top level)."),
+        _cat("disability", vocab.YES_NO, "Has a disability or special educational need."),
+        _cat("looked_after", vocab.LOOKED_AFTER, "Looked-after child at referral."),
         _f("concern_date", "date", "Date the concern was first raised."),
         _f("referral_date", "date", "Date the referral was received.", nullable=False),
-        _cat("referral_source", rs.REFERRAL_SOURCE, "Agency that referred."),
-        _cat("risk_tool", rs.RISK_TOOLS, "Risk tool the service records with.", nullable=False),
+        _cat("referral_source", vocab.REFERRAL_SOURCE, "Agency that referred."),
+        _cat("risk_tool", vocab.RISK_TOOLS, "Risk tool the service records with.", nullable=False),
         _f(
             "risk_at_referral_raw",
             "string",
@@ -232,7 +232,7 @@ CASES = TableSchema(
         ),
         _cat(
             "risk_at_referral",
-            rs.RISK_SCALE,
+            vocab.RISK_SCALE,
             "Risk at referral on the harmonised scale.",
             ordered=True,
         ),
@@ -243,7 +243,7 @@ CASES = TableSchema(
         ),
         _cat(
             "risk_latest",
-            rs.RISK_SCALE,
+            vocab.RISK_SCALE,
             "Risk at latest review on the harmonised scale.",
             ordered=True,
         ),
@@ -278,7 +278,7 @@ CASES = TableSchema(
         ),
         _f("contacts", "int", "Number of contacts with the young person.", minimum=0, maximum=300),
         _f("closure_date", "date", "Date support ended (null while open)."),
-        _cat("closure_reason", rs.CLOSURE_REASON, "Why support ended (null while open)."),
+        _cat("closure_reason", vocab.CLOSURE_REASON, "Why support ended (null while open)."),
         _f(
             "planned_ending",
             "bool",
@@ -293,7 +293,7 @@ CASES = TableSchema(
                 minimum=1,
                 maximum=5,
             )
-            for s in rs.OUTCOME_SCALES
+            for s in vocab.OUTCOME_SCALES
             for w in ("start", "end")
         ),
         *_provenance(),
@@ -307,8 +307,8 @@ ACTIVITIES = TableSchema(
     (
         *_SERVICE_YEAR,
         _f("activity_date", "date", "Date of the activity.", nullable=False),
-        _cat("activity_type", rs.ACTIVITY_TYPE, "Kind of activity.", nullable=False),
-        _cat("audience_agency", rs.AGENCY, "Agency of the audience or consultee."),
+        _cat("activity_type", vocab.ACTIVITY_TYPE, "Kind of activity.", nullable=False),
+        _cat("audience_agency", vocab.AGENCY, "Agency of the audience or consultee."),
         _f(
             "participants",
             "int",
@@ -347,8 +347,8 @@ POLICY = TableSchema(
     (
         *_SERVICE_YEAR,
         _f("la_code", "string", "Local-authority area code (ONS).", nullable=False),
-        _cat("element", rs.POLICY_ELEMENT, "Framework element.", nullable=False),
-        _cat("status", rs.POLICY_SCALE, "Status at year end.", nullable=False, ordered=True),
+        _cat("element", vocab.POLICY_ELEMENT, "Framework element.", nullable=False),
+        _cat("status", vocab.POLICY_SCALE, "Status at year end.", nullable=False, ordered=True),
         _f(
             "status_score",
             "int",
@@ -368,18 +368,20 @@ SPOKE_SURVEY = TableSchema(
     (
         *_SERVICE_YEAR,
         _f("spoke_id", "string", "Spoke worker id.", nullable=False),
-        _cat("supervision_frequency", rs.SUPERVISION_SCALE, "How often supervised.", ordered=True),
+        _cat(
+            "supervision_frequency", vocab.SUPERVISION_SCALE, "How often supervised.", ordered=True
+        ),
         _cat(
             "host_system_access", SYSTEM_ACCESS_SCALE, "Access to host case systems.", ordered=True
         ),
         _cat(
             "feels_isolated",
-            rs.ISOLATION_SCALE,
+            vocab.ISOLATION_SCALE,
             "How often the worker feels isolated.",
             ordered=True,
         ),
         _f("confidence", "int", "Confidence in the role, 1-5.", minimum=1, maximum=5),
-        _cat("intends_to_stay", rs.STAY, "Intends to stay in post next year."),
+        _cat("intends_to_stay", vocab.STAY, "Intends to stay in post next year."),
         *_provenance(),
     ),
     key=("service_id", "year", "spoke_id"),
@@ -400,7 +402,7 @@ SERVICES = TableSchema(
             maximum=3,
         ),
         _f("start_date", "date", "Programme start date.", nullable=False),
-        _cat("model_variant", rs.MODEL_VARIANTS, "Variant of the model.", nullable=False),
+        _cat("model_variant", vocab.MODEL_VARIANTS, "Variant of the model.", nullable=False),
         _f("n_spokes", "int", "Number of Spoke workers.", nullable=False, minimum=2, maximum=5),
         _f(
             "la_codes",
@@ -408,7 +410,7 @@ SERVICES = TableSchema(
             "Local-authority areas covered, ';'-separated ONS codes.",
             nullable=False,
         ),
-        _cat("risk_tool", rs.RISK_TOOLS, "Risk tool the service records with.", nullable=False),
+        _cat("risk_tool", vocab.RISK_TOOLS, "Risk tool the service records with.", nullable=False),
         _f("region", "string", "Region of England.", nullable=False),
         *_provenance(),
     ),
@@ -421,7 +423,7 @@ SPOKES = TableSchema(
     (
         _f("spoke_id", "string", "Spoke worker id, e.g. S03-K2.", nullable=False),
         _f("service_id", "string", "Service the Spoke belongs to.", nullable=False),
-        _cat("host_setting", rs.HOST_SETTINGS, "Host agency setting.", nullable=False),
+        _cat("host_setting", vocab.HOST_SETTINGS, "Host agency setting.", nullable=False),
         _f("la_code", "string", "Local-authority area of the placement.", nullable=False),
         _f("start_year", "int", "First year in post.", nullable=False, minimum=2014, maximum=2016),
         *_provenance(),
@@ -520,7 +522,7 @@ CODINGS = TableSchema(
         _f("transcript_id", "string", "Transcript coded.", nullable=False),
         _f("service_id", "string", "Service interviewed.", nullable=False),
         _f("year", "int", "Evaluation year.", nullable=False, minimum=2014, maximum=2016),
-        _cat("respondent_role", rs.RESPONDENT_ROLES, "Role of the respondent.", nullable=False),
+        _cat("respondent_role", vocab.RESPONDENT_ROLES, "Role of the respondent.", nullable=False),
         _f("coder", "string", "Coder's initials.", nullable=False),
         _f("code_id", "string", "Code applied (in the codebook).", nullable=False),
         _cat("cmo", CMO_LABELS, "CMO element of the code."),
@@ -545,9 +547,9 @@ JUDGEMENTS = TableSchema(
         _f("transcript_id", "string", "Transcript.", nullable=False),
         _f("service_id", "string", "Service interviewed."),
         _f("year", "int", "Evaluation year.", minimum=2014, maximum=2016),
-        _cat("respondent_role", rs.RESPONDENT_ROLES, "Role of the respondent."),
+        _cat("respondent_role", vocab.RESPONDENT_ROLES, "Role of the respondent."),
         _f("theory_id", "string", "Programme theory.", nullable=False),
-        _cat("judgement", rs.JUDGEMENTS, "supports, refutes or refines.", nullable=False),
+        _cat("judgement", vocab.JUDGEMENTS, "supports, refutes or refines.", nullable=False),
     ),
     key=("transcript_id", "theory_id"),
 )
@@ -638,48 +640,3 @@ def validate(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 # Data dictionary
 # ---------------------------------------------------------------------------
-
-
-def _allowed_text(f: Field) -> str:
-    parts = []
-    if f.allowed:
-        sep = " < " if f.ordered else ", "
-        parts.append(sep.join(f.allowed))
-    if f.minimum is not None or f.maximum is not None:
-        lo = "" if f.minimum is None else f"{f.minimum:g}"
-        hi = "" if f.maximum is None else f"{f.maximum:g}"
-        parts.append(f"{lo}..{hi}")
-    if f.pattern:
-        parts.append(f"matches `{f.pattern}`")
-    return "; ".join(parts)
-
-
-def table_markdown(spec: TableSchema) -> str:
-    """One table's section of the processed data dictionary."""
-    lines = [
-        f"## {spec.name}",
-        "",
-        spec.description,
-        "",
-        f"File: `{spec.filename}`. Key: {', '.join(f'`{k}`' for k in spec.key) or '(none)'}.",
-        *(["", *(f"- {n}" for n in spec.notes)] if spec.notes else []),
-        "",
-        "| column | type | required | allowed values / range | description |",
-        "|---|---|---|---|---|",
-    ]
-    for f in spec.fields:
-        allowed = _allowed_text(f).replace("|", "\\|")
-        lines.append(
-            f"| `{f.name}` | {f.describe_type()} | {'no' if f.nullable else 'yes'} | {allowed} | {f.description} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def processed_dictionary_markdown() -> str:
-    """The processed data dictionary (Markdown), generated from :data:`SCHEMAS`."""
-    head = (
-        "# Processed data dictionary\n\n"
-        "Generated from `src/hubspoke/schemas.py`; do not edit by hand. All data are synthetic.\n"
-        "Tables are parquet files in `data/processed/`. 'required' means the column is never null.\n"
-    )
-    return head + "\n" + "\n".join(table_markdown(s) for s in SCHEMAS.values())

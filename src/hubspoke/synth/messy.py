@@ -24,7 +24,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from hubspoke.spec.raw import QuirkKind, RawTable, normalise_label
+from hubspoke.spec.raw import QuirkKind, RawTable
+from hubspoke.spec.vocab import normalise_label
 
 #: The file format a grid is written to: ``csv`` (cells are strings) or ``xlsx`` (Python values).
 Target = Literal["csv", "xlsx"]

@@ -13,15 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from hubspoke.spec.raw import (
-    HOST_SETTINGS,
-    LAYOUT,
-    MODEL_VARIANTS,
-    PHASE_START_YEAR,
-    RISK_TOOLS,
-    SERVICES,
-    SPOKES,
-)
+from hubspoke.spec.raw import LAYOUT, SERVICES, SPOKES
+from hubspoke.spec.vocab import HOST_SETTINGS, MODEL_VARIANTS, PHASE_START_YEAR, RISK_TOOLS
 from hubspoke.synth.writers import write_csv_text
 
 

@@ -18,27 +18,22 @@ import numpy as np
 import pandas as pd
 
 from hubspoke.errors import SchemaError
-from hubspoke.spec.raw import (
-    ACTIVITIES,
+from hubspoke.spec.raw import ACTIVITIES, CASES, LAYOUT, POLICY, QUIRK_LOG_COLUMNS, SPOKE_SURVEY
+from hubspoke.spec.vocab import (
     ACTIVITY_TYPE,
     AGENCY,
-    CASES,
     CLOSURE_REASON,
     ETHNICITY,
     GENDER,
     ISOLATION,
-    LAYOUT,
     LOOKED_AFTER,
     OUTCOME_SCALES,
-    POLICY,
     POLICY_ELEMENT,
     POLICY_SCALE,
     POLICY_STATUS,
-    QUIRK_LOG_COLUMNS,
     REFERRAL_SOURCE,
     RISK_TOOLS,
     RISK_VARIANTS,
-    SPOKE_SURVEY,
     STAY,
     SUPERVISION,
     SUPERVISION_SCALE,

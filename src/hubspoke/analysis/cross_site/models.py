@@ -22,7 +22,7 @@ from hubspoke import load
 from hubspoke.analysis.cross_site.summary import _submitted, service_context
 from hubspoke.load import Period
 from hubspoke.privacy.disclosure import suppress_value
-from hubspoke.spec.raw import MODEL_VARIANTS
+from hubspoke.spec.vocab import MODEL_VARIANTS
 
 #: Minimum young people (with both risk ratings) for the risk-reduction model.
 MIN_RISK_MODEL_OBS = 50

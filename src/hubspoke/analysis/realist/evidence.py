@@ -36,7 +36,7 @@ from hubspoke.analysis.realist.verdicts import (
     _with_verdicts,
 )
 from hubspoke.errors import ParameterError
-from hubspoke.spec.raw import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
+from hubspoke.spec.vocab import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
 
 #: Label for pooled services (the same label as the outcome indicator table uses).
 MIXED_HOST = "Mixed"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from hubspoke.errors import SchemaError
-from hubspoke.spec.raw import JUDGEMENTS
+from hubspoke.spec.vocab import JUDGEMENTS
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], table: str) -> pd.DataFrame:

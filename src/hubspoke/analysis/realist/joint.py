@@ -25,7 +25,7 @@ from hubspoke.analysis.realist.verdicts import (
 )
 from hubspoke.errors import ParameterError
 from hubspoke.load import ALL_SERVICES, service_order
-from hubspoke.spec.raw import JUDGEMENTS
+from hubspoke.spec.vocab import JUDGEMENTS
 
 # --------------------------------------------------------------------------- joint display rule
 CONFIRM, EXPAND, DISCORD = "confirm", "expand", "discord"

@@ -18,8 +18,9 @@ from hubspoke.analysis.realist.inputs import _judgements, _require
 from hubspoke.analysis.realist.theories import Theory, _theory_order, load_theories
 from hubspoke.analysis.realist.verdicts import TOO_LITTLE, _tally
 from hubspoke.errors import ParameterError
+from hubspoke.privacy.disclosure import SuppressOptions
 from hubspoke.privacy.redact import attribute_quote, redact_names
-from hubspoke.spec.raw import JUDGEMENTS
+from hubspoke.spec.vocab import JUDGEMENTS
 
 _ID = re.compile(r"\b(?:S\d{2,3}|T\d{3,5}|SG\d{4,6})\b")
 ID_PLACEHOLDER = "[id]"
@@ -124,7 +125,7 @@ def theory_evidence(
 UNQUOTED_ROLES: tuple[str, ...] = ("Young person", "Parent or carer")
 
 #: ``display.table`` arguments for the frames below (interview counts are counts of people).
-DISPLAY: Mapping[str, Mapping[str, object]] = {
+DISPLAY: Mapping[str, SuppressOptions] = {
     "theory_evidence": {
         "count_columns": ["Interviews", "Supports", "Refutes", "Refines"],
         "total_row": None,

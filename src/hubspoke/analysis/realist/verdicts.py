@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hubspoke.spec.raw import JUDGEMENTS
+from hubspoke.spec.vocab import JUDGEMENTS
 
 # --------------------------------------------------------------------------- verdict rule
 #: Fewest judgements on which a verdict is given.

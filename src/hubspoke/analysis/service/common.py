@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from hubspoke import load
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 TOTAL = "Total"
 NOT_RECORDED = "Not recorded"
@@ -111,7 +111,7 @@ def _open_at_year_end(cases: pd.DataFrame, year: int) -> pd.Series:
 def _activity_reach(activities: pd.DataFrame) -> pd.DataFrame:
     """Sessions and participants by activity type, with young people and professionals reached."""
     kind = pd.Categorical(
-        activities["activity_type"].astype(object), categories=list(rs.ACTIVITY_TYPE)
+        activities["activity_type"].astype(object), categories=list(vocab.ACTIVITY_TYPE)
     )
     participants = activities["participants"].astype("Int64").fillna(0).to_numpy()
     frame = pd.DataFrame(

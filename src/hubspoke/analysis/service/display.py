@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hubspoke.analysis.service.common import TOTAL
+from hubspoke.privacy.disclosure import SuppressOptions
 
 _OUTCOME_DERIVED = ("% complete", "mean_start", "mean_end", "mean_change", "ci_low", "ci_high")
-_NO_PEOPLE: dict[str, object] = {"count_columns": [], "total_row": None, "total_column": None}
+_NO_PEOPLE: SuppressOptions = {"count_columns": [], "total_row": None, "total_column": None}
 #: Arguments for ``display.table`` (and ``disclosure.suppress``) per returned frame:
 #: ``display.table(frame, caption=..., **DISPLAY["referral_sources"])``. Frames of no counts
 #: of people use ``count_columns=[]``.
-DISPLAY: Mapping[str, Mapping[str, object]] = {
+DISPLAY: Mapping[str, SuppressOptions] = {
     "reach.young_people": {"total_row": TOTAL, "total_column": TOTAL},
     "reach.activities": {"count_columns": [], "total_row": TOTAL, "total_column": None},
     "demographics": {

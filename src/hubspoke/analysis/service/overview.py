@@ -18,7 +18,7 @@ from hubspoke.analysis.service.policy import policy_mean_score
 from hubspoke.analysis.service.safety import OUTCOME_LABELS, _risk_change
 from hubspoke.analysis.service.survey import SURVEY_QUESTIONS
 from hubspoke.errors import ParameterError
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 # --------------------------------------------------------------------------- completeness
 CASE_COLUMNS: tuple[str, ...] = (
@@ -67,7 +67,7 @@ def data_completeness(
                 "episodes",
                 cases[[f"outcome_{s}_start", f"outcome_{s}_end"]].notna().all(axis=1),
             )
-            for s in rs.OUTCOME_SCALES
+            for s in vocab.OUTCOME_SCALES
         ),
         ("activities", "audience_agency", "activities", activities["audience_agency"].notna()),
         ("activities", "spoke_id", "activities", activities["spoke_id"].notna()),
@@ -152,7 +152,7 @@ def _year_figures(
     cases = _rows(tables, "cases", service_id, year)
     change = _risk_change(cases)
     closed = cases.loc[~_open_at_year_end(cases, year).to_numpy()]
-    planned = closed["closure_reason"].astype(object).isin(rs.PLANNED_ENDINGS)
+    planned = closed["closure_reason"].astype(object).isin(vocab.PLANNED_ENDINGS)
     activities = _rows(tables, "activities", service_id, year)
     training = activities["activity_type"].astype(object).eq("Training").to_numpy()
     assessed, reduced = int(change.notna().sum()), int(change.lt(0).fillna(False).sum())

@@ -22,7 +22,7 @@ from hubspoke.analysis.service.common import (
     _rows,
     _with_totals,
 )
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 from hubspoke.spec.processed import AGE_BANDS
 
 
@@ -87,11 +87,11 @@ def _young_people_reach(
 
 # --------------------------------------------------------------------------- demographics
 DEMOGRAPHIC_LEVELS: Mapping[str, tuple[str, ...]] = {
-    "gender": tuple(rs.GENDER),
+    "gender": tuple(vocab.GENDER),
     "age_band": tuple(b for b, _ in AGE_BANDS),
-    "ethnicity": tuple(rs.ETHNICITY),
-    "disability": tuple(rs.YES_NO),
-    "looked_after": tuple(rs.LOOKED_AFTER),
+    "ethnicity": tuple(vocab.ETHNICITY),
+    "disability": tuple(vocab.YES_NO),
+    "looked_after": tuple(vocab.LOOKED_AFTER),
 }
 
 
@@ -131,4 +131,4 @@ def referral_sources(
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
-    return _one_way(cases["referral_source"], tuple(rs.REFERRAL_SOURCE), name="Referral source")
+    return _one_way(cases["referral_source"], tuple(vocab.REFERRAL_SOURCE), name="Referral source")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import _rows
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 
 def _previous_year(years: Iterable[int], year: int) -> int | None:
@@ -63,7 +63,7 @@ def _score_by(frame: pd.DataFrame, key: str, levels: Sequence[str]) -> pd.Series
 
 
 def _policy_status(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-    elements = list(rs.POLICY_ELEMENT)
+    elements = list(vocab.POLICY_ELEMENT)
     wide = (
         now.assign(element=now["element"].astype(object), status=now["status"].astype(object))
         .pivot(index="element", columns="la_code", values="status")

@@ -22,7 +22,7 @@ from hubspoke.analysis.service.common import (
     _rows,
     _with_totals,
 )
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 
 def professional_activity(
@@ -43,7 +43,7 @@ def professional_activity(
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     activities = _rows(tables, "activities", service_id, year)
-    types = [t for t in rs.ACTIVITY_TYPE if t not in YOUNG_PEOPLE_REACH_TYPES]
+    types = [t for t in vocab.ACTIVITY_TYPE if t not in YOUNG_PEOPLE_REACH_TYPES]
     by_type = _activity_reach(activities)[["sessions", "participants"]].drop(
         index=[*YOUNG_PEOPLE_REACH_TYPES, TOTAL]
     )
@@ -57,7 +57,7 @@ def _confidence(activities: pd.DataFrame) -> pd.DataFrame:
         activities["activity_type"].astype(object).eq("Training").to_numpy()
     ].dropna(subset=["confidence_before", "confidence_after"])
     agency = pd.Series(
-        _labelled(training["audience_agency"], tuple(rs.AGENCY)), index=training.index
+        _labelled(training["audience_agency"], tuple(vocab.AGENCY)), index=training.index
     )
     groups = [(str(a), part) for a, part in training.groupby(agency, observed=True)]
     rows = {name: _confidence_row(part) for name, part in [*groups, ("All training", training)]}

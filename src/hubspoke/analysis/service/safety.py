@@ -23,11 +23,13 @@ from hubspoke.analysis.service.common import (
     _rows,
     _with_totals,
 )
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 #: Fewest pairs for a Wilcoxon signed-rank test of missing episodes.
 MIN_PAIRS_WILCOXON = 10
-OUTCOME_LABELS: Mapping[str, str] = {s: s.replace("_", " ").capitalize() for s in rs.OUTCOME_SCALES}
+OUTCOME_LABELS: Mapping[str, str] = {
+    s: s.replace("_", " ").capitalize() for s in vocab.OUTCOME_SCALES
+}
 
 
 # --------------------------------------------------------------------------- risk
@@ -54,8 +56,8 @@ def risk_transitions(
     table = _crosstab(
         cases["risk_at_referral"],
         cases["risk_latest"],
-        row_levels=rs.RISK_SCALE,
-        column_levels=rs.RISK_SCALE,
+        row_levels=vocab.RISK_SCALE,
+        column_levels=vocab.RISK_SCALE,
     )
     crosstab = _with_totals(table)
     crosstab.index.name, crosstab.columns.name = "Risk at referral", "Latest risk"
@@ -64,7 +66,7 @@ def risk_transitions(
 
 def _risk_change(cases: pd.DataFrame) -> pd.Series:
     """Latest minus referral level on the ordered scale (NaN when either is missing)."""
-    code = {level: i for i, level in enumerate(rs.RISK_SCALE)}
+    code = {level: i for i, level in enumerate(vocab.RISK_SCALE)}
     before = cases["risk_at_referral"].astype(object).map(code).astype("Float64")
     after = cases["risk_latest"].astype(object).map(code).astype("Float64")
     return after - before
@@ -191,9 +193,10 @@ def outcome_scale_change(
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
-    rows = [_scale_row(cases, scale) for scale in rs.OUTCOME_SCALES]
+    rows = [_scale_row(cases, scale) for scale in vocab.OUTCOME_SCALES]
     out = pd.DataFrame(
-        rows, index=pd.Index([OUTCOME_LABELS[s] for s in rs.OUTCOME_SCALES], name="Outcome scale")
+        rows,
+        index=pd.Index([OUTCOME_LABELS[s] for s in vocab.OUTCOME_SCALES], name="Outcome scale"),
     )
     return out.astype({"n_both": "Int64"} | {c: "Float64" for c in out.columns if c != "n_both"})
 

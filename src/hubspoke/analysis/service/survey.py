@@ -13,15 +13,15 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import NOT_RECORDED, TOTAL, _one_way, _rows
-from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 from hubspoke.spec.processed import SYSTEM_ACCESS_SCALE
 
 SURVEY_QUESTIONS: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "supervision_frequency": ("How often supervised", rs.SUPERVISION_SCALE),
+    "supervision_frequency": ("How often supervised", vocab.SUPERVISION_SCALE),
     "host_system_access": ("Access to host case systems", SYSTEM_ACCESS_SCALE),
-    "feels_isolated": ("How often feels isolated", rs.ISOLATION_SCALE),
+    "feels_isolated": ("How often feels isolated", vocab.ISOLATION_SCALE),
     "confidence": ("Confidence in the role (1-5)", ("1", "2", "3", "4", "5")),
-    "intends_to_stay": ("Intends to stay in post", tuple(rs.STAY)),
+    "intends_to_stay": ("Intends to stay in post", tuple(vocab.STAY)),
 }
 #: Yes/no statements of the service-level summary: label -> (column, answers counted as yes).
 SURVEY_STATEMENTS: Mapping[str, tuple[str, tuple[str, ...]]] = {
