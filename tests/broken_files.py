@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -191,3 +194,196 @@ def make_raw(raw: Path) -> Path:
         },
     )
     return raw
+
+
+# ---------------------------------------------------------------------------
+# Hand-written workbooks: the zip and its XML parts written directly, so that a
+# test can build what no spreadsheet program would save (hostile or malformed).
+# ---------------------------------------------------------------------------
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+#: A styles part whose cell format 1 shows a number as a date (dd/mm/yyyy).
+DATE_STYLES = (
+    f'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="{MAIN_NS}">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts>'
+    '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+    "</styleSheet>"
+)
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for XML character data."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def column_letters(number: int) -> str:
+    """Excel's column letters for a 1-based column number (1 -> A, 27 -> AA)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def cell_xml(ref: str, value: object, *, style: int | None = None) -> str:
+    """One ``<c>`` element: text inline, booleans as ``t="b"``, numbers as ``<v>``."""
+    s = f' s="{style}"' if style is not None else ""
+    if isinstance(value, str):
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t>{xml_text(value)}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    return f'<c r="{ref}"{s}><v>{value}</v></c>'
+
+
+def row_xml(number: int, values: Sequence[object], *, first_column: int = 1) -> str:
+    """One ``<row>`` with cells from ``first_column`` on (``None`` leaves a cell out)."""
+    cells = "".join(
+        cell_xml(f"{column_letters(first_column + i)}{number}", v)
+        for i, v in enumerate(values)
+        if v is not None
+    )
+    return f'<row r="{number}">{cells}</row>'
+
+
+def sheet_xml(body: str, *, prefix: str = "") -> str:
+    """A worksheet part around ``body`` (the content of ``sheetData``)."""
+    p = f"{prefix}:" if prefix else ""
+    ns = f'xmlns:{prefix}="{MAIN_NS}"' if prefix else f'xmlns="{MAIN_NS}"'
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><{p}worksheet {ns}>'
+        f"<{p}sheetData>{body}</{p}sheetData></{p}worksheet>"
+    )
+
+
+def workbook_parts(
+    sheets: dict[str, str],
+    *,
+    workbook_pr: str = "",
+    shared_strings: str | None = None,
+    styles: str | None = None,
+    prefix: str = "",
+) -> dict[str, bytes]:
+    """Every part of a minimal workbook; ``sheets`` maps sheet names to whole worksheet XML."""
+    p = f"{prefix}:" if prefix else ""
+    ns = f'xmlns:{prefix}="{MAIN_NS}"' if prefix else f'xmlns="{MAIN_NS}"'
+    entries = "".join(
+        f'<{p}sheet name="{xml_text(name)}" sheetId="{i}" r:id="rId{i}"/>'
+        for i, name in enumerate(sheets, start=1)
+    )
+    sheet_rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    extra_rels = ""
+    if shared_strings is not None:
+        extra_rels += (
+            f'<Relationship Id="rIdS" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+        )
+    if styles is not None:
+        extra_rels += f'<Relationship Id="rIdY" Type="{REL_NS}/styles" Target="styles.xml"/>'
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><{p}workbook {ns} xmlns:r="{REL_NS}">'
+            f"{workbook_pr}<{p}sheets>{entries}</{p}sheets></{p}workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PKG_REL_NS}">'
+            f"{sheet_rels}{extra_rels}</Relationships>"
+        ),
+    }
+    for i, xml in enumerate(sheets.values(), start=1):
+        parts[f"xl/worksheets/sheet{i}.xml"] = xml
+    if shared_strings is not None:
+        parts["xl/sharedStrings.xml"] = shared_strings
+    if styles is not None:
+        parts["xl/styles.xml"] = styles
+    return {name: text.encode("utf-8") for name, text in parts.items()}
+
+
+def write_zip(path: Path, parts: dict[str, bytes]) -> Path:
+    """Write ``parts`` as a deflated zip at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def write_hand_xlsx(path: Path, sheets: dict[str, str], **kw: object) -> Path:
+    """A hand-written workbook: ``sheets`` maps names to ``sheetData`` bodies (see :func:`row_xml`)."""
+    prefix = str(kw.get("prefix", ""))
+    whole = {name: sheet_xml(body, prefix=prefix) for name, body in sheets.items()}
+    return write_zip(path, workbook_parts(whole, **kw))  # type: ignore[arg-type]
+
+
+def write_streamed_member(
+    path: Path,
+    parts: dict[str, bytes],
+    name: str,
+    head: bytes,
+    filler: bytes,
+    size: int,
+    tail: bytes,
+    *,
+    zip64: bool = False,
+) -> Path:
+    """A workbook whose part ``name`` is ``head``, ``filler`` repeated to ``size`` bytes, ``tail``.
+
+    Written in pieces, so a part of hundreds of MiB (which deflate shrinks to a
+    few hundred KiB when the filler repeats) never sits in memory whole.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = filler * max(1, (1 << 20) // len(filler))
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for other, data in parts.items():
+            if other != name:
+                z.writestr(other, data)
+        with z.open(name, "w", force_zip64=zip64) as out:
+            out.write(head)
+            written = 0
+            while written < size:
+                piece = block[: size - written]
+                out.write(piece)
+                written += len(piece)
+            out.write(tail)
+    return path
+
+
+def lie_about_size(path: Path, name: str, declared: int) -> Path:
+    """Rewrite the uncompressed size part ``name`` declares (central directory and local header).
+
+    The CRC becomes that of the part's first ``declared`` bytes, so a reader
+    trusting the declared size sees a small, consistent part, while the
+    compressed data still inflates to the whole, larger, part.
+    """
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+        with z.open(info) as f:
+            crc = zlib.crc32(f.read(declared))
+    local = info.header_offset
+    struct.pack_into("<II", data, local + 14, crc, info.compress_size)
+    struct.pack_into("<I", data, local + 22, declared)
+    end = data.rfind(b"PK\x05\x06")
+    count, _, offset = struct.unpack_from("<HII", data, end + 10)
+    for _ in range(count):
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, offset + 28)
+        if bytes(data[offset + 46 : offset + 46 + name_len]) == name.encode():
+            struct.pack_into("<I", data, offset + 16, crc)
+            struct.pack_into("<I", data, offset + 24, declared)
+        offset += 46 + name_len + extra_len + comment_len
+    path.write_bytes(bytes(data))
+    return path

@@ -172,10 +172,39 @@ def check_contents_links(page) -> list[str]:
     return problems
 
 
+#: What a report page's Content-Security-Policy must say: nothing by default, no script at all.
+REQUIRED_CSP = {"default-src": ["'none'"], "script-src": ["'none'"]}
+
+
+def csp_refusals(log: PageLog) -> list[str]:
+    """Console errors in which chromium says the Content-Security-Policy refused something."""
+    return [m for m in log.console_errors if "Content Security Policy" in m]
+
+
+def check_csp(page) -> list[str]:
+    """The page has one Content-Security-Policy ``<meta>`` that lets no script run and loads nothing."""
+    policies = page.eval_on_selector_all(
+        'meta[http-equiv="Content-Security-Policy" i]', "els => els.map(e => e.content)"
+    )
+    if len(policies) != 1:
+        return [f"{len(policies)} Content-Security-Policy metas (wanted 1)"]
+    directives = {}
+    for part in policies[0].split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    return [
+        f"CSP {name} is {directives.get(name)}, not {want}"
+        for name, want in REQUIRED_CSP.items()
+        if directives.get(name) != want
+    ]
+
+
 def check_funder_page(page, log: PageLog, response, notice: str) -> list[str]:
     """Everything a funder report must pass, as one list of problems."""
     return (
         check_loaded(page, response)
+        + check_csp(page)
         + check_images(page)
         + check_no_code_input(page)
         + check_notice(page, notice)

@@ -16,12 +16,14 @@ from playwright.sync_api import sync_playwright
 
 from browser_checks import (
     CHROMIUM,
+    check_csp,
     check_funder_page,
     check_images,
     check_loaded,
     check_no_code_input,
     check_notice,
     console_problems,
+    csp_refusals,
     external_requests,
     launch_context,
     open_page,
@@ -77,6 +79,7 @@ def test_index_opens_with_notice_and_no_external_requests(built_reports, opened)
     page, log, response = opened(built_reports.out / "index.html")
     assert check_loaded(page, response) == []
     assert check_notice(page, SYNTHETIC_NOTICE) == []
+    assert check_csp(page) == []
     assert external_requests(log.requests, page.url) == []
     assert console_problems(log) == []
 
@@ -234,6 +237,8 @@ def test_checks_catch_a_cdn_script(broken_copies, opened):
     assert "https://cdn.example.com/x.js" in external_requests(log.requests, page.url)
     problems = check_funder_page(page, log, response, SYNTHETIC_NOTICE)
     assert any("cdn.example.com" in p for p in problems), problems
+    # The page's Content-Security-Policy refuses the script as well (it would not run online).
+    assert any("cdn.example.com" in m for m in csp_refusals(log)), log.console_errors
 
 
 @slow
@@ -241,7 +246,8 @@ def test_code_check_catches_the_analyst_version(built_reports, opened):
     """The analyst HTML shows its code: the check that funder pages hide it must see that."""
     analyst = sorted((built_reports.out / "analyst").glob("*.html"))
     assert analyst, "no analyst report was built"
-    page, _, _ = opened(analyst[0])
+    page, log, _ = opened(analyst[0])
+    assert check_csp(page) == [] and console_problems(log) == []
     problems = check_no_code_input(page)
     assert any("import" in p for p in problems), problems
 

@@ -20,8 +20,13 @@ from broken_files import (
     ACTIVITIES_HEADER,
     ACTIVITY,
     CASES_HEADER,
+    DATE_STYLES,
+    SPOKES_HEADER,
+    SPOKES_ROWS,
     make_reference,
+    row_xml,
     write_csv,
+    write_hand_xlsx,
     write_xlsx,
 )
 from hubspoke.clean import clean_all
@@ -451,7 +456,8 @@ CORPUS: list[Case] = [
         ),
         clean_rows=[2],
         quarantined={
-            (3, "status", "'Amber' is not a known value"),
+            # "Amber" could be a first name: quarantine masks it, also in the reason.
+            (3, "status", "[masked: 5 characters] is not a known value"),
             (4, "element", "same service_id and year and la_code and element as an earlier row"),
         },
     ),
@@ -479,6 +485,76 @@ CORPUS: list[Case] = [
         check=lambda t: (
             values("supervision_frequency", t, "spoke_survey") == ["Fortnightly"]
             or pytest.fail("supervision")
+        ),
+    ),
+    # --- added with the calamine reader, the reference check and UTF-16 CSVs -------------------
+    Case(
+        "spoke-of-unknown-service",
+        lambda raw: (
+            write_csv(
+                raw / "reference" / "spokes.csv",
+                SPOKES_HEADER,
+                [*SPOKES_ROWS, ["S99-K1", "S99", "Police", "E06000009", "2015"]],
+            )
+            and "reference/spokes.csv"
+        ),
+        clean_rows=[3, 4],
+        quarantined={(5, "service_id", "service_id: 'S99' is not in reference/services.csv")},
+    ),
+    Case(
+        "utf16-tab-separated-csv",
+        raw_bytes(
+            f"{S01}/cases.csv",
+            b"\xff\xfe"
+            + (
+                f"{SYNTHETIC_MARKER}\r\ncase_ref\tage\treferral_date\tgender\r\n"
+                "C1\t14\t2015-03-01\tgirl\r\nC2\tn/k\t2015-03-02\tF\r\n"
+            ).encode("utf-16-le"),
+        ),
+        clean_rows=[3],
+        quarantined={(4, "age", "age: required value missing")},
+    ),
+    Case(
+        "workbook-without-an-activities-sheet",
+        workbook(f"{S01}.xlsx", {"Cases": [CASES_HEADER, row("C1")]}),
+        message="no sheet holds the activities table",
+        sheet="Activities",
+    ),
+    Case(
+        "xlsx-cell-in-row-99999999",
+        lambda raw: (
+            write_hand_xlsx(
+                raw / f"{S01}.xlsx",
+                {
+                    "Cases": row_xml(1, ["case_ref", "age", "referral_date"])
+                    + '<row r="99999999"><c r="A99999999"><v>1</v></c></row>'
+                },
+            )
+            and f"{S01}.xlsx"
+        ),
+        "failed",
+        "the sheet is too big to read: it has a cell in row 99999999",
+        sheet="Cases",
+    ),
+    Case(
+        "xlsx-1904-dates",
+        lambda raw: (
+            write_hand_xlsx(
+                raw / f"{S01}.xlsx",
+                {
+                    "Cases": row_xml(1, ["case_ref", "age", "referral_date"])
+                    + '<row r="2"><c r="A2" t="inlineStr"><is><t>C1</t></is></c>'
+                    + '<c r="B2"><v>14</v></c><c r="C2" s="1"><v>40602</v></c></row>'
+                },
+                workbook_pr='<workbookPr date1904="1"/>',
+                styles=DATE_STYLES,
+            )
+            and f"{S01}.xlsx"
+        ),
+        clean_rows=[2],
+        sheet="Cases",
+        check=lambda t: (
+            values("referral_date", t) == [pd.Timestamp("2015-03-01")] or pytest.fail("1904")
         ),
     ),
 ]

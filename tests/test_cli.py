@@ -86,3 +86,96 @@ def test_report_fails_loudly_when_its_machinery_cannot_be_imported(tmp_path):
     assert "not built yet" not in result.stdout + result.stderr
     assert "simulated broken install" in result.stderr
     assert not (tmp_path / "reports").exists()
+
+
+# ---------------------------------------------------------------------------
+# Exit codes and verbosity: 0 ok, 1 data problems, 2 usage, 130 Ctrl-C (test_hostile_report)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch):
+    """Every HUBSPOKE_* folder in ``tmp_path``, with just enough processed data to plan reports."""
+    import pandas as pd
+
+    from hubspoke.spec.raw import SUBMISSION_TABLE_NAMES
+
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    pd.DataFrame({"service_id": ["S01", "S01"], "year": [2014, 2015]}).to_parquet(
+        processed / f"{SUBMISSION_TABLE_NAMES[0]}.parquet", index=False
+    )
+    for name, folder in {
+        "RAW_DIR": "raw",
+        "PROCESSED_DIR": "processed",
+        "FIGURES_DIR": "figures",
+        "REPORTS_DIR": "reports",
+        "CONTEXT_DIR": "context",
+    }.items():
+        monkeypatch.setenv(f"HUBSPOKE_{name}", str(tmp_path / folder))
+    return tmp_path
+
+
+def test_a_data_problem_exits_1_with_the_error_and_no_traceback(tiny_project, capsys):
+    for table in (tiny_project / "processed").iterdir():
+        table.unlink()  # no cleaned data: the processed folder is the problem, not the command
+    assert main(["report", "--out", str(tiny_project / "reports")]) == 1
+    err = capsys.readouterr().err
+    assert "hubspoke report: error:" in err and "no cleaned submissions" in err
+    assert str(tiny_project / "processed") in err
+    assert "Traceback" not in err
+
+
+def test_only_naming_no_report_is_a_usage_error_that_lists_what_is_allowed(tiny_project, capsys):
+    assert main(["report", "--out", str(tiny_project / "reports"), "--only", "S99"]) == 2
+    err = capsys.readouterr().err
+    assert "--only" in err and "'S99'" in err
+    assert "S01" in err and "service_report" in err and "cross_site" in err, err
+    assert not (tiny_project / "reports").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "docs"
+    out.write_text("not a folder")
+    assert main(["dictionary", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "not a folder" in err
+
+
+@pytest.fixture
+def existing_raw(tmp_path):
+    (tmp_path / "reference").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-q", "synth", "--if-empty"],
+        ["synth", "--if-empty", "-q"],
+        ["--quiet", "synth", "--if-empty"],
+    ],
+)
+def test_quiet_hides_information_but_not_errors(existing_raw, capsys, argv):
+    assert main([*argv, "--out", str(existing_raw)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert main(["-q", "synth", "--out", str(existing_raw)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_default_shows_information_and_verbose_adds_debug_lines(existing_raw, capsys):
+    assert main(["synth", "--out", str(existing_raw), "--if-empty"]) == 0
+    default = capsys.readouterr()
+    assert "left as it is" in default.out
+    assert "debug:" not in default.out + default.err
+    assert main(["-v", "synth", "--out", str(existing_raw), "--if-empty"]) == 0
+    verbose = capsys.readouterr()
+    assert "left as it is" in verbose.out
+    assert "debug:" in verbose.out + verbose.err
+
+
+def test_quiet_and_verbose_together_are_refused():
+    result = run_cli("-q", "-v", "synth")
+    assert result.returncode == 2
+    assert "not allowed with argument" in result.stderr

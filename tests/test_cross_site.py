@@ -176,6 +176,40 @@ def test_compare_groups_matches_hand_pooled_numbers() -> None:
     assert "differs" in groups.attrs["note"]
 
 
+def _hand_wilson(k: int, n: int, level: float) -> tuple[float, float]:
+    """The Wilson score interval as hubspoke computed it by hand before statsmodels."""
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+WILSON_GRID = [
+    (k, n, level)
+    for n in (1, 2, 3, 5, 6, 10, 17, 40, 100, 999, 12345)
+    for k in sorted({0, 1, n // 3, n // 2, n - 1, n})
+    for level in (0.9, 0.95, 0.99)
+]
+
+
+def test_wilson_interval_keeps_the_hand_formulas_results_to_12_decimals() -> None:
+    for k, n, level in WILSON_GRID:
+        low, high = cs.wilson_interval(k, n, level=level)
+        hand_low, hand_high = _hand_wilson(k, n, level)
+        assert round(low, 12) == round(hand_low, 12), (k, n, level)
+        assert round(high, 12) == round(hand_high, 12), (k, n, level)
+    assert all(math.isnan(v) for v in cs.wilson_interval(0, 0))
+
+
+def test_wilson_interval_is_statsmodels_wilson_interval() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    for k, n, level in WILSON_GRID:
+        low, high = proportion_confint(k, n, alpha=1 - level, method="wilson")
+        assert cs.wilson_interval(k, n, level=level) == (float(low), float(high)), (k, n, level)
+
+
 def test_compare_groups_says_when_counts_are_too_small() -> None:
     summary = _summary([("S01", 1, 3), ("S02", 2, 4), ("S03", 1, 2)], model_variant=["A", "B", "C"])
     groups = cs.compare_groups(

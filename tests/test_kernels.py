@@ -1,9 +1,15 @@
 """A batch worker reuses one kernel from report to report: each report must still start
-from the state of a fresh kernel, and a failure must not carry over (real kernels)."""
+from the state of a fresh kernel, a failure must not carry over, and the kernel dies with
+its worker (real kernels)."""
 
 from __future__ import annotations
 
 import os
+import select
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -136,3 +142,54 @@ def test_a_discarded_kernel_process_is_gone(notebooks, tmp_path):
     kernel.release(ok=True)
     kernel.discard()
     assert process.poll() is not None, "the kernel process still runs"
+
+
+#: A batch worker in miniature: bound to its parent, it starts a kernel, keeps it busy in a
+#: long C loop that holds the GIL (so ipykernel's own parent poller, a Python thread, cannot
+#: run), prints the kernel's pid and waits to be killed.
+BOUND_WORKER = """
+import os, sys, time
+from pathlib import Path
+from hubspoke.report.kernels import WorkerKernel, die_with_parent
+die_with_parent(os.getppid())
+kernel = WorkerKernel(cwd=Path(sys.argv[1]), log_dir=Path(sys.argv[2]))
+km = kernel.acquire()
+kernel.kc.execute("sum(range(10**13))")
+print(km.provisioner.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_kernel_dies_with_its_worker_even_when_it_is_busy(notebooks, tmp_path):
+    worker = subprocess.Popen(
+        [sys.executable, "-c", BOUND_WORKER, str(notebooks), str(tmp_path / "logs")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    kernel_pid = 0
+    try:
+        assert worker.stdout is not None
+        ready, _, _ = select.select([worker.stdout], [], [], 180)
+        assert ready, "the worker started no kernel"
+        kernel_pid = int(worker.stdout.readline())
+        time.sleep(2)  # the kernel is inside the loop by now
+        worker.kill()
+        worker.wait()
+        deadline = time.monotonic() + 3
+        while _running(kernel_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(kernel_pid), "the kernel outlived its worker"
+    finally:
+        worker.kill()
+        worker.wait()
+        if kernel_pid and _running(kernel_pid):
+            os.kill(kernel_pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"

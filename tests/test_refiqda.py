@@ -215,15 +215,121 @@ def test_relative_plain_text_path(tmp_path):
     )
 
 
-def test_missing_source_text_error_or_empty(tmp_path):
+def test_missing_source_text_empty_by_default_or_error(tmp_path):
     path = zip_project(tmp_path, FIXTURES / "nvivo_project.qde", {})
+    tables = read_refi_qda(path)
+    assert tables["sources"].loc[0, "text_status"] == "missing"
+    assert tables["codings"]["excerpt"].isna().all() and len(tables["codings"]) == 3
     with pytest.raises(
         RawFileError, match=r"project\.qdpx.*plainTextPath.*text of source 'T0001' not found"
     ):
-        read_refi_qda(path)
-    tables = read_refi_qda(path, on_missing_text="empty")
-    assert tables["sources"].loc[0, "text_status"] == "missing"
-    assert tables["codings"]["excerpt"].isna().all() and len(tables["codings"]) == 3
+        read_refi_qda(path, on_missing_text="error")
+
+
+def maxqda_qde() -> str:
+    """A bare .qde shaped as MAXQDA 24 writes it: braced upper-case GUIDs, a nested code tree,
+    texts behind ``internal://<guid>.txt`` (not beside the file), selections with Coding/CodeRef."""
+    g = "{{6B1D0000-0000-4000-8000-{:012X}}}".format
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Hub and Spoke" origin="MAXQDA 24"
+         creatingUserGUID="{g(1)}" creationDateTime="2016-11-02T10:00:00Z">
+  <Users><User guid="{g(1)}" name="JR"/><User guid="{g(2)}" name="AK"/></Users>
+  <CodeBook><Codes>
+    <Code guid="{g(10)}" name="PT1 Co-location speeds identification" isCodable="true" color="#ff0000">
+      <Code guid="{g(11)}" name="PT1-M1 Trust" isCodable="true" color="#00ff00">
+        <Code guid="{g(12)}" name="Police trust" isCodable="true"/>
+      </Code>
+      <Code guid="{g(13)}" name="PT1-O1 Earlier referral" isCodable="true"/>
+    </Code>
+    <Code guid="{g(20)}" name="PT2 Relationship-based work" isCodable="true">
+      <Code guid="{g(21)}" name="PT2-M1 Worker keeps showing up" isCodable="true"/>
+    </Code>
+  </Codes></CodeBook>
+  <Sources>
+    <TextSource guid="{g(100)}" name="T0001" plainTextPath="internal://{g(100)[1:-1]}.txt"
+                creatingUser="{g(1)}" creationDateTime="2016-11-02T10:00:00Z">
+      <PlainTextSelection guid="{g(200)}" name="Sel 1" startPosition="12" endPosition="48"
+                          creatingUser="{g(1)}">
+        <Coding guid="{g(300)}" creatingUser="{g(1)}"><CodeRef targetGUID="{g(11)}"/></Coding>
+        <Coding guid="{g(301)}" creatingUser="{g(2)}"><CodeRef targetGUID="{g(12)}"/></Coding>
+      </PlainTextSelection>
+      <PlainTextSelection guid="{g(201)}" name="Sel 2" startPosition="60" endPosition="95"
+                          creatingUser="{g(2)}">
+        <Coding guid="{g(302)}" creatingUser="{g(2)}"><CodeRef targetGUID="{g(13)}"/></Coding>
+      </PlainTextSelection>
+    </TextSource>
+    <TextSource guid="{g(101)}" name="T0002" plainTextPath="internal://{g(101)[1:-1]}.txt"
+                creatingUser="{g(1)}">
+      <PlainTextSelection guid="{g(202)}" name="Sel 3" startPosition="0" endPosition="30"
+                          creatingUser="{g(1)}">
+        <Coding guid="{g(303)}" creatingUser="{g(1)}"><CodeRef targetGUID="{g(21)}"/></Coding>
+      </PlainTextSelection>
+    </TextSource>
+  </Sources>
+</Project>
+"""
+
+
+def test_maxqda_qde_without_its_texts_imports_codes_and_codings(tmp_path):
+    """Issue 14 item 10: the code tree and every coding with positions; only excerpts are empty."""
+    path = tmp_path / "maxqda.qde"
+    path.write_text(maxqda_qde(), encoding="utf-8")
+    tables = read_refi_qda(path)
+    codes = tables["codes"]
+    assert codes["name"].tolist() == [
+        "PT1 Co-location speeds identification",
+        "PT1-M1 Trust",
+        "Police trust",
+        "PT1-O1 Earlier referral",
+        "PT2 Relationship-based work",
+        "PT2-M1 Worker keeps showing up",
+    ]
+    assert codes["depth"].tolist() == [0, 1, 2, 1, 0, 1]
+    assert codes.loc[2, "parent_name"] == "PT1-M1 Trust"
+    assert codes.loc[1, "guid"] == "6b1d0000-0000-4000-8000-00000000000b"
+    sources = tables["sources"]
+    assert sources["text_status"].tolist() == ["missing", "missing"]
+    assert sources["plain_text_path"].tolist() == [
+        "internal://6B1D0000-0000-4000-8000-000000000064.txt",
+        "internal://6B1D0000-0000-4000-8000-000000000065.txt",
+    ]
+    codings = tables["codings"]
+    got = list(
+        zip(
+            codings["source_name"],
+            codings["start"],
+            codings["end"],
+            codings["coder"],
+            codings["code_name"],
+            strict=True,
+        )
+    )
+    assert got == [
+        ("T0001", 12, 48, "JR", "PT1-M1 Trust"),
+        ("T0001", 12, 48, "AK", "Police trust"),
+        ("T0001", 60, 95, "AK", "PT1-O1 Earlier referral"),
+        ("T0002", 0, 30, "JR", "PT2-M1 Worker keeps showing up"),
+    ]
+    assert codings["excerpt"].isna().all()
+    assert codings["code_id"].fillna("").tolist() == ["PT1-M1", "", "PT1-O1", "PT2-M1"]
+
+
+def test_maxqda_qde_with_its_texts_beside_it(tmp_path):
+    """The same export with its texts in ``sources/`` beside it (or next to it) reads them."""
+    text = "Respondent: the Spoke sits with the police and they trust her. Referrals come much earlier now."
+    path = tmp_path / "maxqda.qde"
+    path.write_text(maxqda_qde(), encoding="utf-8")
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "6B1D0000-0000-4000-8000-000000000064.txt").write_text(text, "utf-8")
+    (tmp_path / "6B1D0000-0000-4000-8000-000000000065.txt").write_text(text, "utf-8")
+    tables = read_refi_qda(path)
+    assert tables["sources"]["text_status"].tolist() == ["ok", "ok"]
+    assert tables["codings"]["excerpt"].tolist() == [
+        text[12:48],
+        text[12:48],
+        text[60:95],
+        text[:30],
+    ]
 
 
 @pytest.mark.parametrize(

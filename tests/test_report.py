@@ -820,3 +820,22 @@ def test_kernels_use_unix_sockets_with_a_prefix_of_their_own():
     assert first.transport == second.transport == "ipc"
     assert first.ip != second.ip
     assert first.ip.startswith("/")  # an absolute socket path, not a host address
+
+
+@pytest.mark.slow
+def test_every_built_page_and_the_index_carry_the_csp_and_no_script(built_reports):
+    """A second wall behind escaping: every page of the batch forbids script and remote loads."""
+    from hubspoke.report.export import CONTENT_SECURITY_POLICY
+
+    pages = sorted((built_reports.out / "funder").glob("*.html"))
+    pages += sorted((built_reports.out / "analyst").glob("*.html"))
+    pages.append(built_reports.out / "index.html")
+    assert len(pages) > 2
+    for path in pages:
+        soup = soup_of(path)
+        metas = soup.find_all("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert [m["content"] for m in metas] == [CONTENT_SECURITY_POLICY], path.name
+        assert metas[0].find_parent("head") is not None, path.name
+        assert soup.find_all("script") == [], path.name
+        policy = dict(p.split(None, 1) for p in CONTENT_SECURITY_POLICY.split("; "))
+        assert policy["default-src"] == policy["script-src"] == "'none'"

@@ -51,6 +51,7 @@ _PUBLIC: dict[str, str] = {
     "suppress": "hubspoke.privacy.disclosure",
     "pseudonymise": "hubspoke.privacy.pseudonym",
     "redact_names": "hubspoke.privacy.redact",
+    "deidentify": "hubspoke.privacy.deidentify",
     # reports
     "run_reports": "hubspoke.report",
 }
@@ -62,6 +63,7 @@ __all__ = [
     "check_service_year",
     "clean_all",
     "cohen_kappa",
+    "deidentify",
     "generate",
     "krippendorff_alpha",
     "load_context",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
     from hubspoke.io.ees import read_ees_csv
     from hubspoke.io.refiqda import read_refi_qda
     from hubspoke.load import Period, check_service_year, load_tables
+    from hubspoke.privacy.deidentify import deidentify
     from hubspoke.privacy.disclosure import suppress
     from hubspoke.privacy.pseudonym import pseudonymise
     from hubspoke.privacy.redact import redact_names

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ConfigError, ParameterError
+from hubspoke.io.parquet import snapshot
 from hubspoke.spec.processed import schema
 from hubspoke.spec.raw import SUBMISSION_TABLE_NAMES
 
@@ -98,9 +99,10 @@ def load(
 def service_years(folder: Path | None = None) -> list[tuple[str, int]]:
     """Every (service_id, year) for which a submission was cleaned, in service then year order."""
     folder = Path(folder) if folder is not None else processed_dir()
+    source = snapshot(folder)
     pairs: set[tuple[str, int]] = set()
     for name in SUBMISSION_TABLE_NAMES:
-        path = folder / f"{name}.parquet"
+        path = source / f"{name}.parquet"
         if path.is_file():
             frame = pd.read_parquet(path, columns=["service_id", "year"]).drop_duplicates()
             pairs.update(
@@ -219,8 +221,12 @@ PROCESSED_TABLES: tuple[str, ...] = (
 def load_tables(
     folder: Path | None = None, *, names: tuple[str, ...] = PROCESSED_TABLES
 ) -> dict[str, pd.DataFrame]:
-    """Every processed table found in ``folder``, by name (the analysis functions take this dict)."""
-    folder = Path(folder) if folder is not None else processed_dir()
+    """Every processed table found in ``folder``, by name (the analysis functions take this dict).
+
+    All from one run: read from the generation in force when the call starts
+    (:func:`hubspoke.io.parquet.snapshot`), even if a clean switches meanwhile.
+    """
+    folder = snapshot(Path(folder) if folder is not None else processed_dir())
     return {
         name: pd.read_parquet(folder / f"{name}.parquet")
         for name in names
@@ -283,7 +289,7 @@ def data_fingerprint(processed_dir: Path, *, service_id: str | None = None) -> s
     ``service_id`` column), so changing one service's raw file rebuilds only that
     service's reports and the cross-site ones.
     """
-    files = sorted(Path(processed_dir).glob("*.parquet"))
+    files = sorted(snapshot(Path(processed_dir)).glob("*.parquet"))
     if service_id is None:
         return _digest(b"".join(p.name.encode() + _digest(p.read_bytes()).encode() for p in files))
     digest = hashlib.sha256()

@@ -33,8 +33,15 @@ from hubspoke.config import Settings
 from hubspoke.io.tabular import (
     RawSheet,
 )
-from hubspoke.privacy.pseudonym import load_key
+from hubspoke.privacy.pseudonym import (
+    check_key_fingerprint,
+    key_fingerprint,
+    key_path,
+    key_permission_problem,
+    load_key,
+)
 from hubspoke.spec import raw as rs
+from hubspoke.spec import vocab
 
 #: Columns never copied into quarantine (identifiers, free text, the case reference).
 PRIVATE_KINDS: frozenset[rs.ColumnKind] = frozenset({"identifier", "free_text"})
@@ -48,19 +55,43 @@ PROVENANCE_RENAME = {"_file": "source_file", "_sheet": "source_sheet", "_row": "
 
 @dataclass
 class CleanContext:
-    """What a cleaner gets: folders, settings, the tables cleaned so far, the pseudonym key."""
+    """What a cleaner gets: folders, settings, the tables cleaned so far, the pseudonym key.
+
+    ``expected_key`` is the fingerprint of the key the processed data were made
+    with (None: any key, and a missing key file is created); ``warnings`` collects
+    what loading the key found (a key others can read).
+    """
 
     raw_dir: Path
     out_dir: Path
     settings: Settings
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     _key: bytes | None = None
+    expected_key: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def key(self) -> bytes:
-        """The pseudonymisation key (loaded, or created, on first use)."""
+        """The pseudonymisation key (loaded, or created, on first use).
+
+        When ``expected_key`` is set the key file must exist and have that
+        fingerprint, else a :class:`~hubspoke.errors.ConfigError`.
+        """
         if self._key is None:
-            self._key = load_key(self.settings)
+            key = load_key(self.settings, create=self.expected_key is None)
+            if self.expected_key is not None:
+                check_key_fingerprint(
+                    key, self.expected_key, key_file=key_path(self.settings), folder=self.out_dir
+                )
+            problem = key_permission_problem(key_path(self.settings))
+            if problem:
+                self.warnings.append(problem)
+            self._key = key
         return self._key
+
+    @property
+    def key_fingerprint(self) -> str | None:
+        """The fingerprint of the key used so far (None when no cleaner needed the key)."""
+        return None if self._key is None else key_fingerprint(self._key)
 
 
 @dataclass
@@ -104,6 +135,21 @@ def reportable(table: rs.RawTable, column: str) -> bool:
         return True
 
 
+def labels(column: rs.Column) -> tuple[str, ...]:
+    """The allowed labels of a column and their variants (empty for numbers, dates, ids)."""
+    if column.kind == "risk":
+        tools = [label for levels in vocab.RISK_TOOLS.values() for label in levels]
+        variants = [v for forms in vocab.RISK_VARIANTS.values() for v in forms]
+        return tuple(dict.fromkeys([*tools, *vocab.RISK_SCALE, *vocab.RISK_VARIANTS, *variants]))
+    if column.vocabulary is None:
+        return ()
+    return tuple(
+        dict.fromkeys(
+            [*column.vocabulary, *(v for forms in column.vocabulary.values() for v in forms)]
+        )
+    )
+
+
 def column_checks(frame: pd.DataFrame, table: rs.RawTable) -> list[RowCheck]:
     """Problem and required-value checks for every column of ``table`` present in ``frame``."""
     checks = []
@@ -111,7 +157,12 @@ def column_checks(frame: pd.DataFrame, table: rs.RawTable) -> list[RowCheck]:
         problem = hm.problem_column(col.name)
         if problem in frame:
             checks.append(
-                problem_check(col.name, problem, report_value=reportable(table, col.name))
+                problem_check(
+                    col.name,
+                    problem,
+                    report_value=reportable(table, col.name),
+                    vocabulary=labels(col),
+                )
             )
         if col.required and col.name in frame:
             checks.append(

@@ -14,10 +14,20 @@ Checks beyond each column's own rules:
 * a judgement other than supports / refutes / refines (the vocabulary check);
 * a judgement on a theory the codebook does not define.
 
-Excerpts reach processed data only after :func:`hubspoke.privacy.redact.redact_names`;
+Excerpts reach processed data only after :func:`hubspoke.privacy.deidentify.deidentify`;
 transcript texts and evaluators' rationales never do. Where the CSV form of the
-coded segments is absent but a REFI-QDA project (``.qdpx``) is present, the
-codings are imported from it (:func:`hubspoke.io.refiqda.read_refi_qda`) and cleaned the same way.
+coded segments is absent but a REFI-QDA project is present (the ``.qdpx`` of the layout,
+else a bare ``.qde`` of the same name, as MAXQDA exports it), the codings are imported
+from it (:func:`hubspoke.io.refiqda.read_refi_qda`) and cleaned the same way:
+
+* nothing outside the raw folder is read (``root=`` the raw folder), and a project that
+  points outside it, is over the reader's size limits or cannot be read is one failed
+  line in the reconciliation, naming the file; the other files are still cleaned;
+* a source whose text is not in the project: its codings are imported with their
+  positions and an empty excerpt, and a warning (also the ledger's message) names the
+  sources whose texts are missing;
+* a transcript's service, year and role come from the project's variables, else from
+  ``transcripts.csv`` (a MAXQDA export carries no such variables).
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from hubspoke.clean.quarantine import RowCheck, SheetLedger, reason_where, split
 from hubspoke.errors import RawFileError
 from hubspoke.io.refiqda import read_refi_qda
 from hubspoke.io.tabular import RawSheet, read_csv_table
-from hubspoke.privacy.redact import redact_names
+from hubspoke.privacy.deidentify import deidentify
 from hubspoke.spec import raw as rs
 from hubspoke.spec import vocab
 
@@ -48,14 +58,18 @@ def _read(
     try:
         return read_csv_table(path, ctx.raw_dir, table)
     except RawFileError as exc:
-        rel = path.relative_to(ctx.raw_dir).as_posix()
-        result.ledgers.append(SheetLedger(rel, "", table.name, status="failed", message=str(exc)))
-        result.warnings.append(str(exc))
+        _failed(result, path.relative_to(ctx.raw_dir).as_posix(), table, exc)
         return None
 
 
-def _clean(sheet: RawSheet, result: CleanerResult, *, name: str) -> pd.DataFrame:
-    """Column-level cleaning of one sheet; records its quarantine and ledger, returns clean rows."""
+def _failed(result: CleanerResult, rel: str, table: rs.RawTable, exc: RawFileError) -> None:
+    """Record a file that cannot be read: a failed ledger line and a warning."""
+    result.ledgers.append(SheetLedger(rel, "", table.name, status="failed", message=str(exc)))
+    result.warnings.append(str(exc))
+
+
+def _clean(sheet: RawSheet, result: CleanerResult, *, name: str, note: str = "") -> pd.DataFrame:
+    """Column-level cleaning of one sheet; records its quarantine and ledger (with ``note``), returns clean rows."""
     cleaned = clean_frame(sheet.frame, sheet.table, sheet.columns)
     result.quarantine.append(cleaned.quarantine.assign(table=name))
     result.ledgers.append(
@@ -67,6 +81,7 @@ def _clean(sheet: RawSheet, result: CleanerResult, *, name: str) -> pd.DataFrame
             rows_merged_duplicates=sum(cleaned.merged.values()),
             unmatched_columns=tuple(sheet.unmatched),
             dropped_columns=tuple(sheet.dropped),
+            message=note,
         )
     )
     return cleaned.clean
@@ -179,7 +194,7 @@ def finish_codings(
         respondent_role=frame["transcript_id"].map(transcripts["respondent_role"]).astype("string"),
         cmo=frame["code_id"].map(meta["cmo"]),
         theory_id=frame["code_id"].map(meta["theory_id"]),
-        excerpt=frame["_excerpt"].astype("string").fillna("").map(redact_names),
+        excerpt=frame["_excerpt"].astype("string").fillna("").map(deidentify),
     )
 
 
@@ -200,19 +215,76 @@ def _cross(
     return split.clean
 
 
-def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
-    """Coded segments imported from the REFI-QDA project, in the CSV form's columns (row = selection order + 1)."""
-    path = ctx.raw_dir / rs.LAYOUT["qdpx"]
-    if not path.is_file():
-        return None
-    project = read_refi_qda(path)
+def project_file(raw_dir: Path) -> Path | None:
+    """The REFI-QDA project to import codings from: the layout's ``.qdpx``, else a ``.qde`` of that name."""
+    qdpx = raw_dir / rs.LAYOUT["qdpx"]
+    for path in (qdpx, qdpx.with_suffix(".qde")):
+        if path.exists() or path.is_symlink():
+            return path
+    return None
+
+
+def _transcript_meta(
+    names: pd.Series, sources: pd.DataFrame, scripts: RawSheet | None
+) -> dict[str, pd.Series]:
+    """Service, year and role per coding: the project's variables, else the raw transcripts'."""
+    raw = (
+        scripts.frame.drop_duplicates("transcript_id").set_index("transcript_id")
+        if scripts is not None and "transcript_id" in scripts.frame
+        else pd.DataFrame()
+    )
+    meta = {}
+    for col in ("service_id", "year", "respondent_role"):
+        value = pd.Series(pd.NA, index=names.index, dtype="string")
+        if col in sources:
+            value = names.map(sources[col]).astype("string")
+        if col in raw:
+            value = value.fillna(names.map(raw[col]).astype("string"))
+        meta[col] = value
+    return meta
+
+
+def missing_texts_note(project: dict[str, pd.DataFrame], rel: str, *, show: int = 10) -> str:
+    """A warning naming the sources whose texts are not in the project ("" when none are missing)."""
+    sources = project["sources"]
+    missing = sources[sources["text_status"] == "missing"]
+    if missing.empty:
+        return ""
     codings = project["codings"]
+    n_codings = int(codings["source_guid"].isin(missing["guid"]).sum())
+    names = [
+        f"{name} ({ref})"
+        for name, ref in zip(missing["name"], missing["plain_text_path"], strict=True)
+    ]
+    more = f" and {len(names) - show} more" if len(names) > show else ""
+    return (
+        f"file {rel}: the text of {len(names)} source(s) is not in the project, so their "
+        f"{n_codings} coding(s) are imported with positions but empty excerpts: "
+        + ", ".join(names[:show])
+        + more
+    )
+
+
+def segments_from_qdpx(
+    ctx: CleanContext, result: CleanerResult, *, scripts: RawSheet | None = None
+) -> tuple[RawSheet | None, str]:
+    """Coded segments imported from the REFI-QDA project, in the CSV form's columns (row = selection order + 1).
+
+    Also a note naming the sources whose texts are missing ("" when none are). A
+    project that cannot be read is a failed ledger line and a warning, and gives None.
+    """
+    path = project_file(ctx.raw_dir)
+    if path is None:
+        return None, ""
     rel = path.relative_to(ctx.raw_dir).as_posix()
-    sources = project["sources"].set_index("name")
-    meta = {
-        c: codings["source_name"].map(sources[c]).astype("string") if c in sources else pd.NA
-        for c in ("service_id", "year", "respondent_role")
-    }
+    try:
+        project = read_refi_qda(path, root=ctx.raw_dir, on_missing_text="empty")
+    except RawFileError as exc:
+        _failed(result, rel, rs.SEGMENTS, exc)
+        return None, ""
+    codings = project["codings"]
+    sources = project["sources"].drop_duplicates("name").set_index("name")
+    meta = _transcript_meta(codings["source_name"], sources, scripts)
     frame = pd.DataFrame(
         {
             "segment_id": codings["selection_guid"].astype("string"),
@@ -228,7 +300,10 @@ def segments_from_qdpx(ctx: CleanContext) -> RawSheet | None:
             "_row": range(1, len(codings) + 1),
         }
     )
-    return RawSheet(rs.SEGMENTS, rel, "", frame, header_row=0)
+    note = missing_texts_note(project, rel)
+    if note:
+        result.warnings.append(note)
+    return RawSheet(rs.SEGMENTS, rel, "", frame, header_row=0), note
 
 
 def clean_qualitative(ctx: CleanContext) -> CleanerResult:
@@ -238,9 +313,9 @@ def clean_qualitative(ctx: CleanContext) -> CleanerResult:
         return result
     book = _read(ctx, "codebook", rs.CODEBOOK, result)
     scripts = _read(ctx, "transcripts", rs.TRANSCRIPTS, result)
-    segments = _read(ctx, "segments", rs.SEGMENTS, result)
+    segments, note = _read(ctx, "segments", rs.SEGMENTS, result), ""
     if segments is None and not (ctx.raw_dir / rs.LAYOUT["segments"]).exists():
-        segments = segments_from_qdpx(ctx)
+        segments, note = segments_from_qdpx(ctx, result, scripts=scripts)
     judged = _read(ctx, "judgements", rs.JUDGEMENTS_TABLE, result)
     if book is None or scripts is None:
         return result
@@ -265,7 +340,7 @@ def clean_qualitative(ctx: CleanContext) -> CleanerResult:
             if "excerpt" in segments.frame
             else pd.Series("", index=segments.frame.index)
         )
-        clean = _clean(segments, result, name="codings")
+        clean = _clean(segments, result, name="codings", note=note)
         clean = clean.assign(_excerpt=excerpts.reindex(clean.index))
         clean = _cross(clean, segment_checks(codes, transcripts), result, name="codings")
         result.tables["codings"] = finish_codings(clean, codes, transcripts)

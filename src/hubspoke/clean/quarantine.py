@@ -23,16 +23,42 @@ Qualitative cleaning reuses it like this (``frame`` from
     split = split_rows(frame, checks, table="codings")
     split.clean, split.quarantine          # clean rows; one quarantine entry per failure
     ledger = SheetLedger(file, "", "codings", rows_in=len(frame), rows_clean=len(split.clean))
+
+Which raw values quarantine keeps
+---------------------------------
+Quarantine always keeps the table, file, sheet, row, column and reason. The raw
+``value`` is kept only when it cannot identify anyone (:func:`shown_value`):
+
+* never for identifier, free-text or case-reference columns (``report_value=False``):
+  the value is ``""``;
+* otherwise only a short value (at most :data:`MAX_SHOWN` characters) of a safe shape:
+  a number with at most :data:`MAX_DIGITS` digits (``34``, ``-4``, ``2.5``, ``15 yrs``);
+  a date of an event, its year within :data:`EVENT_YEARS` (``31/02/2015``); a code
+  with digits and no spaces (``PT2-M9``, ``S03-K2``); or words that are a near
+  miss of one of the column's allowed labels (``Femal`` for ``Female``, similarity
+  at least :data:`NEAR_MISS`) or made only of the column's own vocabulary words and
+  common words that are not names (``TBC``, ``see notes``, ``partly supports``, ``daily``).
+* anything else is masked as ``[masked: <n> characters]``: e-mail addresses, phone
+  and other long numbers, postcodes, dates outside the event years (a date of
+  birth), names and any other words (``Jane Smith``, ``Amber``, ``Youth club``).
+
+Where a value is masked, the same text is masked in the reason too (quoted,
+bare, as a date or as a number), so the reason never repeats it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from hubspoke.clean.harmonise import parse_date_text
+from hubspoke.config import EVALUATION_YEARS
 from hubspoke.spec.processed import QUARANTINE, RECONCILIATION, ReconciliationStatus
 
 PROVENANCE = ("_file", "_sheet", "_row")
@@ -48,14 +74,17 @@ class RowCheck:
 
     ``column`` is the column the reason is about (``""`` for the whole row);
     ``report_value`` says whether the raw value may be copied into quarantine
-    (never for identifiers, free text or case references); ``stop`` means a row
-    failing this check is not tested further (blank and notes rows).
+    (never for identifiers, free text or case references), and then only when
+    :func:`shown_value` finds it safe; ``vocabulary`` lists the column's allowed
+    labels and their variants (a near miss of one is safe to show); ``stop``
+    means a row failing this check is not tested further (blank and notes rows).
     """
 
     column: str
     test: Test
     report_value: bool = True
     stop: bool = False
+    vocabulary: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,8 +107,12 @@ def quarantine_entries(
     table: str,
     column: str,
     values: pd.Series | None = None,
+    vocabulary: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Quarantine entries for the rows of ``frame`` where ``reasons`` is not NA."""
+    """Quarantine entries for the rows of ``frame`` where ``reasons`` is not NA.
+
+    ``values`` are shown only where :func:`shown_value` finds them safe.
+    """
     positions = np.flatnonzero(reasons.notna().to_numpy())
     if not len(positions):
         return empty_quarantine()
@@ -89,6 +122,7 @@ def quarantine_entries(
         None if values is None else values.take(positions),
         table=table,
         column=column,
+        screen=ValueScreen(vocabulary),
     )
 
 
@@ -99,13 +133,19 @@ def _entries(
     *,
     table: str,
     column: str,
+    screen: ValueScreen | None = None,
 ) -> pd.DataFrame:
-    """Quarantine entries from the failing rows' provenance, reasons and (optional) raw values."""
-    value = (
-        values.astype("string").fillna("")
-        if values is not None
-        else pd.Series("", index=rows.index, dtype="string")
-    )
+    """Quarantine entries from the failing rows' provenance, reasons and (optional) raw values.
+
+    ``screen`` decides which values are shown (see :func:`shown_value`); without
+    one, no value is shown, but a value the reason repeats is still masked there.
+    """
+    value = pd.Series("", index=rows.index, dtype="string")
+    reason = reasons.astype("string")
+    if values is not None:
+        value, reason = (screen or ValueScreen(show=False)).apply(
+            values.astype("string").fillna(""), reason
+        )
     return pd.DataFrame(
         {
             "table": table,
@@ -114,9 +154,171 @@ def _entries(
             "row": rows["_row"].astype("Int64"),
             "column": column,
             "value": value,
-            "reason": reasons.astype("string"),
+            "reason": reason,
         }
     ).astype({c: "string" for c in ("table", "column")})
+
+
+# ---------------------------------------------------------------------------
+# Which raw values may be shown
+# ---------------------------------------------------------------------------
+
+#: Longest value quarantine shows (longer values are masked).
+MAX_SHOWN = 30
+#: Most digits a shown number or code may have (a phone or NHS number has more).
+MAX_DIGITS = 6
+#: Years of the events the data record; a date outside them may be a date of birth.
+EVENT_YEARS = (EVALUATION_YEARS[0] - 3, EVALUATION_YEARS[-1] + 3)
+#: How close (difflib ratio) words must be to an allowed label to count as a mistyped label.
+NEAR_MISS = 0.8
+#: Placeholders, connectives and words of frequency or progress: not names, so values made
+#: only of them (and of the column's own vocabulary) are shown. Words that are also common
+#: first names or surnames (Amber, Green, Hope, Young ...) are deliberately not here.
+COMMON_WORDS = frozenset(
+    ("tbc", "tbd", "tba", "n", "a", "na", "nk", "unknown", "not", "known", "know", "don", "t")
+    + ("see", "notes", "note", "none", "nil", "other", "unclear", "pending", "missing", "blank")
+    + ("empty", "partly", "partially", "mostly", "and", "or", "of", "the", "to", "be", "in")
+    + ("confirmed", "yes", "no", "maybe", "unsure", "varies", "various", "mixed")
+    + ("daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly", "annually", "never")
+    + ("rarely", "sometimes", "often", "always", "usually", "occasionally", "every", "each")
+    + ("day", "days", "week", "weeks", "month", "months", "year", "years", "once", "twice")
+    + ("per", "more", "less", "than", "about", "around", "approx", "ongoing", "started")
+    + ("complete", "completed", "incomplete", "draft", "agreed", "planned", "unplanned")
+    + ("refused", "declined", "withdrawn", "closed", "open", "on", "hold", "waiting", "list")
+)
+
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?"
+_DATE_YMD = re.compile(rf"(?P<y>\d{{4}})[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_TIME}")
+_DATE_DMY = re.compile(
+    rf"\d{{1,2}}[-/. ]+(?P<m>\d{{1,2}}|[A-Za-z]{{3,9}}\.?)[-/. ]+(?P<y>\d{{4}}|\d{{2}}){_TIME}"
+)
+_MONTHS = frozenset(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
+    + ("january", "february", "march", "april", "june", "july", "august", "september")
+    + ("october", "november", "december")
+)
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*(?:\s*(?:%|y|yo|yrs?|years?(?:\s+old)?))?", re.I)
+_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}", re.I)
+_CODE = re.compile(r"[A-Za-z0-9]+(?:[-._/][A-Za-z0-9]+)*")
+_LABEL = re.compile(r"\(?[^\W\d_]+(?:[ '\u2019&/(),.-]+[^\W\d_]+)*[.)]?")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def mask(text: str) -> str:
+    """What quarantine shows instead of a value: ``[masked: <n> characters]``."""
+    n = len(text.strip())
+    return f"[masked: {n} character{'' if n == 1 else 's'}]"
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _date_year(text: str) -> int | None:
+    """The year of a value shaped like a date (``2015-02-03``, ``3/2/15``, ``3 Feb 2015``), else None."""
+    if match := _DATE_YMD.fullmatch(text):
+        return int(match["y"])
+    match = _DATE_DMY.fullmatch(text)
+    if match is None:
+        return None
+    month = match["m"].rstrip(".").lower()
+    if not month.isdigit() and month not in _MONTHS:
+        return None
+    year = match["y"]
+    return int(year) + 2000 if len(year) == 2 else int(year)
+
+
+def shown_value(text: str, vocabulary: Collection[str] = ()) -> bool:
+    """Whether a raw value may be shown in quarantine (the rule in the module docstring).
+
+    ``vocabulary``: the column's allowed labels and their variants, if it has any.
+    """
+    s = text.strip()
+    if not s:
+        return True
+    if len(s) > MAX_SHOWN or "@" in s:
+        return False
+    year = _date_year(s)
+    if year is not None:
+        return EVENT_YEARS[0] <= year <= EVENT_YEARS[1]
+    digits = sum(ch.isdigit() for ch in s)
+    if _NUMBER.fullmatch(s):
+        return digits <= MAX_DIGITS
+    if _POSTCODE.fullmatch(s):
+        return False
+    if digits:
+        return bool(_CODE.fullmatch(s)) and len(s) <= 16 and digits <= MAX_DIGITS
+    if _LABEL.fullmatch(s):
+        return _near_vocabulary(s, vocabulary)
+    return False
+
+
+def _near_vocabulary(text: str, vocabulary: Collection[str]) -> bool:
+    """Words that are a near miss of an allowed label, or made of vocabulary and placeholder words."""
+    words = _words(text)
+    labels = {" ".join(_words(v)) for v in vocabulary}
+    known = {w for label in labels for w in label.split()} | COMMON_WORDS
+    if all(w in known for w in words):
+        return True
+    joined = " ".join(words)
+    return any(
+        difflib.SequenceMatcher(None, joined, label).ratio() >= NEAR_MISS for label in labels
+    )
+
+
+def _scrub(reason: str, raw: str) -> str:
+    """``reason`` with every form of the masked ``raw`` value in it replaced by its mask."""
+    s = raw.strip()
+    if not s:
+        return reason
+    hidden = mask(s)
+    quoted = repr(s)
+    if quoted in reason:
+        reason = reason.replace(quoted, hidden)
+    elif len(s) > 2:  # a bare one or two characters would hit the reason's own words
+        reason = reason.replace(s, hidden)
+    forms = []
+    with_date = parse_date_text(s) if _date_year(s) is not None or s.isdigit() else None
+    if with_date is not None:
+        forms.append(with_date.isoformat())
+    with contextlib.suppress(ValueError):
+        forms.append(f"{float(s.replace(',', '').replace(' ', '')):g}")
+    for form in forms:
+        if len(form) > 2:
+            reason = reason.replace(form, hidden)
+    return reason
+
+
+class ValueScreen:
+    """Decides, value by value, what quarantine shows (see :func:`shown_value`), and masks reasons."""
+
+    def __init__(self, vocabulary: Sequence[str] = (), *, show: bool = True) -> None:
+        self.vocabulary = tuple(vocabulary)
+        self.show = show
+
+    def apply(self, values: pd.Series, reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Shown values ('' or the value or its mask) and reasons with masked values masked."""
+        texts = values.to_numpy(dtype=object)
+        distinct = dict.fromkeys(texts.tolist())
+        keep = {v: self.show and shown_value(str(v), self.vocabulary) for v in distinct}
+        hidden = np.fromiter(
+            (not keep[v] and bool(str(v).strip()) for v in texts), bool, len(texts)
+        )
+        if not self.show:
+            shown = pd.Series("", index=values.index, dtype="string")
+        else:
+            shown = pd.Series(
+                [mask(str(v)) if h else v for v, h in zip(texts, hidden, strict=True)],
+                index=values.index,
+                dtype="string",
+            )
+        if hidden.any():
+            fixed = reasons.to_numpy(dtype=object).copy()
+            for i in np.flatnonzero(hidden):
+                if isinstance(fixed[i], str):
+                    fixed[i] = _scrub(fixed[i], str(texts[i]))
+            reasons = pd.Series(fixed, index=reasons.index, dtype="string")
+        return shown, reasons
 
 
 def check_rows(
@@ -139,17 +341,18 @@ def check_rows(
         np.ones(len(frame), dtype=bool) if alive is None else np.asarray(alive, dtype=bool).copy()
     )
     failed = np.zeros(len(frame), dtype=bool)
-    found: list[tuple[str, np.ndarray, pd.Series, pd.Series | None]] = []
+    found: list[tuple[RowCheck, np.ndarray, pd.Series, pd.Series | None]] = []
     for check in checks:
         reasons = check.test(frame).reindex(frame.index)
         hit = testing & reasons.notna().to_numpy()
         positions = np.flatnonzero(hit)
         if not len(positions):
             continue
-        values = source[check.column] if check.report_value and check.column in source else None
+        # Values are taken even when not shown: a reason that repeats one is masked.
+        values = source[check.column] if check.column and check.column in source else None
         found.append(
             (
-                check.column,
+                check,
                 positions,
                 reasons.take(positions),
                 None if values is None else values.take(positions),
@@ -163,11 +366,11 @@ def check_rows(
 
 def _found_entries(
     frame: pd.DataFrame,
-    found: list[tuple[str, np.ndarray, pd.Series, pd.Series | None]],
+    found: list[tuple[RowCheck, np.ndarray, pd.Series, pd.Series | None]],
     *,
     table: str,
 ) -> pd.DataFrame:
-    """Quarantine entries for every (column, positions, reasons, values) a check found.
+    """Quarantine entries for every (check, positions, reasons, values) a check found.
 
     The provenance of all failing rows is taken from ``frame`` in one go (one
     ``take`` per column, not one per check) and then sliced per check.
@@ -176,9 +379,19 @@ def _found_entries(
         return empty_quarantine()
     rows = frame[list(PROVENANCE)].take(np.concatenate([f[1] for f in found]))
     entries, start = [], 0
-    for column, positions, reasons, values in found:
+    for check, positions, reasons, values in found:
         stop = start + len(positions)
-        entries.append(_entries(rows.iloc[start:stop], reasons, values, table=table, column=column))
+        screen = ValueScreen(check.vocabulary, show=check.report_value)
+        entries.append(
+            _entries(
+                rows.iloc[start:stop],
+                reasons,
+                values,
+                table=table,
+                column=check.column,
+                screen=screen,
+            )
+        )
         start = stop
     return concat_quarantine(entries)
 
@@ -382,9 +595,23 @@ def reason_where(mask: pd.Series, reason: str | pd.Series) -> pd.Series:
     return pd.Series(choices.take(mask.to_numpy().astype(np.intp)), index=mask.index)
 
 
-def problem_check(column: str, problem_column: str, *, report_value: bool = True) -> RowCheck:
-    """A check reading the reasons a harmonise step left in ``problem_column``."""
-    return RowCheck(column, lambda f: f[problem_column].astype("string"), report_value=report_value)
+def problem_check(
+    column: str,
+    problem_column: str,
+    *,
+    report_value: bool = True,
+    vocabulary: Sequence[str] = (),
+) -> RowCheck:
+    """A check reading the reasons a harmonise step left in ``problem_column``.
+
+    ``vocabulary``: the column's allowed labels and variants (see :class:`RowCheck`).
+    """
+    return RowCheck(
+        column,
+        lambda f: f[problem_column].astype("string"),
+        report_value=report_value,
+        vocabulary=tuple(vocabulary),
+    )
 
 
 def required_check(

@@ -5,6 +5,20 @@ sees the tables the earlier ones produced, in :attr:`CleanContext.tables`),
 validates every table against :mod:`hubspoke.spec.processed`, builds the quarantine
 and reconciliation tables and writes everything atomically. A cleaner is any
 ``Callable[[CleanContext], CleanerResult]``; pass ``cleaners=`` to run others.
+
+The processed folder changes as one unit (:class:`hubspoke.io.parquet.StagedFolder`):
+a run writes every table into a staging folder inside it and switches it in at
+the end with one atomic link, so the folder never shows tables of two runs, a
+killed run changes nothing (its staging folder is swept by the next run), and a
+table a run did not produce is absent rather than left over from an earlier run.
+
+A cleaner that raises does not stop the others: its failure is a ``failed``
+line in the reconciliation (file ``<cleaner name>`` unless the error names a
+raw file), none of its tables are written, and :attr:`CleanSummary.ok` is false.
+
+Beside the tables, ``manifest.json`` records the fingerprint of the
+pseudonymisation key (:func:`hubspoke.privacy.pseudonym.key_fingerprint`); a
+later run refuses another key, or a missing key file, unless ``fresh_key=True``.
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,13 +35,15 @@ from hubspoke.clean.base import CleanContext, Cleaner, CleanerResult
 from hubspoke.clean.context import clean_context
 from hubspoke.clean.qualitative import clean_qualitative
 from hubspoke.clean.quarantine import (
+    SheetLedger,
     concat_quarantine,
     reconcile,
 )
 from hubspoke.clean.submissions import clean_quantitative
 from hubspoke.config import Settings, get_settings
-from hubspoke.errors import HubspokeError
-from hubspoke.io.parquet import write_parquet_atomic
+from hubspoke.errors import ConfigError, HubspokeError
+from hubspoke.io.parquet import StagedFolder, read_manifest, write_parquet_atomic
+from hubspoke.privacy.pseudonym import key_path
 from hubspoke.spec.processed import SCHEMAS, validate
 
 #: Threads writing the parquet files.
@@ -63,7 +80,7 @@ class CleanSummary:
 
     @property
     def ok(self) -> bool:
-        """True when every file was read and every table matched its schema."""
+        """True when every file was read, every cleaner ran and every table matched its schema."""
         return not len(self.failed) and not self.errors
 
     def text(self) -> str:
@@ -108,53 +125,171 @@ def _validated(tables: dict[str, pd.DataFrame], errors: list[str]) -> dict[str, 
     return out
 
 
+def _relative(file: str, raw_dir: Path) -> str:
+    """A file an error names, relative to the raw folder when inside it."""
+    try:
+        return Path(file).resolve().relative_to(raw_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return file
+
+
+def _cleaner_name(cleaner: Cleaner) -> str:
+    return str(getattr(cleaner, "__name__", type(cleaner).__name__))
+
+
+def cleaner_failure(cleaner: Cleaner, exc: Exception, raw_dir: Path) -> SheetLedger:
+    """The failed reconciliation line for a cleaner that raised ``exc``."""
+    name = _cleaner_name(cleaner)
+    if isinstance(exc, HubspokeError):
+        file = _relative(exc.file, raw_dir) if exc.file else f"<{name}>"
+        detail = str(exc)
+    else:  # a bug or an unexpected library error: still one line, never a traceback
+        file, detail = f"<{name}>", f"{type(exc).__name__}: {exc}"
+    return SheetLedger(
+        file,
+        (exc.sheet or "") if isinstance(exc, HubspokeError) else "",
+        "",
+        status="failed",
+        message=f"cleaner {name} failed, none of its tables were written: {detail}",
+    )
+
+
+def _unique_ledgers(ledgers: list[SheetLedger]) -> list[SheetLedger]:
+    """Ledgers with distinct (file, sheet): a later clash gets a numbered sheet."""
+    seen: set[tuple[str, str]] = set()
+    for led in ledgers:
+        base, n = led.sheet, 1
+        while (led.file, led.sheet) in seen:
+            n += 1
+            led.sheet = f"{base} ({n})"
+        seen.add((led.file, led.sheet))
+    return ledgers
+
+
+def _run_cleaners(
+    ctx: CleanContext, cleaners: Sequence[Cleaner]
+) -> tuple[list[CleanerResult], list[SheetLedger]]:
+    """Run every cleaner; one that raises leaves no tables behind and gives a failed ledger."""
+    results: list[CleanerResult] = []
+    failures: list[SheetLedger] = []
+    for cleaner in cleaners:
+        before = dict(ctx.tables)
+        try:
+            results.append(cleaner(ctx))
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed line, see the module doc
+            ctx.tables.clear()
+            ctx.tables.update(before)
+            failures.append(cleaner_failure(cleaner, exc, ctx.raw_dir))
+    return results, failures
+
+
+def previous_key(out_dir: Path) -> str | None:
+    """The key fingerprint recorded beside the processed data in ``out_dir`` (None when none)."""
+    manifest = read_manifest(out_dir)
+    value = (manifest or {}).get("key_fingerprint")
+    return value if isinstance(value, str) and value else None
+
+
 def clean_all(
     raw_dir: Path,
     out_dir: Path,
     *,
     settings: Settings | None = None,
     cleaners: Sequence[Cleaner] | None = None,
+    fresh_key: bool = False,
 ) -> CleanSummary:
     """Clean every raw file under ``raw_dir`` into validated parquet tables in ``out_dir``.
 
-    Writes one parquet per processed table plus ``quarantine.parquet`` and
-    ``reconciliation.parquet``. Bad data never raises: an unreadable file is a
-    failed line in the reconciliation and the others are still cleaned.
+    Writes one parquet per processed table plus ``quarantine.parquet``,
+    ``reconciliation.parquet`` and ``manifest.json``, all switched in at once
+    (see the module docstring). Bad data never raises: an unreadable file, or a
+    cleaner that fails, is a failed line in the reconciliation and the others
+    are still cleaned. Raises :class:`ConfigError` when the key is not the one
+    the existing processed data were made with (``fresh_key=True`` starts afresh
+    with whatever key there is, creating one if needed) or the output folder
+    cannot be written.
     """
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    settings = (settings or get_settings()).with_paths(raw_dir=raw_dir, processed_dir=out_dir)
-    ctx = CleanContext(raw_dir, out_dir, settings)
+    raw_dir, target = Path(raw_dir), Path(out_dir)
+    settings = (settings or get_settings()).with_paths(raw_dir=raw_dir, processed_dir=target)
+    expected = None if fresh_key else previous_key(target)
+    ctx = CleanContext(raw_dir, target, settings, expected_key=expected)
+    if expected is not None:
+        _check_key(ctx)
     errors: list[str] = []
     if not raw_dir.is_dir():
         errors.append(f"the raw data folder {raw_dir} does not exist")
-    results: list[CleanerResult] = []
-    for cleaner in cleaners if cleaners is not None else default_cleaners():
-        if errors:
-            break
-        try:
-            results.append(cleaner(ctx))
-        except HubspokeError as exc:
-            errors.append(str(exc))
-    tables = _validated({k: v for r in results for k, v in r.tables.items()}, errors)
+        return _summary([], [], {}, errors, ctx)
+    unguarded = not fresh_key and expected is None and any(target.glob("*.parquet"))
+    key_existed = key_path(settings).exists()
+    with StagedFolder(target) as staging:
+        results, failures = _run_cleaners(
+            ctx, cleaners if cleaners is not None else default_cleaners()
+        )
+        if unguarded and not key_existed and ctx.key_fingerprint is not None:
+            ctx.warnings.append(
+                f"a new pseudonymisation key was created at {key_path(settings)}, but {target} "
+                "held processed data from before key fingerprints were recorded: if those were "
+                "made with another key, young people's ids no longer link to them"
+            )
+        tables = _validated({k: v for r in results for k, v in r.tables.items()}, errors)
+        summary = _summary(results, failures, tables, errors, ctx)
+        extra = _validated(
+            {"quarantine": summary.quarantine, "reconciliation": summary.reconciliation}, errors
+        )
+        write_tables({**tables, **extra}, staging.path)
+        staging.commit(_manifest(ctx, expected, {**tables, **extra}, ok=summary.ok))
+        summary.written.extend(target / SCHEMAS[name].filename for name in {**tables, **extra})
+        summary.warnings.extend(staging.warnings)
+    return summary
+
+
+def _check_key(ctx: CleanContext) -> None:
+    """Load the key now, before any work: a missing or different key is a ConfigError."""
+    key_file = key_path(ctx.settings)
+    if not key_file.exists():
+        raise ConfigError(
+            f"the pseudonymisation key file is missing, but the processed data in {ctx.out_dir} "
+            f"were made with a key (fingerprint {ctx.expected_key}); a new key would stop young "
+            "people's ids linking to earlier years. Restore the key file or point "
+            "HUBSPOKE_KEY_FILE at it, or start afresh on purpose (clean_all(..., fresh_key=True))",
+            file=key_file,
+        )
+    ctx.key()
+
+
+def _summary(
+    results: list[CleanerResult],
+    failures: list[SheetLedger],
+    tables: dict[str, pd.DataFrame],
+    errors: list[str],
+    ctx: CleanContext,
+) -> CleanSummary:
+    """Quarantine, reconciliation and the summary of a run."""
     quarantine = concat_quarantine([q for r in results for q in r.quarantine])
     quarantine = quarantine.sort_values(
         ["table", "file", "sheet", "row", "column", "reason"], kind="mergesort"
-    )
-    quarantine = quarantine.reset_index(drop=True)
-    ledgers = [led for r in results for led in r.ledgers]
+    ).reset_index(drop=True)
+    ledgers = _unique_ledgers([*(led for r in results for led in r.ledgers), *failures])
     reconciliation = reconcile(ledgers, tables.values(), quarantine)
-    summary = CleanSummary(
+    return CleanSummary(
         reconciliation=reconciliation,
         quarantine=quarantine,
         rows={k: len(v) for k, v in tables.items()},
-        warnings=[w for r in results for w in r.warnings],
+        warnings=[*ctx.warnings, *(w for r in results for w in r.warnings)],
         errors=errors,
     )
-    if errors and not results:
-        return summary
-    extra = _validated({"quarantine": quarantine, "reconciliation": reconciliation}, errors)
-    summary.written.extend(write_tables({**tables, **extra}, out_dir))
-    return summary
+
+
+def _manifest(
+    ctx: CleanContext, expected: str | None, tables: dict[str, pd.DataFrame], *, ok: bool
+) -> dict[str, Any]:
+    """What ``manifest.json`` records: the key fingerprint, the tables, whether the run was ok."""
+    return {
+        "format": 1,
+        "key_fingerprint": ctx.key_fingerprint or expected,
+        "ok": ok,
+        "tables": sorted(SCHEMAS[name].filename for name in tables),
+    }
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:

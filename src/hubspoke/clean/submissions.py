@@ -19,9 +19,11 @@ import pyarrow as pa
 from hubspoke.clean import harmonise as hm
 from hubspoke.clean.base import PROVENANCE_RENAME, CleanContext, CleanerResult, clean_frame
 from hubspoke.clean.quarantine import (
+    RowCheck,
     SheetLedger,
     concat_quarantine,
     duplicate_key_check,
+    reason_where,
     split_rows,
 )
 from hubspoke.errors import RawFileError
@@ -32,6 +34,7 @@ from hubspoke.io.tabular import (
     read_csv_table,
     read_xlsx,
     relative_name,
+    sheet_table,
 )
 from hubspoke.privacy.pseudonym import pseudonymise
 from hubspoke.spec import raw as rs
@@ -89,6 +92,34 @@ def key_split(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
         return frame, concat_quarantine([])
     column = "case_ref" if name == "cases" else key[-1]
     split = split_rows(frame, [duplicate_key_check(key, column=column)], table=name)
+    return split.clean, split.quarantine
+
+
+def unknown_service_check(services: pd.DataFrame) -> RowCheck:
+    """A row whose ``service_id`` is not in reference/services.csv (a Spoke of no known service)."""
+    known = set(services["service_id"].dropna().astype(str))
+
+    def test(frame: pd.DataFrame) -> pd.Series:
+        ids = frame["service_id"].astype("string")
+        unknown = ids.notna() & ~ids.isin(known)
+        return reason_where(
+            unknown, "service_id: '" + ids.fillna("") + "' is not in reference/services.csv"
+        )
+
+    return RowCheck("service_id", test)
+
+
+def reference_split(
+    name: str, frame: pd.DataFrame, ctx: CleanContext
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quarantine rows that name a service the services file does not hold (spokes only).
+
+    Needs the services table cleaned first; without one there is nothing to check against.
+    """
+    services = ctx.tables.get("services")
+    if name != "spokes" or services is None or not len(services) or not len(frame):
+        return frame, concat_quarantine([])
+    split = split_rows(frame, [unknown_service_check(services)], table=name)
     return split.clean, split.quarantine
 
 
@@ -234,7 +265,15 @@ class _Acc:
             self.result.quarantine.append(res.quarantine)
             for key, n in res.merged.items():
                 self.ledgers[key].rows_merged_duplicates = n
-            frame, dups = key_split(name, finish_table(name, res.clean, self.ctx))
+            finished = finish_table(name, res.clean, self.ctx)
+            if name == "spokes" and not len(self.ctx.tables.get("services", ())):
+                self.result.warnings.append(
+                    "reference/spokes.csv: not checked against reference/services.csv, "
+                    "which has no clean rows"
+                )
+            finished, unknown = reference_split(name, finished, self.ctx)
+            self.result.quarantine.append(unknown)
+            frame, dups = key_split(name, finished)
             self.result.quarantine.append(dups)
             frame = sort_by_provenance(frame).rename(columns=PROVENANCE_RENAME)
         self.result.tables[name] = frame
@@ -302,12 +341,57 @@ def _read_workbook(
         return
     acc.result.warnings.extend(book.warnings)
     for error in book.failures:
-        acc.fail(file, error)
+        table = sheet_table(error.sheet, rs.SUBMISSION_TABLES) if error.sheet else None
+        acc.fail(file, error, table.name if table else "")
     for sheet in book.sheets:
         try:
             _add_submission_sheet(acc, sheet, raw, tools)
         except RawFileError as exc:
             acc.fail(file, exc, sheet.table.name, sheet.sheet)
+    _record_missing_sheets(acc, file, book)
+
+
+def _record_missing_sheets(acc: _Acc, file: str, book: WorkbookResult) -> None:
+    """A ledger line and a warning for each submission table no sheet of the workbook holds.
+
+    Without them a workbook missing, say, its policy sheet would lose those rows
+    silently. The line has no rows and status ok (the reconciliation has no
+    status for "missing"); its sheet is the first name the table is expected under.
+    """
+    present = {sheet.table.name for sheet in book.sheets}
+    for error in book.failures:
+        table = sheet_table(error.sheet, rs.SUBMISSION_TABLES) if error.sheet else None
+        if table is not None:
+            present.add(table.name)
+    for table in rs.SUBMISSION_TABLES:
+        if table.name in present:
+            continue
+        names = ", ".join(repr(n) for n in table.sheet_names)
+        message = (
+            f"{file}: no sheet holds the {table.name} table (expected a sheet named {names}); "
+            f"the workbook sends no {table.name} rows"
+        )
+        acc.result.warnings.append(message)
+        sheet = table.sheet_names[0]
+        acc.ledgers[(file, sheet)] = SheetLedger(file, sheet, table.name, message=message)
+
+
+def _warn_missing_csvs(acc: _Acc, files: list[RawFile]) -> None:
+    """A warning for each submission table a folder of CSVs has no file for.
+
+    Only a warning: a ledger line would name a file that does not exist.
+    """
+    sent: dict[Path, set[str]] = {}
+    for raw in files:
+        if raw.kind == "csv":
+            sent.setdefault(raw.path.parent, set()).add(raw.table)
+    for folder, tables in sent.items():
+        for name in rs.SUBMISSION_TABLE_NAMES:
+            if name not in tables:
+                where = relative_name(folder, acc.ctx.raw_dir)
+                acc.result.warnings.append(
+                    f"{where}: no {name}.csv; the submission sends no {name} rows"
+                )
 
 
 def _load_workbook(raw: RawFile, raw_dir: Path) -> WorkbookResult | RawFileError:
@@ -348,8 +432,8 @@ def clean_quantitative(ctx: CleanContext) -> CleanerResult:
     for raw in files:
         if raw.kind == "reference":
             _read_reference(acc, raw)
-    acc.finish("spokes")
     tools = _risk_tools(acc.finish("services"))
+    acc.finish("spokes")  # after services: each Spoke's service is checked against them
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         # Files are read ahead in threads; each is added in file order as before.
         books: dict[Path, Future[WorkbookResult | RawFileError]] = {}
@@ -367,6 +451,7 @@ def clean_quantitative(ctx: CleanContext) -> CleanerResult:
             elif raw.kind == "unknown":
                 file = relative_name(raw.path, ctx.raw_dir)
                 acc.fail(file, RawFileError(raw.problem, file=file))
+    _warn_missing_csvs(acc, files)
     for name in rs.SUBMISSION_TABLE_NAMES:
         acc.finish(name)
     acc.result.ledgers = [acc.ledgers[k] for k in sorted(acc.ledgers)]

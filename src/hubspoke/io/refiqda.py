@@ -25,18 +25,44 @@ source files under ``sources/``; a ``.qdc`` is a codebook only (``urn:QDA-XML:co
     code_name, code_id, excerpt: one row per ``Coding`` of a ``PlainTextSelection`` (a
     ``Coding`` directly under a ``TextSource`` codes the whole text).
 
+Where source texts are read from (every file is treated as hostile):
+
+* a ``.qdpx``: **only members of the archive** - ``internal://<name>`` is ``sources/<name>``
+  (or ``<name>``), a relative path is the member of that name; nothing on disk is read;
+* a bare ``.qde``: only files under the folder holding it - ``internal://<name>`` is
+  ``sources/<name>`` or ``<name>`` beside it, a relative path is relative to it, an
+  absolute path or ``file://`` URL only if it lies in it - and, when ``root=`` is given
+  (the cleaner passes the raw folder), inside ``root`` as well; links are followed
+  before the check, so a link out of the folder is refused like a path out of it;
+* ``basePath`` is never used (the file chooses it); ``..`` is refused in a ``.qdpx`` and in
+  ``internal://`` names.
+
 Decisions on bad input (all errors are :class:`~hubspoke.errors.RawFileError` naming the file):
 
 * not a zip, a zip without ``project.qde``, XML that does not parse, a root element other
   than ``Project`` / ``CodeBook``, a ``Variable`` without its required ``guid`` or ``name``,
-  a selection without valid integer positions, or positions outside the source text:
+  a selection without valid integer positions (at most ``MAX_POSITION`` either way), or
+  positions outside the source text:
   **the whole file fails** (wrong positions mean the text and the
   codings do not belong together, so no excerpt can be trusted);
+* a ``plainTextPath`` pointing outside what may be read (above: an absolute path or
+  ``file://`` URL out of the folder, ``..`` out of it, ``internal://../x``, a network
+  share, another scheme such as ``http://``), or a project file outside ``root``:
+  **the whole file fails**, whatever ``on_missing_text`` says, with the offending path
+  in the message - such a file is broken or hostile, and nothing outside is read;
+* a file over the limits of :class:`ReadLimits` (a member larger than ``member_bytes``,
+  by its declared size before inflating or by the bytes it gives while inflating; more
+  than ``members`` zip entries, ``total_bytes`` read, ``xml_items`` XML elements and
+  attributes or ``excerpt_chars`` excerpt characters), XML with a DTD or entities (parsed
+  with :mod:`defusedxml`), a damaged or encrypted member, or text that is not UTF-8:
+  **the whole file fails** before it can exhaust memory;
 * a ``CodeRef`` to a code not in the codebook: **the row is kept** with ``code_name`` and
   ``code_id`` missing, so cleaning quarantines it;
-* a source whose text file is missing: ``on_missing_text="error"`` (default) fails the file;
-  ``"empty"`` keeps the source with ``text_status="missing"`` and its codings with a missing
-  excerpt (positions unchecked);
+* a source whose text is missing (not in the archive or folder, as MAXQDA 24 writes a bare
+  ``.qde`` whose ``internal://`` texts are not beside it): ``on_missing_text="empty"``
+  (default) keeps the source with ``text_status="missing"`` and its codings, with their
+  positions, and a missing excerpt (positions unchecked against a text); ``"error"`` fails
+  the file;
 * unknown elements and attributes are ignored; GUIDs are normalised to lower case without
   braces; element names are matched case-sensitively, whatever their namespace prefix.
 """
@@ -46,12 +72,17 @@ from __future__ import annotations
 import re
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as ET
 
 import pandas as pd
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 
 from hubspoke.errors import RawFileError
 
@@ -109,9 +140,9 @@ def stable_guid(*parts: object) -> str:
     return str(uuid.uuid5(_GUID_NS, "\x1f".join(map(str, parts))))
 
 
-def code_id_from_name(name: str | None) -> str | None:
+def code_id_from_name(name: object) -> str | None:
     """The leading ``PT<n>`` / ``PT<n>-<C|M|O><n>`` id of a code name, if it has one."""
-    match = _CODE_ID.match(name or "")
+    match = _CODE_ID.match(name if isinstance(name, str) else "")
     return match.group(1) if match else None
 
 
@@ -144,78 +175,356 @@ def _frame(rows: list[dict], columns: tuple[str, ...], ints: tuple[str, ...] = (
 
 
 # ---------------------------------------------------------------------------
-# Reading
+# Reading: limits, and where source texts may come from
 # ---------------------------------------------------------------------------
 
+_MIB = 2**20
+#: Largest member read from a ``.qdpx`` (declared or inflated), bare ``.qde`` or source text file.
+MAX_MEMBER_BYTES = 256 * _MIB
+#: Most bytes read from one REFI-QDA file altogether (the project XML plus every source text).
+MAX_TOTAL_BYTES = 512 * _MIB
+#: Most entries a ``.qdpx`` may list.
+MAX_MEMBERS = 20_000
+#: Most XML elements plus attributes in the project (an element costs up to ~300 bytes parsed).
+MAX_XML_ITEMS = 1_000_000
+#: Most excerpt characters altogether (overlapping selections copy the same text again and again).
+MAX_EXCERPT_CHARS = 64 * _MIB
+#: Largest character position accepted (keeps positions inside a 32-bit integer).
+MAX_POSITION = 2**31 - 1
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CHUNK = 2**20
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
 
-class _Archive:
-    """Where source texts come from: the zip (``internal://``), or disk."""
 
-    def __init__(self, path: Path, zf: zipfile.ZipFile | None, base_path: str | None) -> None:
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one REFI-QDA file may make :func:`read_refi_qda` read and hold.
+
+    The defaults are far above this evaluation's projects (the synthetic one of 16
+    services reads about 2 MiB and 26,000 XML items) and keep what a hostile file can
+    make the reader hold to a few hundred MiB per kind of bomb (about 1 GiB if one file
+    pushes every limit at once): a zip member is checked
+    against ``member_bytes`` by its declared size before it is inflated, and by the
+    bytes it actually gives while it is.
+    """
+
+    member_bytes: int = MAX_MEMBER_BYTES
+    total_bytes: int = MAX_TOTAL_BYTES
+    members: int = MAX_MEMBERS
+    xml_items: int = MAX_XML_ITEMS
+    excerpt_chars: int = MAX_EXCERPT_CHARS
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+class _Budget:
+    """What one file has cost so far (bytes read, excerpt characters), against its limits."""
+
+    def __init__(self, path: Path, limits: ReadLimits) -> None:
         self.path = path
-        self.zf = zf
-        self.base = base_path
-        self.entries = {n.lower(): n for n in zf.namelist()} if zf else {}
+        self.limits = limits
+        self.bytes_read = 0
+        self.excerpt_chars = 0
 
-    def read(self, ref: str) -> str | None:
-        """Text behind a ``plainTextPath``, or None when the file is missing."""
-        if ref.lower().startswith("internal://"):
-            name = ref[len("internal://") :]
-            for key in (f"sources/{name}".lower(), name.lower()):
-                if self.zf is not None and key in self.entries:
-                    return self.zf.read(self.entries[key]).decode("utf-8-sig")
-            return None
-        if ref.lower().startswith("file://"):
-            ref = ref[len("file://") :]
-        if self.zf and not Path(ref).is_absolute():
-            key = str(PurePosixPath(ref.replace("\\", "/"))).lower()
-            if key in self.entries:
-                return self.zf.read(self.entries[key]).decode("utf-8-sig")
-        candidates = [Path(ref)] if Path(ref).is_absolute() else []
-        if not Path(ref).is_absolute():
-            if self.base:
-                candidates.append(Path(self.base) / ref)
-            candidates.append(self.path.parent / ref)
-        for cand in candidates:
-            if cand.is_file():
-                return cand.read_text(encoding="utf-8-sig")
+    def check_size(self, size: int, what: str) -> None:
+        """Refuse ``what`` when its (declared or actual) size is over the per-member limit."""
+        if size > self.limits.member_bytes:
+            raise RawFileError(
+                f"{what} is {size:,} bytes, over the limit of {self.limits.member_bytes:,} "
+                "bytes per member (ReadLimits.member_bytes); not read",
+                file=self.path,
+            )
+
+    def stream(self, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+        """``chunks`` of one member or file, each counted against the limits before it is used."""
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            self.bytes_read += len(chunk)
+            self.check_size(size, what)
+            if self.bytes_read > self.limits.total_bytes:
+                raise RawFileError(
+                    f"reading {what} brings the file's total past "
+                    f"{self.limits.total_bytes:,} bytes (ReadLimits.total_bytes); not read",
+                    file=self.path,
+                )
+            yield chunk
+
+    def excerpt(self, text: str, start: int, end: int) -> str:
+        """``text[start:end]``, counted against the limit on excerpt characters."""
+        self.excerpt_chars += max(end - start, 0)
+        if self.excerpt_chars > self.limits.excerpt_chars:
+            raise RawFileError(
+                f"the codings' excerpts add up to more than {self.limits.excerpt_chars:,} "
+                "characters (ReadLimits.excerpt_chars); not read",
+                file=self.path,
+            )
+        return text[start:end]
+
+
+def _text(chunks: Iterator[bytes], path: Path, what: str) -> str:
+    """The UTF-8 text of ``chunks`` (a byte-order mark dropped)."""
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RawFileError(
+            f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path
+        ) from None
+
+
+def _parse_ref(ref: str) -> tuple[str, str]:
+    """``(kind, path)`` of a ``plainTextPath``: kind internal, relative, absolute or other.
+
+    ``file://`` URLs are decoded (``%20``); one naming a host is ``other`` (a network share).
+    """
+    match = _SCHEME.match(ref)
+    if match is None:
+        path = ref.replace("\\", "/")
+        return ("absolute" if path.startswith("/") or _DRIVE.match(path) else "relative"), path
+    scheme, rest = match.group(1).lower(), ref[match.end() :].replace("\\", "/")
+    if scheme in ("internal", "relative"):
+        return scheme, rest
+    if scheme == "absolute":
+        return "absolute", rest
+    if scheme == "file":
+        parts = urlsplit(ref.replace("\\", "/"))
+        if parts.netloc.lower() in ("", "localhost"):
+            return "absolute", unquote(parts.path)
+    return "other", ref
+
+
+def _inside_name(path: str) -> str | None:
+    """``path`` as a relative name with no ``..``, or None when it would climb out or is absolute."""
+    if path.startswith("/") or _DRIVE.match(path):
+        return None
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    return "/".join(parts) if parts and ".." not in parts else None
+
+
+class _Texts:
+    """Where the project and its source texts may be read from (subclasses say where)."""
+
+    where = ""
+
+    def __init__(self, path: Path, budget: _Budget) -> None:
+        self.path = path
+        self.budget = budget
+
+    def project(self) -> Iterator[bytes]:
+        """The project XML, a chunk at a time."""
+        raise NotImplementedError
+
+    def read(self, ref: str, source: str | None = None) -> str | None:
+        """Text behind a ``plainTextPath`` of ``source``: None when missing, refused when outside."""
+        raise NotImplementedError
+
+    def refuse(self, ref: str, source: str | None) -> RawFileError:
+        """The error for a ``plainTextPath`` that points outside what may be read."""
+        return RawFileError(
+            f"text of source {source!r} refused: its plainTextPath points outside {self.where}",
+            file=self.path,
+            column="plainTextPath",
+            found=ref,
+        )
+
+
+class _ZipTexts(_Texts):
+    """A ``.qdpx``: the project and its texts are members of the archive, nothing else."""
+
+    where = "the archive (only members of the .qdpx are read)"
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile, budget: _Budget) -> None:
+        super().__init__(path, budget)
+        self.zf = zf
+        self.members = {i.filename.replace("\\", "/").lower(): i for i in zf.infolist()}
+
+    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """One member a chunk at a time: its declared size checked first, then what it gives.
+
+        Inflating a chunk at a time means a member that gives more than it declares
+        costs one chunk more than the limit, never the whole bomb.
+        """
+        what = f"member {info.filename!r}"
+        self.budget.check_size(info.file_size, what)
+        try:
+            with self.zf.open(info) as fh:
+                while chunk := fh.read(_CHUNK):
+                    yield chunk
+        except _ZIP_ERRORS as exc:
+            raise RawFileError(f"{what} cannot be read: {exc}", file=self.path) from None
+
+    def member(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        return self.budget.stream(self.chunks(info), f"member {info.filename!r}")
+
+    def project(self) -> Iterator[bytes]:
+        """``project.qde`` (the shortest path of that name)."""
+        names = [n for n in self.zf.namelist() if PurePosixPath(n).name.lower() == "project.qde"]
+        if not names:
+            raise RawFileError(
+                "zip archive holds no project.qde",
+                file=self.path,
+                found=sorted(self.zf.namelist())[:5],
+            )
+        return self.member(self.zf.getinfo(min(names, key=len)))
+
+    def read(self, ref: str, source: str | None = None) -> str | None:
+        kind, rest = _parse_ref(ref)
+        name = _inside_name(rest) if kind in ("internal", "relative") else None
+        if name is None:
+            raise self.refuse(ref, source)
+        keys = (f"sources/{name}", name) if kind == "internal" else (name,)
+        for key in keys:
+            info = self.members.get(key.lower())
+            if info is not None:
+                return _text(self.member(info), self.path, f"member {info.filename!r}")
         return None
 
 
-def _load_root(path: Path) -> tuple[ET.Element, _Archive]:
-    """Open a .qdpx / .qde / .qdc file and return its XML root and text archive."""
-    if not path.is_file():
-        raise RawFileError("REFI-QDA file not found", file=path)
-    if zipfile.is_zipfile(path):
-        zf = zipfile.ZipFile(path)
-        names = [n for n in zf.namelist() if PurePosixPath(n).name.lower() == "project.qde"]
-        if not names:
-            raise RawFileError(
-                "zip archive holds no project.qde", file=path, found=sorted(zf.namelist())[:5]
-            )
-        data, archive_zf = zf.read(min(names, key=len)), zf
-    elif path.suffix.lower() == ".qdpx":
-        raise RawFileError(
-            "not a zip archive (a .qdpx must be a zip holding project.qde)", file=path
-        )
-    else:
-        data, archive_zf = path.read_bytes(), None
+class _FolderTexts(_Texts):
+    """A bare ``.qde``: its texts are files under the folder holding it (and under ``root``)."""
+
+    where = "the folder holding the project (and the raw folder)"
+
+    def __init__(self, path: Path, budget: _Budget, root: Path | None) -> None:
+        super().__init__(path, budget)
+        self.folder = path.absolute().parent.resolve()
+        self.roots = [self.folder, *([root.resolve()] if root is not None else [])]
+
+    def chunks(self, real: Path, what: str) -> Iterator[bytes]:
+        """A file a chunk at a time, its size checked before it is read."""
+        try:
+            self.budget.check_size(real.stat().st_size, what)
+            with real.open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    yield chunk
+        except OSError as exc:
+            raise RawFileError(f"{what} cannot be read: {exc.strerror}", file=self.path) from None
+
+    def file(self, real: Path, what: str) -> Iterator[bytes]:
+        return self.budget.stream(self.chunks(real, what), what)
+
+    def project(self) -> Iterator[bytes]:
+        return self.file(self.path, "the project file")
+
+    def candidates(self, ref: str, source: str | None) -> list[Path]:
+        """Where ``ref`` may be on disk (``basePath`` is never used: the file chooses it)."""
+        kind, rest = _parse_ref(ref)
+        if kind == "internal":
+            name = _inside_name(rest)
+            if name is None:
+                raise self.refuse(ref, source)
+            return [self.folder / "sources" / name, self.folder / name]
+        if kind == "relative":
+            return [self.folder / rest]
+        if kind == "absolute":
+            return [Path(rest)]
+        raise self.refuse(ref, source)
+
+    def read(self, ref: str, source: str | None = None) -> str | None:
+        for cand in self.candidates(ref, source):
+            try:
+                real = cand.resolve()  # follows links, so a link out of the folder is refused
+                inside = all(real.is_relative_to(r) for r in self.roots)
+                present = inside and real.is_file()
+            except (OSError, RuntimeError, ValueError):
+                raise self.refuse(ref, source) from None
+            if not inside:
+                raise self.refuse(ref, source)
+            if present:
+                what = f"source text {ref!r}"
+                return _text(self.file(real, what), self.path, what)
+        return None
+
+
+def _open_zip(path: Path, limits: ReadLimits) -> zipfile.ZipFile:
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
+        zf = zipfile.ZipFile(path)
+    except (*_ZIP_ERRORS, ValueError) as exc:
+        raise RawFileError(f"zip archive cannot be read: {exc}", file=path) from None
+    if len(zf.infolist()) > limits.members:
+        zf.close()
+        raise RawFileError(
+            f"zip archive lists {len(zf.infolist()):,} members, over the limit of "
+            f"{limits.members:,} (ReadLimits.members)",
+            file=path,
+        )
+    return zf
+
+
+class _CountingBuilder(ET.TreeBuilder):
+    """A tree builder that stops the parse once the tree would hold too many items."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__()
+        self.path = path
+        self.limit = limit
+        self.items = 0
+
+    def start(self, tag: str, attrs: dict[str, str], /) -> ET.Element:
+        self.items += 1 + len(attrs)
+        if self.items > self.limit:
+            raise RawFileError(
+                f"XML holds more than {self.limit:,} elements and attributes "
+                "(ReadLimits.xml_items); not read",
+                file=self.path,
+            )
+        return super().start(tag, attrs)
+
+
+def _parse_xml(chunks: Iterator[bytes], path: Path, limits: ReadLimits) -> ET.Element:
+    """The XML root, parsed as it is read, with defusedxml (no DTD, no entities), within limits."""
+    parser = SafeET.DefusedXMLParser(
+        target=_CountingBuilder(path, limits.xml_items), forbid_dtd=True
+    )
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+        root: ET.Element = parser.close()
+    except DefusedXmlException as exc:
+        raise RawFileError(
+            f"XML refused: {exc} (a REFI-QDA file needs no DTD or entity)", file=path
+        ) from None
+    except (ET.ParseError, ValueError, LookupError) as exc:
         raise RawFileError(f"XML does not parse: {exc}", file=path) from None
+    return root
+
+
+def _check_root(root: ET.Element, path: Path) -> None:
     kind, ns = _local(root.tag), _ns(root.tag)
     if kind not in ("Project", "CodeBook") or (ns and not ns.startswith("urn:QDA-XML")):
         raise RawFileError(
             "wrong root element", file=path, allowed=["Project", "CodeBook"], found=root.tag
         )
-    return root, _Archive(path, archive_zf, root.get("basePath"))
 
 
-def _walk_codes(
-    parent: ET.Element, parent_guid: str | None, parent_name: str | None, depth: int
-) -> Iterator[dict]:
-    for code in _children(parent, "Code"):
+def _check_under(path: Path, root: Path | None) -> None:
+    """Refuse a project file that is, or links to, a file outside ``root``."""
+    if root is None:
+        return
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise RawFileError(
+            f"the project file lies outside the raw folder {root} (a link elsewhere?); not read",
+            file=path,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reading: tables
+# ---------------------------------------------------------------------------
+
+
+def _walk_codes(top: ET.Element) -> Iterator[dict]:
+    """Every ``Code`` under ``top``, parents before children (no recursion: depth is the file's)."""
+    stack: list[tuple[ET.Element, str | None, str | None, int]] = [
+        (code, None, None, 0) for code in reversed(list(_children(top, "Code")))
+    ]
+    while stack:
+        code, parent_guid, parent_name, depth = stack.pop()
         guid, name = normalise_guid(code.get("guid")), code.get("name")
         yield {
             "guid": guid,
@@ -227,7 +536,7 @@ def _walk_codes(
             "depth": depth,
             "is_codable": (code.get("isCodable") or "true").strip().lower() in ("true", "1"),
         }
-        yield from _walk_codes(code, guid, name, depth + 1)
+        stack += [(c, guid, name, depth + 1) for c in reversed(list(_children(code, "Code")))]
 
 
 def _read_codes(root: ET.Element) -> pd.DataFrame:
@@ -235,7 +544,7 @@ def _read_codes(root: ET.Element) -> pd.DataFrame:
     if codes_elem is None:
         book = _child(root, "CodeBook")
         codes_elem = _child(book, "Codes") if book is not None else None
-    rows = list(_walk_codes(codes_elem, None, None, 0)) if codes_elem is not None else []
+    rows = list(_walk_codes(codes_elem)) if codes_elem is not None else []
     return _frame(rows, CODE_COLUMNS, ints=("depth",)).astype({"is_codable": "bool"})
 
 
@@ -291,18 +600,22 @@ def _read_cases(root: ET.Element) -> pd.DataFrame:
 def _int_attr(elem: ET.Element, attr: str, path: Path) -> int:
     value = elem.get(attr)
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
+        number = None
+    if number is None or abs(number) > MAX_POSITION:
         raise RawFileError(
             f"PlainTextSelection {elem.get('guid')!r} has no integer {attr}",
             file=path,
             column=attr,
+            allowed=f"an integer from -{MAX_POSITION} to {MAX_POSITION}",
             found=value,
-        ) from None
+        )
+    return number
 
 
 def _source_text(
-    src: ET.Element, archive: _Archive, on_missing_text: OnMissingText
+    src: ET.Element, texts: _Texts, on_missing_text: OnMissingText
 ) -> tuple[str | None, str]:
     content = _child(src, "PlainTextContent")
     if content is not None:
@@ -310,19 +623,20 @@ def _source_text(
     ref = src.get("plainTextPath")
     if not ref:
         return None, "none"
-    text = archive.read(ref)
+    text = texts.read(ref, src.get("name"))
     if text is None and on_missing_text == "error":
         raise RawFileError(
             f"text of source {src.get('name')!r} not found",
-            file=archive.path,
+            file=texts.path,
             column="plainTextPath",
             found=ref,
         )
     return text, "ok" if text is not None else "missing"
 
 
-def _coding_rows(src: ET.Element, text: str | None, path: Path) -> Iterator[dict]:
+def _coding_rows(src: ET.Element, text: str | None, budget: _Budget) -> Iterator[dict]:
     """One dict per Coding (selection-level, then whole-source)."""
+    path = budget.path
     base = {"source_guid": normalise_guid(src.get("guid")), "source_name": src.get("name")}
     for sel in _children(src, "PlainTextSelection"):
         start, end = _int_attr(sel, "startPosition", path), _int_attr(sel, "endPosition", path)
@@ -343,7 +657,7 @@ def _coding_rows(src: ET.Element, text: str | None, path: Path) -> Iterator[dict
                 "end": end,
                 "coding": coding,
                 "user": coding.get("creatingUser") or sel.get("creatingUser"),
-                "excerpt": text[start:end] if text is not None else None,
+                "excerpt": budget.excerpt(text, start, end) if text is not None else None,
             }
     for coding in _children(src, "Coding"):
         yield {
@@ -353,19 +667,19 @@ def _coding_rows(src: ET.Element, text: str | None, path: Path) -> Iterator[dict
             "end": len(text) if text is not None else None,
             "coding": coding,
             "user": coding.get("creatingUser") or src.get("creatingUser"),
-            "excerpt": text,
+            "excerpt": budget.excerpt(text, 0, len(text)) if text is not None else None,
         }
 
 
 def _read_sources(
-    root: ET.Element, archive: _Archive, on_missing_text: OnMissingText
+    root: ET.Element, texts: _Texts, on_missing_text: OnMissingText
 ) -> tuple[list[dict], list[dict], list[dict]]:
     sources = _child(root, "Sources")
-    var_names = _variable_names(root, archive.path)
+    var_names = _variable_names(root, texts.path)
     src_rows, var_rows, coding_rows = [], [], []
     for src in _children(sources, "TextSource") if sources is not None else []:
         guid = normalise_guid(src.get("guid"))
-        text, status = _source_text(src, archive, on_missing_text)
+        text, status = _source_text(src, texts, on_missing_text)
         src_rows.append(
             {
                 "guid": guid,
@@ -389,7 +703,7 @@ def _read_sources(
                     "value": _value_of(vv),
                 }
             )
-        coding_rows += list(_coding_rows(src, text, archive.path))
+        coding_rows += list(_coding_rows(src, text, texts.budget))
     return src_rows, var_rows, coding_rows
 
 
@@ -432,16 +746,14 @@ def _sources_frame(
     return sources.join(wide, on="guid")
 
 
-def read_refi_qda(
-    path: str | Path, *, on_missing_text: OnMissingText = "error"
-) -> dict[str, pd.DataFrame]:
-    """Read a ``.qdpx`` / ``.qde`` / ``.qdc`` file into tables (see the module docstring)."""
-    path = Path(path)
-    root, archive = _load_root(path)
+def _read_project(texts: _Texts, on_missing_text: OnMissingText) -> dict[str, pd.DataFrame]:
+    """The tables of one project, from where it and its texts may be read."""
+    root = _parse_xml(texts.project(), texts.path, texts.budget.limits)
+    _check_root(root, texts.path)
     codes = _read_codes(root)
     users = _read_users(root)
     cases = _read_cases(root)
-    src_rows, var_rows, coding_rows = _read_sources(root, archive, on_missing_text)
+    src_rows, var_rows, coding_rows = _read_sources(root, texts, on_missing_text)
     variables = _frame(var_rows, ("source_guid", "variable", "value"))
     return {
         "codes": codes,
@@ -451,6 +763,37 @@ def read_refi_qda(
         "cases": cases,
         "codings": _codings_frame(coding_rows, codes, users),
     }
+
+
+def read_refi_qda(
+    path: str | Path,
+    *,
+    on_missing_text: OnMissingText = "empty",
+    root: str | Path | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> dict[str, pd.DataFrame]:
+    """Read a ``.qdpx`` / ``.qde`` / ``.qdc`` file into tables (see the module docstring).
+
+    ``root`` is a folder nothing may be read outside of (the cleaner passes the raw
+    folder): the project file itself, and a bare ``.qde``'s text files, must lie in it.
+    ``limits`` caps what the file may make the reader hold (:class:`ReadLimits`).
+    """
+    path = Path(path)
+    base = Path(root) if root is not None else None
+    if not path.is_file():
+        raise RawFileError("REFI-QDA file not found", file=path)
+    _check_under(path, base)
+    budget = _Budget(path, limits)
+    if zipfile.is_zipfile(path):
+        with _open_zip(path, limits) as zf:
+            archive = _ZipTexts(path, zf, budget)
+            return _read_project(archive, on_missing_text)
+    if path.suffix.lower() == ".qdpx":
+        raise RawFileError(
+            "not a zip archive (a .qdpx must be a zip holding project.qde)", file=path
+        )
+    folder = _FolderTexts(path, budget, base)
+    return _read_project(folder, on_missing_text)
 
 
 # ---------------------------------------------------------------------------

@@ -5,6 +5,11 @@ tagged for its audience in its metadata: ``funder`` outputs are the only ones th
 funder HTML keeps (see :func:`hubspoke.report.export.funder_notebook`), and every table
 tagged ``funder`` has been through :func:`hubspoke.privacy.disclosure.suppress`. Analysts
 see the full table as well, labelled as not for sharing.
+
+Text from data never reaches a page as markup: every helper escapes the values it
+puts into HTML, and :func:`say` turns its Markdown into HTML here, with raw HTML
+shown as text and only web and mail links kept (see :func:`markdown_html`), so
+nbconvert and JupyterLab are never handed Markdown that could carry a script.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+import mistune
 import pandas as pd
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
@@ -34,9 +40,51 @@ def _show(obj: object, *, audience: Audience) -> None:
     display(obj, metadata={"tags": [audience]})
 
 
+class _SafeMarkdownRenderer(mistune.HTMLRenderer):
+    """Markdown to HTML that keeps no raw HTML, loads no image and links only to the web or mail.
+
+    Raw HTML (tags, comments) comes out as text; a link to any other scheme
+    (``javascript:``, ``data:``, ``file:``...) comes out as its text alone; an image
+    comes out as its alt text (figures go through :func:`figure`, embedded).
+    """
+
+    SAFE_PROTOCOLS = ("http:", "https:", "mailto:")
+    GOOD_DATA_PROTOCOLS = ()
+
+    def link(self, text: str, url: str, title: str | None = None) -> str:
+        """A link to a safe URL; only its text for any other."""
+        if self.sanitize_url(url) != url:
+            return text
+        return super().link(text, url, title)
+
+    def image(self, text: str, url: str, title: str | None = None) -> str:
+        """An image's alt text: nothing is loaded from a URL written in text."""
+        return text
+
+
+_MARKDOWN = mistune.create_markdown(
+    renderer=_SafeMarkdownRenderer(escape=True), plugins=["strikethrough", "table"]
+)
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML safe to put in a page, whatever the text holds.
+
+    Emphasis, lists, quotes, tables and web links render as usual; raw HTML is shown
+    as text, and no link can run script or load anything. A value from data placed
+    in Markdown should still be escaped so it shows literally (as
+    :func:`hubspoke.analysis.realist.quotes.quotes_markdown` does).
+    """
+    return str(_MARKDOWN(text))
+
+
 def say(text: str) -> None:
-    """Show a sentence or paragraph (Markdown) to every audience; the text must hold no unsuppressed count."""
-    _show(Markdown(text), audience=FUNDER_TAG)
+    """Show a sentence or paragraph (Markdown) to every audience; the text must hold no unsuppressed count.
+
+    The Markdown is rendered here (:func:`markdown_html`) and shown as HTML, so text
+    that came from data cannot add markup, script or links to the page.
+    """
+    _show(HTML(markdown_html(text)), audience=FUNDER_TAG)
 
 
 def header(title: str, *, subtitle: str = "", settings: Settings | None = None) -> None:
@@ -54,7 +102,7 @@ def header(title: str, *, subtitle: str = "", settings: Settings | None = None) 
                 if subtitle
                 else ""
             )
-            + f'<p class="hubspoke-built">Built {built} from data version <code>{version}</code> '
+            + f'<p class="hubspoke-built">Built {built} from data version <code>{html.escape(version)}</code> '
             f"with hubspoke {html.escape(__version__)}.</p>"
         ),
         audience=FUNDER_TAG,
@@ -107,9 +155,9 @@ def _html_table(frame: pd.DataFrame) -> str:
     """A table as HTML, the index's name heading its column (not a row of its own)."""
     named = any(name is not None for name in frame.index.names)
     return (
-        frame.reset_index().to_html(classes="hubspoke-table", index=False)
+        frame.reset_index().to_html(classes="hubspoke-table", index=False, escape=True)
         if named
-        else frame.to_html(classes="hubspoke-table")
+        else frame.to_html(classes="hubspoke-table", escape=True)
     )
 
 

@@ -1,18 +1,33 @@
 """Keyed pseudonyms for young people: ``young_person_id`` from a service's case reference.
 
 ``young_person_id = HMAC-SHA256(key, f"{service_id}:{case_ref}")`` truncated to
-16 hex characters. The same service and case reference give the same id in
-every year, so re-referrals link; without the key nobody can recompute an id
-from a case reference (a plain hash could be reversed by trying every
-reference).
+16 hex characters (the standard library's :mod:`hmac`). The same service and case
+reference give the same id in every year, so re-referrals link; without the key
+nobody can recompute an id from a case reference (a plain hash could be reversed
+by trying every reference).
+
+Case references are normalised before hashing (:func:`normalise_ref`): Unicode
+NFKC (full-width letters, non-breaking spaces), format characters such as
+zero-width spaces removed, white space trimmed, upper case. An ordinary ASCII
+reference such as ``S04-00012`` is unchanged by the first two steps, so its
+pseudonym is the same as before they were added.
 
 Where the key lives
 -------------------
 The key is 32 random bytes (hex text) in ``Settings.key_file``: environment
 variable ``HUBSPOKE_KEY_FILE``, default ``~/.config/hubspoke/pseudonym.key``. It
-is created on first use with :mod:`secrets`, mode ``0600``. It must never sit in
-the repository or in ``data/processed``: :func:`load_key` refuses a key path
-inside the processed or raw folder or the project checkout.
+is created on first use with :mod:`secrets`, mode ``0600``, in folders created
+with mode ``0700``; :func:`key_permission_problem` names a key others can read.
+It must never sit in the repository or in ``data/processed``: :func:`load_key`
+refuses a key path inside the processed or raw folder or the project checkout.
+
+Which key made the data
+-----------------------
+:func:`key_fingerprint` is an HMAC of a fixed label under the key: it tells two
+keys apart but reveals nothing of the key. ``hubspoke clean`` stores it beside
+the processed data and refuses to clean with another key (or to create a new one
+when the key file has gone missing), because the ids would silently stop linking
+to earlier years; see :func:`check_key_fingerprint`.
 
 Sharing the key in a team
 -------------------------
@@ -34,6 +49,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +63,11 @@ from hubspoke.errors import ConfigError
 #: Hex characters kept from the HMAC digest (64 bits).
 ID_LENGTH = 16
 KEY_BYTES = 32
+#: What :func:`key_fingerprint` hashes under the key (never the key itself).
+FINGERPRINT_LABEL = b"hubspoke pseudonym key fingerprint v1"
+#: Mode of the key file and of the folders created for it.
+KEY_FILE_MODE = 0o600
+KEY_DIR_MODE = 0o700
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -73,12 +95,30 @@ def check_key_location(key_file: Path, settings: Settings) -> None:
             )
 
 
+def _make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and any missing parents with mode 0700 (existing folders are left alone)."""
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=KEY_DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(path, KEY_DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
 def create_key(key_file: Path) -> bytes:
-    """Write a new random key to ``key_file`` with mode 0600 (never overwrites)."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    """Write a new random key to ``key_file`` with mode 0600 (never overwrites).
+
+    Folders created on the way get mode 0700.
+    """
     key = secrets.token_hex(KEY_BYTES)
     try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _make_private_dirs(key_file.parent)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     except FileExistsError:
         return read_key(key_file)
     except OSError as exc:
@@ -87,7 +127,7 @@ def create_key(key_file: Path) -> bytes:
         ) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
-    os.chmod(key_file, 0o600)
+    os.chmod(key_file, KEY_FILE_MODE)
     return key.encode("ascii")
 
 
@@ -104,28 +144,94 @@ def read_key(key_file: Path) -> bytes:
     return text.encode("ascii")
 
 
-def load_key(settings: Settings) -> bytes:
-    """The key from ``settings.key_file``, created on first use; refuses unsafe locations."""
-    key_file = Path(settings.key_file).expanduser()
+def key_path(settings: Settings) -> Path:
+    """The key file of ``settings`` (``~`` expanded)."""
+    return Path(settings.key_file).expanduser()
+
+
+def load_key(settings: Settings, *, create: bool = True) -> bytes:
+    """The key from ``settings.key_file``, created on first use; refuses unsafe locations.
+
+    With ``create=False`` a missing key file is a :class:`ConfigError` instead.
+    """
+    key_file = key_path(settings)
     check_key_location(key_file, settings)
     if key_file.exists():
         return read_key(key_file)
+    if not create:
+        raise ConfigError("the pseudonymisation key file does not exist", file=key_file)
     return create_key(key_file)
 
 
+def key_permission_problem(key_file: Path) -> str | None:
+    """A warning when the key file can be read (or written) by its group or by others, else None."""
+    try:
+        mode = stat.S_IMODE(Path(key_file).stat().st_mode)
+    except OSError:
+        return None
+    loose = mode & (stat.S_IRWXG | stat.S_IRWXO)
+    if not loose:
+        return None
+    return (
+        f"the pseudonymisation key {key_file} is readable or writable by other users "
+        f"(mode {mode:04o}); restrict it with `chmod 600 {key_file}`"
+    )
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short fingerprint of the key: HMAC-SHA256 of a fixed label, 16 hex characters.
+
+    The same key always gives the same fingerprint and different keys give
+    different ones; the key cannot be recovered from it.
+    """
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:ID_LENGTH]
+
+
+def check_key_fingerprint(key: bytes, expected: str, *, key_file: Path, folder: Path) -> None:
+    """Refuse ``key`` when its fingerprint is not ``expected`` (the key that made ``folder``)."""
+    found = key_fingerprint(key)
+    if found != expected:
+        raise ConfigError(
+            f"the pseudonymisation key (fingerprint {found}) is not the key the processed data "
+            f"in {folder} were made with (fingerprint {expected}): young people's ids would stop "
+            "linking to earlier years. Point HUBSPOKE_KEY_FILE at the original key, or start "
+            "afresh on purpose (clean_all(..., fresh_key=True))",
+            file=key_file,
+        )
+
+
+def normalise_ref(case_ref: object) -> str:
+    """A case reference as hashed: NFKC, format characters (e.g. zero-width space) removed, trimmed, upper case."""
+    text = str(case_ref)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.strip().upper()
+
+
 def pseudonym(key: bytes, service_id: str, case_ref: str) -> str:
-    """One young person's id: HMAC-SHA256 of ``service_id:case_ref``, first 16 hex characters."""
-    message = f"{service_id}:{str(case_ref).strip().upper()}".encode()
+    """One young person's id: HMAC-SHA256 of ``service_id:case_ref``, first 16 hex characters.
+
+    ``case_ref`` is normalised first (:func:`normalise_ref`).
+    """
+    message = f"{service_id}:{normalise_ref(case_ref)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:ID_LENGTH]
 
 
 def pseudonymise(key: bytes, service_id: pd.Series, case_ref: pd.Series) -> pd.Series:
     """Vectorised :func:`pseudonym` over two aligned series (hashes each distinct pair once).
 
-    Case references are trimmed and folded to upper case first, so ``c0012`` and
-    ``C0012 `` link. A missing case reference gives a missing id.
+    Case references are normalised first (:func:`normalise_ref`), so ``c0012``,
+    ``C0012 `` and ``C0012`` with a zero-width space link. A missing case
+    reference gives a missing id.
     """
-    ref = case_ref.astype("string").str.strip().str.upper()
+    text = case_ref.astype("string")
+    ref = text.str.strip().str.upper()
+    # Only references with non-ASCII characters need NFKC and format characters removed.
+    odd = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if odd.any():
+        ref = ref.copy()
+        ref.iloc[odd] = [normalise_ref(v) for v in text.iloc[odd]]
     pairs = service_id.astype("string") + ":" + ref
     codes, uniques = pd.factorize(pairs, use_na_sentinel=True)
     one = _hmac_hex(key)
@@ -134,25 +240,18 @@ def pseudonymise(key: bytes, service_id: pd.Series, case_ref: pd.Series) -> pd.S
     return pd.Series(digests.take(np.where(codes < 0, len(uniques), codes)), index=pairs.index)
 
 
-_BLOCK = 64  # SHA-256 block size in bytes
-
-
 def _hmac_hex(key: bytes) -> Callable[[str], str]:
-    """A fast ``message -> HMAC-SHA256(key, message) hex[:ID_LENGTH]`` (RFC 2104, same digests).
+    """``message -> HMAC-SHA256(key, message) hex[:ID_LENGTH]`` with the standard library's :mod:`hmac`.
 
-    The key's inner and outer padded states are hashed once; each message then
-    costs two copies and two updates instead of a full HMAC set-up.
+    The keyed HMAC object is set up once and copied per message (the key's
+    padded states are not recomputed each time).
     """
-    block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
-    block = block.ljust(_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    base = hmac.new(key, digestmod=hashlib.sha256)
+    keep = ID_LENGTH // 2
 
     def one(message: str) -> str:
-        i = inner.copy()
-        i.update(message.encode())
-        o = outer.copy()
-        o.update(i.digest())
-        return o.hexdigest()[:ID_LENGTH]
+        h = base.copy()
+        h.update(message.encode())
+        return h.digest()[:keep].hex()
 
     return one

@@ -18,6 +18,13 @@ a name:
 
 Redaction errs towards removing too much: a capitalised ordinary word inside a sentence
 (``"the Beacon project"``) is redacted too. Add such words to ``allow`` when needed.
+
+:func:`redact_names` handles names and places only, with the known limits above (a lone
+first name opening a sentence, lower-case or accented names). Excerpts go through
+:func:`hubspoke.privacy.deidentify.deidentify` instead, which builds on these word
+lists and also masks phone numbers, e-mail addresses, postcodes, dates and case
+references, and whose :func:`~hubspoke.privacy.deidentify.risk_reasons` lets a quote
+that still looks risky be dropped.
 """
 
 from __future__ import annotations

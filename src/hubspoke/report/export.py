@@ -3,6 +3,10 @@
 The funder copy is built from a whitelist: only markdown cells and the outputs the
 notebook marked as safe for funders (:mod:`hubspoke.present.display` marks them after
 disclosure control) survive.
+
+Every page, funder and analyst alike, carries a Content-Security-Policy
+(:data:`CONTENT_SECURITY_POLICY`) as a second wall behind the escaping in
+:mod:`hubspoke.present.display`: the pages need no script, so none may run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,17 @@ from hubspoke.present.display import FUNDER_TAG
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+#: The Content-Security-Policy of every report page and of the index page (a ``<meta>``
+#: at the top of ``<head>``): no script at all, nothing loaded from anywhere but the page
+#: itself (images and fonts only as ``data:`` URIs, styles only inline), no form, no
+#: ``<base>``. The pages embed their images and styles and need no script, so a script
+#: or remote load that escaped escaping is blocked instead of run. (``frame-ancestors``
+#: is left out: browsers ignore it in a ``<meta>`` and complain on the console.)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; "
+    "style-src 'unsafe-inline'; font-src data:; form-action 'none'; base-uri 'none'"
+)
 
 
 def _drop_removed_cells(nb):
@@ -88,7 +103,12 @@ def export_html(nb, *, audience: str, title: str) -> str:
         if c.cell_type == "code"
     )
     resources = {
-        "hubspoke": {"audience": audience, "notice": SYNTHETIC_NOTICE, "add_notice": not shown}
+        "hubspoke": {
+            "audience": audience,
+            "notice": SYNTHETIC_NOTICE,
+            "add_notice": not shown,
+            "csp": CONTENT_SECURITY_POLICY,
+        }
     }
     exporter = _exporter(exclude_input=audience == "funder", embed_images=_links_images(nb))
     body, _ = exporter.from_notebook_node(nb, resources=resources)

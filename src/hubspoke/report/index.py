@@ -1,4 +1,7 @@
-"""The index page of a reports folder: every report with its status and links."""
+"""The index page of a reports folder: every report with its status and links.
+
+Every value on it is escaped, and it carries the reports' Content-Security-Policy.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import html
 from collections.abc import Sequence
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
+from hubspoke.report.export import CONTENT_SECURITY_POLICY
 
 _INDEX_CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:70rem;color:#1b1b1b;padding:0 1rem}
@@ -49,7 +53,9 @@ def index_html(results: Sequence[dict], *, built: str, data_ver: str) -> str:
     )
     failed = sum(r["status"] == "failed" for r in results)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Hub and Spoke evaluation reports</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{html.escape(CONTENT_SECURITY_POLICY)}">
+<title>Hub and Spoke evaluation reports</title>
 <style>{_INDEX_CSS}</style></head><body>
 <div class="notice" role="note">{html.escape(SYNTHETIC_NOTICE)}</div>
 <h1>Hub and Spoke evaluation: reports</h1>

@@ -14,16 +14,29 @@ settings, warning filters, numpy print options and pandas options restored; and 
 working folder set back. Modules a report imported stay imported, as the point is. A kernel is replaced after a report that failed,
 when it died, and after :data:`MAX_REPORTS_PER_KERNEL` reports; ``hubspoke report
 --fresh-kernels`` starts a new kernel for every report instead.
+
+Workers and kernels die with the batch (:func:`die_with_parent`): on Linux a worker asks
+for SIGKILL when the batch process ends (``prctl(PR_SET_PDEATHSIG)``), and every kernel
+it starts asks the same of the worker, between fork and exec; before each write a worker
+checks that the batch process is still its parent, and stops without writing if not.
+Where there is no parent-death signal, a watchdog thread in the worker checks every half
+second instead, and ipykernel's own parent poller ends the kernel once its worker is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
+import time
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +60,92 @@ PRELOAD = (
     "hubspoke.analysis.cross_site",
 )
 
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------
+# Dying with the parent (batch workers, and the kernels they start)
+# ---------------------------------------------------------------------------
+
+#: prctl option: the signal Linux sends a process when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+#: Exit status of a worker or kernel that stops because the process it served is gone.
+ORPHAN_EXIT_STATUS = 1
+#: Seconds between two checks of the watchdog (used only where prctl is not available).
+WATCH_INTERVAL = 0.5
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, or None where there is none (not Linux, or no usable libc)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+#: Resolved at import, before any fork: a kernel's pre-exec hook then only calls it.
+_PRCTL = _load_prctl()
+#: The batch process this worker serves; None outside batch workers (nothing to guard).
+_bound_parent: int | None = None
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent ends; False where unsupported.
+
+    Linux sends it when the *thread* that started this process ends, so a process must be
+    started from a thread that lives as long as its parent does (a worker's main thread).
+    """
+    if _PRCTL is None:
+        return False
+    return _PRCTL(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
+def orphaned() -> bool:
+    """True in a batch worker whose batch process is gone (it was adopted by another)."""
+    return _bound_parent is not None and os.getppid() != _bound_parent
+
+
+def exit_if_orphaned() -> None:
+    """Called before each write of a worker: stop at once, writing nothing, if the batch is gone."""
+    if orphaned():
+        os._exit(ORPHAN_EXIT_STATUS)
+
+
+def _watch_parent() -> None:
+    while True:
+        exit_if_orphaned()
+        time.sleep(WATCH_INTERVAL)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Bind this process (a batch worker) to the batch process ``parent_pid``.
+
+    It gets SIGKILL when that process ends, and so does every kernel it starts from now
+    on (see :func:`local_transport_kernel_manager`). A parent that is already gone ends
+    this process at once; where prctl is not available a watchdog thread stands in.
+    """
+    global _bound_parent
+    _bound_parent = parent_pid
+    signalled = set_parent_death_signal()
+    exit_if_orphaned()  # the parent may have died before the signal was asked for
+    if not signalled:
+        log.debug("no parent-death signal here: watching parent %d instead", parent_pid)
+        threading.Thread(target=_watch_parent, name="hubspoke-parent-watch", daemon=True).start()
+
+
+def _kernel_pre_exec(worker_pid: int) -> Callable[[], None]:
+    """The hook a kernel runs between fork and exec: die with the worker that starts it."""
+
+    def pre_exec() -> None:
+        set_parent_death_signal()
+        if os.getppid() != worker_pid:  # the worker died while this kernel was forked
+            os._exit(ORPHAN_EXIT_STATUS)
+
+    return pre_exec
+
 
 def local_transport_kernel_manager() -> type:
     """A kernel manager class whose kernels talk over Unix sockets instead of TCP ports."""
@@ -59,13 +158,17 @@ def local_transport_kernel_manager() -> type:
             return "ipc"
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
-            log = os.environ.get(KERNEL_LOG_ENV)
-            if log:
-                Path(log).parent.mkdir(parents=True, exist_ok=True)
-                self._hubspoke_log = open(log, "ab")  # noqa: SIM115 - lives as long as the kernel
+            if _bound_parent is not None:  # in a batch worker: the kernel dies with it
+                exit_if_orphaned()
+                kw.setdefault("preexec_fn", _kernel_pre_exec(os.getpid()))
+            log_file = os.environ.get(KERNEL_LOG_ENV)
+            if log_file:
+                Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+                self._hubspoke_log = open(log_file, "ab")  # noqa: SIM115 - lives as long as the kernel
                 kw.setdefault("stdout", self._hubspoke_log)
                 kw.setdefault("stderr", self._hubspoke_log)
             await super()._async_launch_kernel(kernel_cmd, **kw)
+            log.debug("kernel %s started, log %s", getattr(self.provisioner, "pid", None), log_file)
 
         def client(self, **kw: object) -> Any:
             # Remembered, so that whoever reuses this kernel can close the clients
@@ -230,7 +333,10 @@ class WorkerKernel:
 
         try:
             if self.kc is None:
-                self.kc = BlockingKernelClient()
+                # The manager as parent: "alive" then means the process runs. Without it the
+                # client judges by heartbeats, and a kernel slow to start on a busy machine
+                # (a missed beat) was taken for dead.
+                self.kc = BlockingKernelClient(parent=self.km)
                 self.kc.load_connection_info(self.km.get_connection_info())
                 self.kc.start_channels()
                 self.kc.wait_for_ready(timeout=KERNEL_TIMEOUT)

@@ -16,13 +16,24 @@ A failing notebook never stops the others: its executed notebook is kept, the in
 command exits non-zero. A report whose inputs (notebook, processed data, library,
 parameters) are unchanged is not rebuilt. Every file is written to a temporary name and
 moved into place.
+
+Workers and their kernels die with the batch process, even under ``kill -9``, and a
+worker writes nothing once the batch process is gone (:func:`~hubspoke.report.kernels.die_with_parent`;
+papermill keeps the executed notebook in memory, so every file of a report is written
+here, after that check). Ctrl-C stops the batch at once: queued reports are cancelled,
+workers and kernels killed, the results so far kept in the state file, and
+``KeyboardInterrupt`` raised for the command line to exit with status 130.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import multiprocessing
 import os
+import signal
+import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -40,7 +51,13 @@ from hubspoke.errors import ReportError
 from hubspoke.load import data_version, service_years
 from hubspoke.report.export import export_html
 from hubspoke.report.index import index_html
-from hubspoke.report.kernels import KERNEL_LOG_ENV, WorkerKernel, local_transport_kernel_manager
+from hubspoke.report.kernels import (
+    KERNEL_LOG_ENV,
+    WorkerKernel,
+    die_with_parent,
+    exit_if_orphaned,
+    local_transport_kernel_manager,
+)
 from hubspoke.report.plan import (
     Job,
     _is_up_to_date,
@@ -51,20 +68,48 @@ from hubspoke.report.plan import (
     plan_jobs,
 )
 
+log = logging.getLogger(__name__)
+
+#: Subfolders of the reports folder the batch writes into.
+REPORT_SUBFOLDERS = ("analyst", "funder", "logs")
+
 # ---------------------------------------------------------------------------
 # Atomic file writes
 # ---------------------------------------------------------------------------
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and move it into place."""
+    """Write ``data`` to a temporary file beside ``path`` and move it into place.
+
+    In a batch worker whose batch process is gone, nothing is written: the worker stops.
+    """
+    exit_if_orphaned()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         fh.flush()
         os.fsync(fh.fileno())
+    exit_if_orphaned()  # the report appears only if the batch is still there
     os.replace(tmp, path)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Raise :class:`ReportError` naming the folder when the reports folder cannot be written.
+
+    Checked before any kernel starts, by creating (and removing) a file in the folder
+    and each subfolder: permission bits alone do not tell (root, read-only mounts).
+    """
+    for folder in (out_dir, *(out_dir / name for name in REPORT_SUBFOLDERS)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ReportError(
+                f"cannot write to the reports folder ({exc.strerror or exc})", file=folder
+            ) from None
 
 
 def sweep_temporary_files(out_dir: Path) -> list[Path]:
@@ -111,6 +156,35 @@ def _first_error_line(exc: BaseException) -> str:
     return line[0][:300] if line else ename
 
 
+class _NotebooksInMemory:
+    """A papermill I/O handler that keeps executed notebooks in memory instead of on disk.
+
+    papermill then writes no file of its own: every file of a report is written by
+    :func:`execute_job` through :func:`write_atomic`, which first checks the batch is alive.
+    """
+
+    SCHEME = "hubspoke-memory://"
+
+    def __init__(self) -> None:
+        self.saved: dict[str, str] = {}
+        self.registered = False
+
+    def read(self, path: str) -> str:
+        return self.saved[path]
+
+    def write(self, buf: str, path: str) -> None:
+        self.saved[path] = buf
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(p for p in self.saved if p.startswith(path))
+
+    def pretty_path(self, path: str) -> str:
+        return path
+
+
+_IN_MEMORY = _NotebooksInMemory()
+
+
 def execute_job(
     job: Job,
     *,
@@ -129,11 +203,14 @@ def execute_job(
     # papermill there would slow each kernel's start, and papermill changes the warning filters.
     import nbformat
     import papermill as pm
+    from papermill.iorw import papermill_io
 
+    if not _IN_MEMORY.registered:
+        papermill_io.register(_IN_MEMORY.SCHEME, _IN_MEMORY)
+        _IN_MEMORY.registered = True
     started = time.perf_counter()
     analyst_ipynb = out_dir / "analyst" / f"{job.stem}.ipynb"
-    tmp_ipynb = analyst_ipynb.with_name(f".{job.stem}.{os.getpid()}.running.ipynb")
-    tmp_ipynb.parent.mkdir(parents=True, exist_ok=True)
+    executed = f"{_IN_MEMORY.SCHEME}{analyst_ipynb}"
     status, error = "ok", ""
     run_on: dict = {"kernel_manager_class": local_transport_kernel_manager()}
     try:
@@ -143,7 +220,7 @@ def execute_job(
             os.environ[KERNEL_LOG_ENV] = str(out_dir / "logs" / f"{job.stem}.kernel.log")
         pm.execute_notebook(
             str(notebooks_dir / f"{job.notebook}.ipynb"),
-            str(tmp_ipynb),
+            executed,
             parameters=job.parameters,
             kernel_name="python3",
             progress_bar=False,
@@ -158,9 +235,11 @@ def execute_job(
     finally:
         if kernel is not None:
             kernel.release(ok=status == "ok")
+    text = _IN_MEMORY.saved.pop(executed, None)
     try:
-        if tmp_ipynb.exists():
-            nb = nbformat.read(tmp_ipynb, as_version=4)
+        if text is not None:  # papermill saves the notebook when it ran, even with an error
+            nb = nbformat.reads(text, as_version=4)
+            nb.metadata.get("papermill", {})["output_path"] = str(analyst_ipynb)
             write_atomic(analyst_ipynb, nbformat.writes(nb))
             write_atomic(
                 out_dir / "analyst" / f"{job.stem}.html",
@@ -173,9 +252,8 @@ def execute_job(
                 )
     except Exception as exc:  # noqa: BLE001
         status, error = "failed", f"export failed: {_first_error_line(exc)}"
-    finally:
-        tmp_ipynb.unlink(missing_ok=True)
     if status != "ok":
+        exit_if_orphaned()
         (out_dir / "funder" / f"{job.stem}.html").unlink(missing_ok=True)
     return JobResult(
         job.stem,
@@ -193,9 +271,18 @@ def execute_job(
 _worker_kernel: WorkerKernel | None = None
 
 
-def _worker_init(env: dict[str, str], notebooks_dir: str, out_dir: str, reuse: bool) -> None:
-    """Start-up of a worker process: the settings' environment and, when reusing, its kernel."""
+def _worker_init(
+    parent_pid: int, env: dict[str, str], notebooks_dir: str, out_dir: str, reuse: bool
+) -> None:
+    """Start-up of a worker process: bound to the batch process, the settings' environment
+    and, when reusing, its kernel.
+
+    Ctrl-C in a terminal reaches the whole process group: the batch process handles it and
+    kills the workers, so a worker ignores it (no traceback from each worker).
+    """
     global _worker_kernel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
     os.environ.update(env)
     if reuse:
         _worker_kernel = WorkerKernel(cwd=Path(notebooks_dir), log_dir=Path(out_dir) / "logs")
@@ -249,6 +336,22 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: queued jobs cancelled, workers killed (their kernels die with them)."""
+    processes = list((pool._processes or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):  # already gone
+            process.kill()
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _save_state(out_dir: Path, state: dict[str, dict], results: Iterable[JobResult]) -> None:
+    state.update({r.stem: asdict(r) for r in results})
+    write_atomic(_state_path(out_dir), json.dumps(state, indent=1, sort_keys=True))
+
+
 def run_batch(
     jobs: Sequence[Job],
     *,
@@ -262,6 +365,10 @@ def run_batch(
 
     Each worker reuses one kernel from report to report, reset in between
     (:mod:`hubspoke.report.kernels`); ``reuse_kernels=False`` gives every report a new kernel.
+    ``progress`` shows a progress bar, on a terminal only. Workers are started from the
+    calling thread, and die with it (see :func:`~hubspoke.report.kernels.die_with_parent`).
+    On Ctrl-C the workers are killed, the results so far saved and ``KeyboardInterrupt``
+    raised again.
     """
     out_dir = Path(out_dir)
     notebooks_dir = settings.notebooks_dir
@@ -292,51 +399,63 @@ def run_batch(
             to_run.append((job, h))
     workers = max(1, min(workers or os.cpu_count() or 1, len(to_run) or 1))
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    _log(
-        out_dir,
-        [
-            f"== {started} hubspoke {__version__}: {len(jobs)} reports, {len(to_run)} to build, "
-            f"{len(jobs) - len(to_run)} unchanged, {workers} workers"
-        ],
+    planned = (
+        f"{len(jobs)} reports, {len(to_run)} to build, "
+        f"{len(jobs) - len(to_run)} unchanged, {workers} workers"
     )
+    log.debug("%s", planned)
+    _log(out_dir, [f"== {started} hubspoke {__version__}: {planned}"])
     bar = tqdm(
         total=len(jobs),
         desc="reports",
         unit="report",
-        disable=not progress,
+        disable=None if progress else True,  # None: shown on a terminal only
         initial=len(jobs) - len(to_run),
     )
-    if to_run:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=ctx,
-            initializer=_worker_init,
-            initargs=(_settings_env(settings), str(notebooks_dir), str(out_dir), reuse_kernels),
-        ) as pool:
-            futures = {
-                pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job
-                for job, h in to_run
-            }
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                    result = failed_result(job, f"worker died: {_first_error_line(exc)}")
-                results[job.stem] = result
-                _log(
-                    out_dir,
-                    [
-                        f"{result.status:9s} {result.seconds:7.2f}s {result.stem}"
-                        + (f"  ERROR {result.error}" if result.error else "")
-                    ],
-                )
-                bar.update(1)
-    bar.close()
+    try:
+        if to_run:
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=(
+                    os.getpid(),
+                    _settings_env(settings),
+                    str(notebooks_dir),
+                    str(out_dir),
+                    reuse_kernels,
+                ),
+            )
+            try:
+                futures = {
+                    pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job
+                    for job, h in to_run
+                }
+                for future in as_completed(futures):
+                    job = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
+                        result = failed_result(job, f"worker died: {_first_error_line(exc)}")
+                    results[job.stem] = result
+                    line = f"{result.status:9s} {result.seconds:7.2f}s {result.stem}" + (
+                        f"  ERROR {result.error}" if result.error else ""
+                    )
+                    log.debug("%s", line)
+                    _log(out_dir, [line])
+                    bar.update(1)
+            except BaseException:
+                _stop_workers(pool)
+                raise
+            pool.shutdown(wait=True)
+    except KeyboardInterrupt:
+        _save_state(out_dir, state, (results[j.stem] for j in jobs if j.stem in results))
+        _log(out_dir, [f"interrupted: {len(results)} of {len(jobs)} reports done"])
+        raise
+    finally:
+        bar.close()
     ordered = [results[j.stem] for j in jobs]
-    state.update({r.stem: asdict(r) for r in ordered})
-    write_atomic(_state_path(out_dir), json.dumps(state, indent=1, sort_keys=True))
+    _save_state(out_dir, state, ordered)
     return ordered
 
 
@@ -348,42 +467,61 @@ def run_reports(
     settings: Settings | None = None,
     progress: bool = True,
     fresh_kernels: bool = False,
+    echo: bool = True,
 ) -> int:
-    """The ``hubspoke report`` command: plan, run, write the index; 0 when every report built."""
+    """The ``hubspoke report`` command: plan, run, write the index; 0 when every report built.
+
+    The summary (and a line per failed report) is printed to stdout when ``echo`` (for a
+    script or notebook), else logged (the command line, where ``-q`` and ``-v`` apply).
+    A reports folder that cannot be written is a :class:`ReportError` naming it.
+    """
     settings = settings or get_settings()
     out_dir = Path(out or settings.reports_dir)
     planned = plan_jobs(service_years(settings.processed_dir), only=only)
     if not planned:
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
+    check_writable(out_dir)
     t0 = time.perf_counter()
-    results = run_batch(
-        planned,
-        settings=settings,
-        out_dir=out_dir,
-        workers=jobs,
-        progress=progress,
-        reuse_kernels=not fresh_kernels,
-    )
-    state = load_state(out_dir)
-    # The index lists every report ever built into this folder that is still planned on the full data.
-    everything = plan_jobs(service_years(settings.processed_dir))
-    listed = [state[j.stem] for j in everything if j.stem in state]
-    write_atomic(
-        out_dir / "index.html",
-        index_html(
-            listed,
-            built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            data_ver=data_version(settings.processed_dir),
-        ),
-    )
-    failed = [r for r in results if r.status == "failed"]
-    built = sum(r.status == "ok" for r in results)
-    summary = (
-        f"{len(results)} reports: {built} built, {len(results) - built - len(failed)} unchanged, "
-        f"{len(failed)} failed in {time.perf_counter() - t0:.1f}s. Index: {out_dir / 'index.html'}"
-    )
-    _log(out_dir, [summary, *(f"FAILED {r.stem}: {r.error}" for r in failed)])
-    print(summary)
+    try:
+        results = run_batch(
+            planned,
+            settings=settings,
+            out_dir=out_dir,
+            workers=jobs,
+            progress=progress,
+            reuse_kernels=not fresh_kernels,
+        )
+        state = load_state(out_dir)
+        # The index lists every report ever built into this folder that is still planned on the full data.
+        everything = plan_jobs(service_years(settings.processed_dir))
+        listed = [state[j.stem] for j in everything if j.stem in state]
+        write_atomic(
+            out_dir / "index.html",
+            index_html(
+                listed,
+                built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                data_ver=data_version(settings.processed_dir),
+            ),
+        )
+        failed = [r for r in results if r.status == "failed"]
+        built = sum(r.status == "ok" for r in results)
+        summary = (
+            f"{len(results)} reports: {built} built, {len(results) - built - len(failed)} unchanged, "
+            f"{len(failed)} failed in {time.perf_counter() - t0:.1f}s. Index: {out_dir / 'index.html'}"
+        )
+        _log(out_dir, [summary, *(f"FAILED {r.stem}: {r.error}" for r in failed)])
+    except OSError as exc:  # the folder passed the check, then a write failed (disk full...)
+        raise ReportError(
+            f"cannot write the reports ({exc.strerror or exc})", file=exc.filename or out_dir
+        ) from None
+    if echo:
+        print(summary)
+    else:
+        log.info("%s", summary)
     for r in failed:
-        print(f"  FAILED {r.stem}: {r.error}  (see {out_dir / 'analyst' / (r.stem + '.ipynb')})")
+        line = f"FAILED {r.stem}: {r.error}  (see {out_dir / 'analyst' / (r.stem + '.ipynb')})"
+        if echo:
+            print(f"  {line}")
+        else:
+            log.error("%s", line)
     return 1 if failed else 0

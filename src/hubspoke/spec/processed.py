@@ -451,16 +451,39 @@ QUARANTINE = TableSchema(
             "Column at fault ('' when the whole row is at fault).",
             nullable=False,
         ),
-        _f("value", "string", "Value found (never an identifier or free text).", nullable=False),
-        _f("reason", "string", "Why the row was quarantined.", nullable=False),
+        _f(
+            "value",
+            "string",
+            "Value found, only when it cannot identify anyone: '' for identifier, free-text and "
+            "case-reference columns; otherwise kept only if short (at most 30 characters) and of a "
+            "safe shape: a number of at most 6 digits, a date in the event years (2011-2019), a "
+            "code with digits and no spaces, or words that are a near miss of the column's allowed "
+            "labels or made only of its vocabulary and common words that are not names (TBC, "
+            "see notes, daily). Anything else (names, e-mail addresses, phone numbers, postcodes, "
+            "dates of birth) is shown as [masked: N characters], and masked in the reason too.",
+            nullable=False,
+        ),
+        _f(
+            "reason",
+            "string",
+            "Why the row was quarantined (a masked value is masked here too).",
+            nullable=False,
+        ),
     ),
 )
 
 RECONCILIATION = TableSchema(
     "reconciliation",
-    "One row per raw file and sheet: rows_in = rows_clean + rows_quarantined + rows_merged_duplicates.",
+    "One row per raw file and sheet: rows_in = rows_clean + rows_quarantined + rows_merged_duplicates. "
+    "A cleaner that failed as a whole is one failed row too (none of its tables are written).",
     (
-        _f("file", "string", "Raw file (relative to data/raw).", nullable=False),
+        _f(
+            "file",
+            "string",
+            "Raw file (relative to data/raw), or the cleaner's name in angle brackets "
+            "(such as `<clean_qualitative>`) for a cleaner that failed without naming a file.",
+            nullable=False,
+        ),
         _f(
             "sheet",
             "string",
@@ -481,7 +504,7 @@ RECONCILIATION = TableSchema(
         _cat(
             "status",
             RECONCILIATION_STATUS,
-            "ok, or failed when the file could not be read.",
+            "ok, or failed when the file could not be read (or its cleaner failed).",
             nullable=False,
         ),
         _f("message", "string", "The error for a failed file; warnings otherwise.", nullable=False),

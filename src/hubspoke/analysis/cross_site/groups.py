@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from hubspoke import config
 from hubspoke.analysis.cross_site.funnel import is_small
@@ -30,14 +31,11 @@ GROUP_LABELS: Mapping[str, str] = {
 
 
 def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (NaN, NaN when n is 0)."""
+    """Wilson score interval for a proportion (NaN, NaN when n is 0), as statsmodels computes it."""
     if n <= 0:
         return (math.nan, math.nan)
-    z = stats.norm.ppf(1 - (1 - level) / 2)
-    p = successes / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
+    return (float(low), float(high))
 
 
 def compare_groups(

@@ -18,8 +18,9 @@ from hubspoke.analysis.realist.inputs import _judgements, _require
 from hubspoke.analysis.realist.theories import Theory, _theory_order, load_theories
 from hubspoke.analysis.realist.verdicts import TOO_LITTLE, _tally
 from hubspoke.errors import ParameterError
+from hubspoke.privacy.deidentify import deidentify, risk_reasons
 from hubspoke.privacy.disclosure import SuppressOptions
-from hubspoke.privacy.redact import attribute_quote, redact_names
+from hubspoke.privacy.redact import attribute_quote
 from hubspoke.spec.vocab import JUDGEMENTS
 
 _ID = re.compile(r"\b(?:S\d{2,3}|T\d{3,5}|SG\d{4,6})\b")
@@ -29,9 +30,17 @@ _CMO_PRIORITY = {"outcome": 0, "mechanism": 1, "context": 2}
 
 # --------------------------------------------------------------------------- quotes
 def safe_quote(excerpt: str, *, names: Iterable[str] = (), places: Iterable[str] = ()) -> str:
-    """An excerpt fit to quote: names and places redacted again, service/transcript ids removed."""
-    text = redact_names(str(excerpt), names=names, places=places)
-    return re.sub(r"\s+", " ", _ID.sub(ID_PLACEHOLDER, text)).strip()
+    """An excerpt fit to quote, or ``""`` (dropped) when it still looks risky.
+
+    Service/transcript ids become ``[id]``, then :func:`~hubspoke.privacy.deidentify.deidentify`
+    masks names, places, phones, e-mails, postcodes, dates and case refs again (``names`` /
+    ``places`` add those known from the data). A quote in which
+    :func:`~hubspoke.privacy.deidentify.risk_reasons` still finds something is dropped
+    rather than shown: callers treat ``""`` as no quote.
+    """
+    alone = re.compile(_ID.pattern + r"(?![-/]\w)")  # not the head of a case ref (S04-00012)
+    text = deidentify(alone.sub(ID_PLACEHOLDER, str(excerpt)), names=names, places=places)
+    return "" if risk_reasons(text) else re.sub(r"\s+", " ", text).strip()
 
 
 def _pick_quotes(segments: pd.DataFrame, max_quotes: int) -> pd.DataFrame:
@@ -109,7 +118,9 @@ def theory_evidence(
             **{j: int(counts[j]) if counts is not None else 0 for j in JUDGEMENTS},
             "verdict": str(counts["verdict"]) if counts is not None else TOO_LITTLE,
         }
-        picked = _pick_quotes(codes[codes["theory_id"] == theory], max_quotes)
+        # A quote safe_quote dropped (still risky after de-identification) is never picked.
+        quotable = codes["theory_id"].eq(theory) & codes["quote"].ne("")
+        picked = _pick_quotes(codes[quotable], max_quotes)
         for k in range(max_quotes):
             has = k < len(picked)
             row[f"quote_{k + 1}"] = str(picked["quote"].iloc[k]) if has else ""
@@ -158,20 +169,42 @@ def evidence_display(
     return out
 
 
+#: Every ASCII punctuation character: Markdown may read any of them as markup, and
+#: CommonMark makes each one literal after a backslash.
+_MARKDOWN_ACTIVE = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def _markdown_text(value: object) -> str:
+    """A value from data as Markdown that shows exactly its text, on one line.
+
+    Every ASCII punctuation character is backslash-escaped, so no emphasis, code span,
+    link, autolink, image, raw HTML, comment or entity can form from it (``html.escape``
+    alone would leave ``[x](javascript:...)`` and ``*`` live), and runs of whitespace
+    become one space, so a line break cannot start a heading, list or quote.
+    """
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", re.sub(r"\s+", " ", str(value)).strip())
+
+
 def quotes_markdown(evidence: pd.DataFrame, *, theories: Sequence[Theory] | None = None) -> str:
-    """The safe quotes of :func:`theory_evidence` as Markdown, grouped by theory, attributed by role and year."""
+    """The safe quotes of :func:`theory_evidence` as Markdown, grouped by theory, attributed by role and year.
+
+    Quotes, attributions and theory names are data: each is escaped
+    (:func:`_markdown_text`) so it shows as written and never as markup.
+    """
     names = {t.id: t.label for t in (theories or load_theories())}
     quote_cols = sorted(c for c in evidence.columns if c.startswith("quote_"))
     blocks = []
     for row in evidence.to_dict("records"):
         quotes = [
-            f'> "{row[q].strip()}"  \n> — {row[q.replace("quote_", "attribution_")]}'
+            f'> "{_markdown_text(row[q])}"  \n'
+            f"> — {_markdown_text(row[q.replace('quote_', 'attribution_')])}"
             for q in quote_cols
             if str(row.get(q) or "").strip()
         ]
         if quotes:
+            theory = row["theory_id"]
             blocks.append(
-                f"**{row['theory_id']}: {names.get(row['theory_id'], '')}**\n\n"
+                f"**{_markdown_text(theory)}: {_markdown_text(names.get(theory, ''))}**\n\n"
                 + "\n\n".join(quotes)
             )
     return (
