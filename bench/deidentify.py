@@ -16,9 +16,9 @@ written the other way round), and prints, by kind:
 * precision: the share of masked spans that overlap an injected identifier (by the
   masked span's kind).
 
-Names that no list holds (``name (unlisted)``, ``place (unlisted)``) are found only by
-the capitalised-word rules; they are reported apart, without the 99% target. Target:
-recall >= 99% on every other kind.
+Names and places that no list holds (unlisted) are found only by the capitalised-word
+rules (and, opening a sentence, by word frequency); they are counted inside ``name`` /
+``place`` and broken down in a line under the table. Target: recall >= 99% on every kind.
 
     .venv/bin/python bench/deidentify.py [--n 600] [--seed 14] [--markdown]
 """
@@ -41,7 +41,6 @@ from hubspoke.synth.qual import FIRST_NAMES as PROJECT_FIRST
 TARGET = 0.99
 #: Kinds held to the recall target; the unlisted ones are reported for information.
 TARGET_KINDS: tuple[str, ...] = ("name", "phone", "email", "postcode", "date", "case_ref", "place")
-INFO_KINDS: tuple[str, ...] = ("name (unlisted)", "place (unlisted)")
 
 #: Accented names as the data lists them, and as an interviewer typed them (the other way round too).
 ACCENTED: tuple[tuple[str, str], ...] = (
@@ -61,7 +60,10 @@ COMMON_SURNAMES: tuple[str, ...] = (
     "Begum", "Doherty", "Ahmed", "O'Connor",
 )  # fmt: skip
 #: Invented names in no list: only the capitalised-word rules can find them.
-UNLISTED_FIRST: tuple[str, ...] = ("Xanthe", "Quorra", "Taliesin", "Brannagh", "Vashti", "Lysander")
+UNLISTED_FIRST: tuple[str, ...] = (
+    "Xanthe", "Quorra", "Taliesin", "Brannagh", "Vashti", "Lysander", "Kezia", "Tamsin", "Zarah",
+    "Marnie", "Ottilie", "Saoirse", "Eilidh", "Tallulah", "Morwenna", "Kerenza",
+)  # fmt: skip
 UNLISTED_SURNAMES: tuple[str, ...] = ("Quillfeather", "Marchbank", "Sowerbutts", "Penhaligon")
 UNLISTED_PLACES: tuple[str, ...] = ("Thornbury Vale", "Oakhurst", "Little Sudbrook", "Pennock")
 
@@ -105,6 +107,25 @@ TRICKY: tuple[str, ...] = (
     "Mark my words, the demand will go up.",
     "There were 2,500 contacts across the county.",
 )
+#: Clean sentences opening with an ordinary but uncommon word (the word-frequency rule's hard case).
+RARE_OPENERS: tuple[str, ...] = (
+    "Safeguarding was everyone's job by then.",
+    "Sexting came up in nearly every school session.",
+    "Absconding was the pattern with the older girls.",
+    "Groomers target the quiet ones.",
+    "Realistically, it takes years to build that trust.",
+    "Crucially, the police came on board.",
+    "Ketamine was everywhere that summer.",
+    "Carers were not always told.",
+    "Respite placements helped a bit.",
+    "Perpetrators moved the girls between towns.",
+    "Erm, I think it was the second time.",
+    "Outreach workers went to the parks at night.",
+    "Takeaways and taxis kept coming up.",
+    "Vapes were the first thing they were given.",
+    "Thankfully, she is settled now.",
+)
+TRICKY = TRICKY + RARE_OPENERS
 #: Clean sentences from the synthetic interview generator (those without a name slot).
 PLAIN: tuple[str, ...] = tuple(
     s[0].upper() + s[1:]
@@ -313,17 +334,19 @@ def _name_value(rng: random.Random, form: str) -> str:
 
 
 def _unlisted(rng: random.Random) -> tuple[str, str, str, str]:
-    """(kind, form, template, value) for a name or place in no list."""
+    """(kind, form, template, value) for a name or place in no list (form starts ``unlisted``)."""
     first, surname = rng.choice(UNLISTED_FIRST), rng.choice(UNLISTED_SURNAMES)
+    opening = rng.choice(NAME_FORMS["sentence start"])
     choices = [
-        ("name (unlisted)", "mid-sentence", "My worker {} never gave up on me.", first),
-        ("name (unlisted)", "after title", "Mrs {} from the school rang.", surname),
-        ("name (unlisted)", "full name", "{} said it helped.", f"{first} {surname}"),
-        ("name (unlisted)", "start + reporting verb", "{} said she would come.", first),
-        ("name (unlisted)", "start, no evidence", "{} came round on Friday.", first),
+        ("name", "unlisted, mid-sentence", "My worker {} never gave up on me.", first),
+        ("name", "unlisted, after title", "Mrs {} from the school rang.", surname),
+        ("name", "unlisted, full name", "{} said it helped.", f"{first} {surname}"),
+        ("name", "unlisted, start + reporting verb", "{} said she would come.", first),
+        ("name", "unlisted, start, no evidence", opening, first),
+        ("name", "unlisted, after a quote or colon", 'She said: "{} is back."', first),
         (
-            "place (unlisted)",
-            "after 'in'",
+            "place",
+            "unlisted, after 'in'",
             "She lives in {} with her nan.",
             rng.choice(UNLISTED_PLACES),
         ),
@@ -459,7 +482,7 @@ def table(result: Score) -> list[str]:
         "| kind | injected | caught | recall | masked spans | on an identifier | precision |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for kind in (*TARGET_KINDS, *INFO_KINDS):
+    for kind in TARGET_KINDS:
         lines.append(
             f"| {kind} | {result.injected[kind]} | {result.caught[kind]} | {_pct(result.recall(kind))} "
             f"| {result.masked[kind]} | {result.on_identifier[kind]} | {_pct(result.precision(kind))} |"
@@ -476,6 +499,14 @@ def report(result: Score, n: int) -> list[str]:
     """Every line the benchmark prints."""
     lines = [f"{n} excerpts, {sum(result.injected.values())} injected identifiers; "
              f"{result.seconds / n * 1000:.2f} ms per excerpt", "", *table(result), ""]  # fmt: skip
+    for kind in ("name", "place"):
+        forms = [(f, t, c) for (k, f), (t, c) in result.by_form.items() if k == kind]
+        unl = [(t, c) for f, t, c in forms if f.startswith("unlisted")]
+        listed = [(t, c) for f, t, c in forms if not f.startswith("unlisted")]
+        lines.append(
+            f"{kind}: listed {sum(c for _, c in listed)}/{sum(t for t, _ in listed)}, "
+            f"unlisted {sum(c for _, c in unl)}/{sum(t for t, _ in unl)} caught"
+        )
     lines.append("recall by form (below 100% only):")
     weak = [(k, f, t, c) for (k, f), (t, c) in sorted(result.by_form.items()) if c < t]
     lines += [f"  {k} / {f}: {c}/{t}" for k, f, t, c in weak] or ["  (none)"]

@@ -108,8 +108,27 @@ def write_results(
     for result in results:
         lines += [f"## {result.title}", "", "```", *result.lines, "```", ""]
     lines += ["How to re-run: see `bench/README.md`.", ""]
+    lines += _kept_sections(path)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+#: Sections of RESULTS.md written by scripts run_all.py does not run; a rewrite keeps them.
+KEPT_SECTIONS = ("## De-identifier",)
+
+
+def _kept_sections(path: Path) -> list[str]:
+    """The lines of the kept sections of the existing ``path`` (each up to the next ``## ``)."""
+    if not path.is_file():
+        return []
+    kept: list[str] = []
+    keeping = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return [*kept, ""] if kept else []
 
 
 def run_benchmarks(

@@ -179,3 +179,22 @@ def test_quiet_and_verbose_together_are_refused():
     result = run_cli("-q", "-v", "synth")
     assert result.returncode == 2
     assert "not allowed with argument" in result.stderr
+
+
+def test_clean_refuses_another_key_unless_told_to_start_afresh(tmp_path):
+    """A different pseudonym key would silently stop ids linking: refused, exit 1, --fresh-key named."""
+    raw, out = tmp_path / "raw", tmp_path / "processed"
+    env = {**os.environ, "HUBSPOKE_KEY_FILE": str(tmp_path / "keys" / "first.key")}
+    assert run_cli("synth", "--out", str(raw), "--services", "2", env=env).returncode == 0
+    assert run_cli("clean", "--raw", str(raw), "--out", str(out), env=env).returncode == 0
+    cases = (out / "cases.parquet").read_bytes()
+
+    other = {**env, "HUBSPOKE_KEY_FILE": str(tmp_path / "keys" / "second.key")}
+    refused = run_cli("clean", "--raw", str(raw), "--out", str(out), env=other)
+    assert refused.returncode == 1
+    assert "--fresh-key" in refused.stderr and "Traceback" not in refused.stderr
+    assert (out / "cases.parquet").read_bytes() == cases
+
+    fresh = run_cli("clean", "--raw", str(raw), "--out", str(out), "--fresh-key", env=other)
+    assert fresh.returncode == 0, fresh.stderr
+    assert (out / "cases.parquet").read_bytes() != cases

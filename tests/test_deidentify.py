@@ -111,6 +111,38 @@ def test_ordinary_text_is_left_alone(text):
     assert safe_quote(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kezia said she was scared.", "[name] said she was scared."),
+        ("Tamsin came round on Friday.", "[name] came round on Friday."),
+        ("Zarah told me everything.", "[name] told me everything."),
+        (
+            "It was late. Ottilie is back at school now.",
+            "It was late. [name] is back at school now.",
+        ),
+        ('She said: "Morwenna went missing again."', 'She said: "[name] went missing again."'),
+        ("Eilidh-Marnie has been doing well.", "[name] has been doing well."),
+    ],
+)
+def test_unknown_names_opening_a_sentence_are_masked(text, expected):
+    assert deidentify(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Later she went home. Sometimes she stayed out. Police were called twice.",
+        "Meanwhile the Hub kept going. Eventually it worked. Nobody expected it.",
+        "Honestly, it was hard. Unfortunately, nothing changed. Thankfully, she is fine.",
+        "Safeguarding is everyone's job. Absconding was common. Crucially, she told us.",
+        "Erm, I think so. Kids talk. Staff listened.",
+    ],
+)
+def test_ordinary_sentence_openers_are_not_names(text):
+    assert deidentify(text) == text
+
+
 def test_second_pass_changes_nothing_and_placeholders_stay():
     text = (
         "Jade's number is 07700 900123, email jade@x.com, DOB 3/4/05, LS6 1AB, "

@@ -251,7 +251,7 @@ def _check_key(ctx: CleanContext) -> None:
             f"the pseudonymisation key file is missing, but the processed data in {ctx.out_dir} "
             f"were made with a key (fingerprint {ctx.expected_key}); a new key would stop young "
             "people's ids linking to earlier years. Restore the key file or point "
-            "HUBSPOKE_KEY_FILE at it, or start afresh on purpose (clean_all(..., fresh_key=True))",
+            "HUBSPOKE_KEY_FILE at it, or start afresh on purpose (`hubspoke clean --fresh-key`, or clean_all(..., fresh_key=True))",
             file=key_file,
         )
     ctx.key()

@@ -25,7 +25,10 @@
   the title stays); a capitalised word inside a sentence that is not in the stop list
   (:data:`STOP_WORDS`: roles, agencies, programme words, calendar words, nations and
   languages) or an acronym; a capitalised word opening a sentence before a reporting
-  verb or a surname; any word found to be a name elsewhere in the same text. A run of
+  verb or a surname, or one that is not a common English word (its lower-case form, or
+  that form without an ``-ly`` / ``-ing`` / ``-s`` ... ending, has a ``wordfreq`` Zipf
+  frequency below :data:`RARE_ZIPF`: ``Kezia said``, ``Tamsin came round``); any word
+  found to be a name elsewhere in the same text. A run of
   name words after ``in`` / ``at`` / ``near`` ... or ending in a place word (``Vale``)
   is a ``[place]``.
 
@@ -48,6 +51,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
+from wordfreq import zipf_frequency
 
 from hubspoke.privacy.redact import (
     ALLOW_WORDS,
@@ -203,8 +207,21 @@ STOP_WORDS: frozenset[str] = _words(
     Many Few Several Other Others Another These Those Teachers Parents Professionals
     Colleagues Management Managers Workers Social Workers Nurses Doctors Mums Dads
     Lunch Dinner Breakfast Tea Costa Greggs Tesco Asda Aldi Lidl Primark Argos
+    Erm Innit Blimey Dunno Gonna Wanna Gotta Lol Omg Ofsted Snapchat Instagram WhatsApp
+    Ketamine Cocaine Heroin Xanax Spice Cannabis Weed Vapes
     """
 )
+#: A capitalised word opening a sentence, in no list, is taken for a name when its lower-case
+#: form is rarer than this in English (``wordfreq`` Zipf scale: 3 = once per million words).
+#: Names in no list mostly score below it (Kezia 2.2, Tamsin 2.3, Lysander 2.4); ordinary
+#: sentence openers score above (Later 5.5, Sometimes 5.3, Police 5.3, Meanwhile 4.5).
+RARE_ZIPF = 3.0
+#: Endings cut before a second look-up, so a rare form of a common word is not a name
+#: (``Crucially`` -> ``crucial``, ``Absconding`` -> ``abscond`` is still rare).
+_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("ally", "al"), ("ily", "y"), ("ly", ""), ("ing", ""), ("ing", "e"), ("ers", ""),
+    ("ers", "e"), ("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("er", ""),
+)  # fmt: skip
 _PARTICLES = _words(
     "a an and the of de da di du del della der den van von la le al el bin bint ibn st"
 )
@@ -570,6 +587,28 @@ def _evidence(text: str, tokens: list[_Token], i: int) -> bool:
     return False
 
 
+@lru_cache(maxsize=1 << 16)
+def _rare(word: str) -> bool:
+    """True when folded ``word`` (and ``word`` without a common ending) is not a common English word.
+
+    A word ending in ``-ing`` is never rare (``Sexting``, ``Absconding``): a surname such as
+    ``Fielding`` opening a sentence needs other evidence.
+    """
+    if zipf_frequency(word, "en") >= RARE_ZIPF or (len(word) > 5 and word.endswith("ing")):
+        return False
+    return not any(
+        word.endswith(ending)
+        and len(word) - len(ending) >= 3
+        and zipf_frequency(word[: -len(ending)] + stem, "en") >= RARE_ZIPF
+        for ending, stem in _ENDINGS
+    )
+
+
+def _rare_opener(tok: _Token) -> bool:
+    """A capitalised word opening a sentence that is no common English word (every part, if hyphenated)."""
+    return len(tok.base) > 1 and all(_rare(p) for p in tok.parts if p)
+
+
 def _stopped(tok: _Token, lex: Lexicon) -> bool:
     """A word never taken for a name by rule: allowed, a stop word or a title."""
     return (
@@ -581,7 +620,7 @@ def _stopped(tok: _Token, lex: Lexicon) -> bool:
 
 
 def _mark_names(text: str, tokens: list[_Token], lex: Lexicon) -> None:
-    """Names by list, then by rule inside sentences, then at sentence starts with evidence."""
+    """Names by list, then by rule inside sentences, then at sentence starts (rare words or with evidence)."""
     for tok in tokens:
         if tok.kind:
             continue
@@ -601,7 +640,7 @@ def _mark_names(text: str, tokens: list[_Token], lex: Lexicon) -> None:
     for i, tok in enumerate(tokens):
         if tok.kind or not tok.at_start or not tok.capitalised or tok.acronym:
             continue
-        if not _stopped(tok, lex) and _evidence(text, tokens, i):
+        if not _stopped(tok, lex) and (_rare_opener(tok) or _evidence(text, tokens, i)):
             tok.kind, tok.source = "name", "rule"
 
 

@@ -195,7 +195,7 @@ def check_key_fingerprint(key: bytes, expected: str, *, key_file: Path, folder: 
             f"the pseudonymisation key (fingerprint {found}) is not the key the processed data "
             f"in {folder} were made with (fingerprint {expected}): young people's ids would stop "
             "linking to earlier years. Point HUBSPOKE_KEY_FILE at the original key, or start "
-            "afresh on purpose (clean_all(..., fresh_key=True))",
+            "afresh on purpose (`hubspoke clean --fresh-key`, or clean_all(..., fresh_key=True))",
             file=key_file,
         )
 
