@@ -1,4 +1,4 @@
-"""Shared fixtures: one synthetic raw data set, and its cleaned form, per test session."""
+"""Shared fixtures: one synthetic raw data set and its cleaned form per test session; a browser."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
+
+from browser_checks import CHROMIUM, launch_context, open_page
 
 #: Where the shared statistics live for tests (never copied into the repository).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -76,3 +79,31 @@ def built_reports(
         out=base / "reports", jobs=2, only=list(REPORT_SUBSET), settings=settings, progress=False
     )
     return ReportsRun(base / "reports", code, settings)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    """One headless chromium for the module, with a fresh user-data dir; closed whatever happens."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        context = launch_context(playwright, tmp_path_factory.mktemp("chromium-profile"))
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def opened(browser):
+    """Open pages in new tabs; every tab is closed after the test."""
+    pages = []
+
+    def _open(path: Path):
+        page, log, response = open_page(browser, path)
+        pages.append(page)
+        return page, log, response
+
+    yield _open
+    for page in pages:
+        page.close()

@@ -12,10 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from browser_checks import (
-    CHROMIUM,
     check_csp,
     check_funder_page,
     check_images,
@@ -25,40 +23,10 @@ from browser_checks import (
     console_problems,
     csp_refusals,
     external_requests,
-    launch_context,
-    open_page,
 )
 from hubspoke import SYNTHETIC_NOTICE
 
 slow = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
-    """One headless chromium for the module, with a fresh user-data dir; closed whatever happens."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        context = launch_context(playwright, tmp_path_factory.mktemp("chromium-profile"))
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-@pytest.fixture
-def opened(browser):
-    """Open pages in new tabs; every tab is closed after the test."""
-    pages = []
-
-    def _open(path: Path):
-        page, log, response = open_page(browser, path)
-        pages.append(page)
-        return page, log, response
-
-    yield _open
-    for page in pages:
-        page.close()
 
 
 def _state(reports: Path) -> dict[str, dict]:

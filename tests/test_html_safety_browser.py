@@ -16,16 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from bs4 import BeautifulSoup
-from playwright.sync_api import sync_playwright
 
 from browser_checks import (
-    CHROMIUM,
     check_csp,
     check_funder_page,
     check_loaded,
     csp_refusals,
-    launch_context,
-    open_page,
 )
 from hubspoke import SYNTHETIC_NOTICE
 from test_html_safety import PAYLOADS, build_poisoned_pages, csp_of, csp_problems, live_markup
@@ -40,34 +36,6 @@ INJECTED = (
     '<img src="data:," alt="probe" onerror="window.__injected_handler = 1">'
 )
 CSP_META = re.compile(r"<meta\b[^>]*Content-Security-Policy[^>]*>", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
-    """One headless chromium for the module, with a fresh user-data dir; closed whatever happens."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        context = launch_context(playwright, tmp_path_factory.mktemp("chromium-profile"))
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-@pytest.fixture
-def opened(browser):
-    """Open pages in new tabs; every tab is closed after the test."""
-    pages = []
-
-    def _open(path: Path):
-        page, log, response = open_page(browser, path)
-        pages.append(page)
-        return page, log, response
-
-    yield _open
-    for page in pages:
-        page.close()
 
 
 @pytest.fixture(scope="module")
