@@ -59,6 +59,7 @@ import pandas as pd
 
 from hubspoke.clean.harmonise import parse_date_text
 from hubspoke.config import EVALUATION_YEARS
+from hubspoke.privacy.deidentify import email_spans, phone_spans, postcode_spans
 from hubspoke.spec.processed import QUARANTINE, RECONCILIATION, ReconciliationStatus
 
 PROVENANCE = ("_file", "_sheet", "_row")
@@ -198,7 +199,6 @@ _MONTHS = frozenset(
     + ("october", "november", "december")
 )
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*(?:\s*(?:%|y|yo|yrs?|years?(?:\s+old)?))?", re.I)
-_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}", re.I)
 _CODE = re.compile(r"[A-Za-z0-9]+(?:[-._/][A-Za-z0-9]+)*")
 _LABEL = re.compile(r"\(?[^\W\d_]+(?:[ '\u2019&/(),.-]+[^\W\d_]+)*[.)]?")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -236,7 +236,7 @@ def shown_value(text: str, vocabulary: Collection[str] = ()) -> bool:
     s = text.strip()
     if not s:
         return True
-    if len(s) > MAX_SHOWN or "@" in s:
+    if len(s) > MAX_SHOWN or _contact_or_address(s):
         return False
     year = _date_year(s)
     if year is not None:
@@ -244,13 +244,19 @@ def shown_value(text: str, vocabulary: Collection[str] = ()) -> bool:
     digits = sum(ch.isdigit() for ch in s)
     if _NUMBER.fullmatch(s):
         return digits <= MAX_DIGITS
-    if _POSTCODE.fullmatch(s):
-        return False
     if digits:
         return bool(_CODE.fullmatch(s)) and len(s) <= 16 and digits <= MAX_DIGITS
     if _LABEL.fullmatch(s):
         return _near_vocabulary(s, vocabulary)
     return False
+
+
+def _contact_or_address(text: str) -> bool:
+    """An e-mail, a phone number or a full postcode, found as the excerpt de-identifier finds them.
+
+    (A lone outward code such as ``S10`` is not enough here: it has the shape of a service id.)
+    """
+    return bool(email_spans(text) or phone_spans(text) or postcode_spans(text, partial=False))
 
 
 def _near_vocabulary(text: str, vocabulary: Collection[str]) -> bool:

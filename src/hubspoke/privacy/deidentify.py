@@ -347,9 +347,12 @@ def _is_road(text: str, match: re.Match[str]) -> bool:
     )
 
 
-def postcode_spans(text: str) -> list[Span]:
-    """UK postcodes: full (``LS6 1AB``, any case) and outward codes alone (``LS6``, upper case)."""
+def postcode_spans(text: str, *, partial: bool = True) -> list[Span]:
+    """UK postcodes: full (``LS6 1AB``, any case) and, with ``partial``, outward codes alone
+    (``LS6``, upper case; these also match short codes such as a service id ``S10``)."""
     spans = [Span(m.start(), m.end(), "postcode") for m in _FULL_POSTCODE.finditer(text)]
+    if not partial:
+        return spans
     for m in _PARTIAL_POSTCODE.finditer(text):
         if m.group() not in _NOT_OUTWARD and not _is_road(text, m):
             spans.append(Span(m.start(), m.end(), "postcode"))
