@@ -50,7 +50,6 @@ _PUBLIC: dict[str, str] = {
     # privacy
     "suppress": "hubspoke.privacy.disclosure",
     "pseudonymise": "hubspoke.privacy.pseudonym",
-    "redact_names": "hubspoke.privacy.redact",
     "deidentify": "hubspoke.privacy.deidentify",
     # reports
     "run_reports": "hubspoke.report",
@@ -74,7 +73,6 @@ __all__ = [
     "pseudonymise",
     "read_ees_csv",
     "read_refi_qda",
-    "redact_names",
     "run_reports",
     "suppress",
 ]
@@ -91,7 +89,6 @@ if TYPE_CHECKING:
     from hubspoke.privacy.deidentify import deidentify
     from hubspoke.privacy.disclosure import suppress
     from hubspoke.privacy.pseudonym import pseudonymise
-    from hubspoke.privacy.redact import redact_names
     from hubspoke.report import run_reports
     from hubspoke.synth import generate
 
