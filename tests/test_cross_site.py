@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +13,6 @@ from scipy import stats
 from hubspoke.analysis import cross_site as cs
 from hubspoke.errors import ParameterError
 from hubspoke.load import ALL_YEARS
-from hubspoke.present.plotting import cross_site as pc
 
 VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
 
@@ -323,7 +321,8 @@ def test_summary_side_by_side_and_indicator_table() -> None:
     wide = cs.side_by_side(summary, measure="risk_reduced")
     assert list(wide.index) == [f"S{i:02d}" for i in range(1, 13)]
     assert list(wide.columns[-3:]) == ["All years reduced", "All years rated", "All years %"]
-    assert wide.attrs["display"]["derived"]["2016 %"] == ("2016 reduced", "2016 rated")
+    assert wide.attrs["values"]["2016"] == "2016 %"
+    assert "display" not in wide.attrs  # funder tables are cross_site_tables' Tables
     indicators = pd.DataFrame(
         {
             "service_id": ["S10", "S02", "S02"], "year": [2016, 2015, 2016], "indicator_id": "SAF1",
@@ -336,25 +335,19 @@ def test_summary_side_by_side_and_indicator_table() -> None:
     assert from_ind.loc["S02", "2016 %"] == 30.0 and math.isnan(from_ind.loc["S10", "2015 %"])
 
 
-def test_charts_leave_out_suppressed_points_and_alt_text_hides_them() -> None:
+def test_analyst_frames_carry_no_suppression_arguments() -> None:
+    """Funder charts take Tables (see test_cross_site_tables); the frames only flag small points."""
     summary = _summary([("S01", 40, 100), ("S02", 55, 100), ("S03", 3, 8), ("S04", 30, 60)])
     data = cs.funnel_data(summary, numerator="risk_reduced", denominator="risk_rated")
-    fig = pc.funnel_plot(data, title="Risk reduced", ylabel="%")
-    points = [c for c in fig.axes[0].collections if len(c.get_offsets())]
-    assert len(points) == 3
-    alt = pc.funnel_alt(data, measure="risk reduced")
-    assert "S03" not in alt and "1 service not shown" in alt and "37.5" not in alt
-    assert "1 service not shown" in pc.funnel_caption(data)
-    plt.close(fig)
+    assert data["suppressed"].tolist() == [False, False, True, False]
     groups = cs.compare_groups(
         summary.assign(model_variant=["A", "A", "B", "C"]),
         by="model_variant",
         numerator="risk_reduced",
         denominator="risk_rated",
     )
-    fig = pc.group_comparison_chart(groups, title="Risk reduced by variant", xlabel="%")
-    assert "B:" not in pc.group_comparison_alt(groups, measure="risk reduced")
-    plt.close(fig)
+    assert "display" not in groups.attrs
+    assert "display" not in cs.group_table(groups).attrs
 
 
 # --------------------------------------------------------------------------- full synthetic data

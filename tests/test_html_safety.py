@@ -83,7 +83,9 @@ def poisoned_notebook_source(figures: Path) -> list[str]:
         'display.section("tables", PAYLOADS["img-onerror"], intro=PAYLOADS["autolink"])\n'
         "frame = pd.DataFrame({'Service ' + PAYLOADS['script']: [PAYLOADS[k] for k in PAYLOADS]},\n"
         "                     index=pd.Index(list(PAYLOADS.values()), name=PAYLOADS['comment-breakout']))\n"
-        'display.table(frame, caption="CAPTION " + PAYLOADS["script"], count_columns=[])',
+        "from hubspoke.privacy.table import Table, Text\n"
+        "words = Table(frame, family='poisoned', rows='item', columns={c: Text('text') for c in frame})\n"
+        'display.table(words, caption="CAPTION " + PAYLOADS["script"])',
         "fig, ax = plt.subplots()\nax.bar(['a', 'b'], [1, 2])\n"
         'display.figure(fig, report="poisoned", name="bars", alt="ALT " + PAYLOADS["img-onerror"],\n'
         '               caption="FIGCAPTION " + PAYLOADS["script"], settings=settings)',

@@ -220,7 +220,10 @@ def test_quotes_are_safe_and_attributed_by_role_and_year():
          ("T0009", "AK", "PT2-M1", "Young person", "She kept turning up.")]
     )  # fmt: skip
     judged = judgements([("S01", "PT1", S), ("S01", "PT1", S), ("S01", "PT2", S)])
-    out = r.theory_evidence(codings, judged, service_id="S01", year=2015, max_quotes=2)
+    people = {"Police": 3, "Spoke worker": 3}
+    out = r.theory_evidence(
+        codings, judged, service_id="S01", year=2015, max_quotes=2, people=people
+    )
     assert out["theory_id"].tolist() == ["PT1", "PT2"]
     text = " ".join(out.filter(like="quote_").astype(str).to_numpy().ravel())
     shown = " ".join(out.astype(str).to_numpy().ravel())
@@ -233,10 +236,12 @@ def test_quotes_are_safe_and_attributed_by_role_and_year():
     # deterministic: outcome code first, then another interview before a second from the same one
     assert out.loc[0, "quote_1"].startswith("Referrals from the police")
     assert out.loc[0, "attribution_2"] == "Spoke worker, 2015"
-    again = r.theory_evidence(codings.iloc[::-1], judged, service_id="S01", year=2015)
+    again = r.theory_evidence(
+        codings.iloc[::-1], judged, service_id="S01", year=2015, people=people
+    )
     pd.testing.assert_frame_equal(out, again)
     excluded = r.theory_evidence(
-        codings, judged, service_id="S01", year=2015, exclude_roles=["Young person"]
+        codings, judged, service_id="S01", year=2015, exclude_roles=["Young person"], people=people
     )
     assert excluded.loc[excluded["theory_id"] == "PT2", "quote_1"].item() == ""
 
@@ -419,31 +424,42 @@ def test_full_synthetic_quality_and_quotes(qualitative):
 def test_charts_have_titles_and_alt_text():
     import matplotlib.pyplot as plt
 
+    from hubspoke.analysis.realist import tables as rt
     from hubspoke.present.plotting import realist as pr
+    from hubspoke.privacy.release import gather, protect
+    from hubspoke.privacy.table import Figure, Table, Text
 
-    m = r.theory_context_matrix(SMALL, services(), spokes(), by="host_setting")
-    fig = pr.theory_context_heatmap(m)
+    tables = {"judgements": SMALL, "services": services(), "spokes": spokes()}
+    context = rt.context_tables(
+        tables, SMALL, by="host_setting", time_period="2015", theories=["PT1", "PT2"]
+    )
+    roles = rt.role_table(SMALL, theories=["PT1", "PT2"], time_period="2015")
+    cells, equations = gather([*context.values(), roles])
+    release = protect(cells, equations=equations)
+    fig = pr.theory_context_heatmap(context, by="host_setting", release=release)
     assert "host setting" in fig.axes[0].get_title(loc="left")
-    assert "PT1 - Police: too little evidence" in pr.theory_context_alt(m)
-    counts = pd.DataFrame(
-        {
-            "theory_id": ["PT1", "PT1", "PT2"],
-            "respondent_role": ["Spoke worker", "Young person", "Spoke worker"],
-            "n_transcripts": [7.0, np.nan, 6.0],  # young people's count suppressed
-        }
+    labels = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert release.symbol in labels  # small counts are never drawn as numbers
+    assert "PT1 - Police: c" in pr.theory_context_alt(context, by="host_setting", release=release)
+    fig2 = pr.evidence_by_role_chart(roles, release=release)
+    assert release.symbol in [t.get_text() for t in fig2.axes[0].texts]
+    assert "Stacked bar chart" in pr.evidence_by_role_alt(roles, release=release)
+    quality = Table(
+        pd.DataFrame(
+            {"label": ["a", "b", "c"], "kappa": [0.9, 0.7, np.nan], "alpha": [0.9, 0.7, np.nan]},
+            index=pd.Index(["PT1-C1", "PT1-M1", "PT1-O1"], name="Code"),
+        ),
+        family="coding_quality",
+        rows="code_id",
+        columns={
+            "label": Text("code_label"),
+            "kappa": Figure("cohen_kappa", dp=2),
+            "alpha": Figure("krippendorff_alpha", dp=2),
+        },
+        total_row=None,
     )
-    fig2 = pr.evidence_by_role_chart(counts)
-    assert "c" in [t.get_text() for t in fig2.axes[0].texts]
-    assert "PT1: most from Spoke worker." in pr.evidence_by_role_alt(counts)
-    quality = pd.DataFrame(
-        {
-            "code_id": ["PT1-C1", "PT1-M1", "PT1-O1"],
-            "label": ["a", "b", "c"],
-            "alpha": [0.9, 0.7, np.nan],
-        }
-    )
-    fig3 = pr.agreement_dot_plot(quality)
+    fig3 = pr.agreement_dot_plot(quality, release=release)
     assert len(fig3.axes[0].collections[0].get_offsets()) == 2
-    alt = pr.agreement_alt(quality)
+    alt = pr.agreement_alt(quality, release=release)
     assert "1 codes reach 0.800, 1 lie between" in alt and "1 cannot be computed" in alt
     plt.close("all")

@@ -14,9 +14,10 @@ from scipy import stats
 
 from hubspoke import load
 from hubspoke.analysis import service as sa
+from hubspoke.clean import harmonise
 from hubspoke.errors import ParameterError
 from hubspoke.present.plotting import service as ps
-from hubspoke.privacy.disclosure import suppress
+from hubspoke.privacy.release import Release, gather, protect
 from hubspoke.spec.processed import schema
 
 SID = "S01"
@@ -41,6 +42,16 @@ def _case(pid: str, year: int, **kw) -> dict:
         "closure_date": pd.Timestamp(year, 9, 1),
     }
     return row | kw
+
+
+def _derive(cases: pd.DataFrame) -> pd.DataFrame:
+    """Case fields cleaning derives from the recorded ones (risk and missing change, planned ending)."""
+    return (
+        cases.pipe(harmonise.add_risk_change)
+        .pipe(harmonise.add_missing_change)
+        .pipe(harmonise.add_episode_days)
+        .pipe(harmonise.add_planned_ending)
+    )
 
 
 def _tables(cases: list[dict], activities=(), policy=(), survey=()) -> dict[str, pd.DataFrame]:
@@ -82,9 +93,9 @@ def _tables(cases: list[dict], activities=(), policy=(), survey=()) -> dict[str,
     return {
         "services": services,
         "spokes": spokes,
-        "cases": _frame("cases", cases),
-        "activities": _frame("activities", list(activities)),
-        "policy": _frame("policy", list(policy)),
+        "cases": _derive(_frame("cases", cases)),
+        "activities": harmonise.add_confidence_change(_frame("activities", list(activities))),
+        "policy": harmonise.add_status_score(_frame("policy", list(policy))),
         "spoke_survey": _frame("spoke_survey", list(survey)),
     }
 
@@ -443,7 +454,8 @@ def test_spoke_survey_counts_summary_and_sentences(two_years):
     assert summary.loc["Full access to host case systems"].tolist() == [1, 1, 1, 3]
     sentences = sa.spoke_survey_sentences(summary)
     assert "Supervised at least monthly: 2 of 3" in sentences
-    shown = suppress(summary, **sa.DISPLAY["spoke_survey_summary.summary"]).display
+    t = sa.service_tables(two_years, **KW)
+    shown = _release(t).view(t["spokes.summary"])
     assert sa.spoke_survey_sentences(shown)[0] == "Supervised at least monthly: c of c"
 
 
@@ -489,24 +501,19 @@ def test_service_profile(two_years):
     assert prof["Years with data"] == "2014, 2015"
 
 
-def test_display_arguments_fit_every_count_table(two_years):
-    """Every frame with counts goes through suppress with the documented arguments."""
-    frames = {
-        "reach.young_people": sa.reach(two_years, **KW)["young_people"],
-        "demographics": sa.demographics(two_years, **KW)["gender"],
-        "referral_sources": sa.referral_sources(two_years, **KW),
-        "risk_transitions.crosstab": sa.risk_transitions(two_years, **KW)["crosstab"],
-        "risk_transitions.summary": sa.risk_transitions(two_years, **KW)["summary"],
-        "outcome_scale_change": sa.outcome_scale_change(two_years, **KW),
-        "spoke_survey_summary.summary": sa.spoke_survey_summary(two_years, **KW)["summary"],
-        "spoke_survey_summary.question": sa.spoke_survey_summary(two_years, **KW)["feels_isolated"],
-        "data_completeness": sa.data_completeness(two_years, **KW),
-        "year_on_year": sa.year_on_year(two_years, **KW),
-        **{f"missing_episodes.{k}": v for k, v in sa.missing_episodes(two_years, **KW).items()},
-    }
-    for key, frame in frames.items():
-        shown = suppress(frame, **sa.DISPLAY[key]).display
-        assert shown.shape == frame.shape, key
+def _release(t: dict) -> Release:
+    """The tables of one service-year suppressed together (a release of their own)."""
+    cells, equations = gather(t.values())
+    return protect(cells, equations=equations)
+
+
+def test_every_funder_table_is_a_table_the_release_can_show(two_years):
+    """Every service table gathers (one value per identity) and its view keeps its shape."""
+    t = sa.service_tables(two_years, **KW)
+    release = _release(t)
+    for key, table in t.items():
+        shown = release.view(table)
+        assert shown.display.shape == table.frame.shape, key
 
 
 # --------------------------------------------------------------------------- parameter errors
@@ -557,14 +564,15 @@ def _bar_heights(fig) -> list[float]:
 def test_referral_chart_never_draws_a_suppressed_count():
     sources = ["Police"] * 12 + ["Education"] * 9 + ["Health"] * 3
     tables = _tables([_case(f"r{i}", 2015, referral_source=s) for i, s in enumerate(sources)])
-    frame = sa.referral_sources(tables, **KW)
-    fig = ps.referral_sources_chart(frame, **KW)
+    t = sa.service_tables(tables, **KW)
+    frame, rel = t["referral_sources"], _release(t)
+    fig = ps.referral_sources_chart(frame, **KW, release=rel)
     heights = _bar_heights(fig)
     assert 3 not in heights
     # Health (3) is hidden, so Education (9) is hidden too: otherwise 24 - 12 - 9 gives it away.
     assert [h for h in heights if h > 0] == [12]
     assert any(t.get_text() == "c" for t in fig.axes[0].texts)
-    alt = ps.referral_sources_alt(frame, **KW)
+    alt = ps.referral_sources_alt(frame, **KW, release=rel)
     assert "Health c" in alt and "Education c" in alt and "Health 3" not in alt
     plt.close(fig)
 
@@ -582,31 +590,33 @@ def test_heatmap_shows_c_for_small_cells_and_never_the_number():
             for i, (r, lat) in enumerate(pairs)
         ]
     )
-    frame = sa.risk_transitions(tables, **KW)["crosstab"]
-    fig = ps.risk_transition_chart(frame, **KW)
+    t = sa.service_tables(tables, **KW)
+    frame, rel = t["risk.crosstab"], _release(t)
+    fig = ps.risk_transition_chart(frame, **KW, release=rel)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "3" not in texts and "c" in texts
-    assert "3" not in ps.risk_transition_alt(frame, **KW).replace("2015", "")
+    assert "3" not in ps.risk_transition_alt(frame, **KW, release=rel).replace("2015", "")
     plt.close(fig)
 
 
 def test_every_chart_has_a_title_and_alt_text(two_years):
-    missing = sa.missing_episodes(two_years, **KW)
+    t = sa.service_tables(two_years, **KW)
+    rel = _release(t)
     charts = [
-        (ps.referral_sources_chart, ps.referral_sources_alt, sa.referral_sources(two_years, **KW)),
+        (ps.referral_sources_chart, ps.referral_sources_alt, (t["referral_sources"],)),
+        (ps.risk_transition_chart, ps.risk_transition_alt, (t["risk.crosstab"],)),
         (
-            ps.risk_transition_chart,
-            ps.risk_transition_alt,
-            sa.risk_transitions(two_years, **KW)["crosstab"],
+            ps.missing_episodes_chart,
+            ps.missing_episodes_alt,
+            (t["missing.summary"], t["missing.direction"]),
         ),
-        (ps.missing_episodes_chart, ps.missing_episodes_alt, missing),
-        (ps.outcome_scale_chart, ps.outcome_scale_alt, sa.outcome_scale_change(two_years, **KW)),
-        (ps.year_on_year_chart, ps.year_on_year_alt, sa.year_on_year(two_years, **KW)),
+        (ps.outcome_scale_chart, ps.outcome_scale_alt, (t["outcome_scales"],)),
+        (ps.year_on_year_chart, ps.year_on_year_alt, (t["year_on_year"],)),
     ]
-    for chart, alt, frame in charts:
-        fig = chart(frame, **KW)
+    for chart, alt, args in charts:
+        fig = chart(*args, **KW, release=rel)
         assert _title(fig), chart.__name__
-        assert alt(frame, **KW).strip()
+        assert alt(*args, **KW, release=rel).strip()
         # every count in these tiny tables is 1-5: no bar may be drawn for one
         if chart is not ps.outcome_scale_chart:
             assert not [h for h in _bar_heights(fig) if 1 <= h <= 5 and float(h).is_integer()], (
@@ -616,17 +626,24 @@ def test_every_chart_has_a_title_and_alt_text(two_years):
 
 
 def test_outcome_chart_leaves_out_scales_with_too_few_pairs():
+    # Everyone is rated on safety (8 pairs, none missing, so nothing forces it hidden);
+    # half of them on education too (4 pairs: too few to show, and hidden).
     cases = [
-        _case(f"q{i}", 2015, outcome_safety_start=2, outcome_safety_end=3 + i % 2) for i in range(8)
+        _case(
+            f"q{i}",
+            2015,
+            outcome_safety_start=2,
+            outcome_safety_end=3 + i % 2,
+            **({"outcome_education_start": 1, "outcome_education_end": 2} if i < 4 else {}),
+        )
+        for i in range(8)
     ]
-    cases += [
-        _case(f"z{i}", 2015, outcome_education_start=1, outcome_education_end=2) for i in range(4)
-    ]
-    frame = sa.outcome_scale_change(_tables(cases), **KW)
-    fig = ps.outcome_scale_chart(frame, **KW)
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Safety"]
-    assert "1 scale" not in ps.outcome_scale_alt(frame, **KW)  # five scales left out
-    assert "5 scale(s) left out" in ps.outcome_scale_alt(frame, **KW)
+    t = sa.service_tables(_tables(cases), **KW)
+    frame, rel = t["outcome_scales"], _release(t)
+    fig = ps.outcome_scale_chart(frame, **KW, release=rel)
+    assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["Safety"]
+    assert "1 scale" not in ps.outcome_scale_alt(frame, **KW, release=rel)  # five left out
+    assert "5 scale(s) left out" in ps.outcome_scale_alt(frame, **KW, release=rel)
     plt.close(fig)
 
 
@@ -681,13 +698,24 @@ def test_every_service_year_of_the_synthetic_data_runs(synthetic_tables):
             function(synthetic_tables, service_id=service_id, year=year)
     for service_id in {s for s, _ in pairs}:
         sa.service_profile(synthetic_tables, service_id=service_id)
-    # charts for one service with three years
+    # every funder table of every service-year: one value per identity across all of them
+    every = {
+        (s, y, key): table
+        for s, y in pairs
+        for key, table in sa.service_tables(synthetic_tables, service_id=s, year=y).items()
+    }
+    gather(every.values())
+    # charts for one service with three years, from its tables as the release shows them
     kw = {"service_id": "S01", "year": 2016}
-    for chart, frame in (
-        (ps.referral_sources_chart, sa.referral_sources(synthetic_tables, **kw)),
-        (ps.risk_transition_chart, sa.risk_transitions(synthetic_tables, **kw)["crosstab"]),
-        (ps.missing_episodes_chart, sa.missing_episodes(synthetic_tables, **kw)),
-        (ps.outcome_scale_chart, sa.outcome_scale_change(synthetic_tables, **kw)),
-        (ps.year_on_year_chart, sa.year_on_year(synthetic_tables, **kw)),
+    t = {key: table for (s, y, key), table in every.items() if (s, y) == ("S01", 2016)}
+    rel = _release(t)
+    for chart, args in (
+        (ps.referral_sources_chart, (t["referral_sources"],)),
+        (ps.risk_transition_chart, (t["risk.crosstab"],)),
+        (ps.missing_episodes_chart, (t["missing.summary"], t["missing.direction"])),
+        (ps.outcome_scale_chart, (t["outcome_scales"],)),
+        (ps.year_on_year_chart, (t["year_on_year"],)),
     ):
-        plt.close(chart(frame, **kw))
+        fig = chart(*args, **kw, release=rel)
+        assert _title(fig), chart.__name__
+        plt.close(fig)

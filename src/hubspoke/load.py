@@ -31,6 +31,11 @@ ALL_SERVICES = "All services"
 ALL_YEARS = "All years"
 
 
+def all_years_label(years: Sequence[int]) -> str:
+    """The ``time_period`` of years pooled in the funder release and open data, e.g. ``2014-2016``."""
+    return f"{min(years)}-{max(years)}"
+
+
 @dataclass(frozen=True)
 class Period:
     """An evaluation period: one year, or every year together (``year is None``)."""

@@ -68,6 +68,7 @@ POPULATION_MEASURE = "population_estimate"
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 _YEAR = re.compile(r"^(\d{4})$")
 _SPAN = re.compile(r"^(\d{4})[/-]?(\d{2})$")
+_POOLED = re.compile(r"^(\d{4})-(\d{4})$")  # calendar years pooled, e.g. 2014-2016
 
 
 # ---------------------------------------------------------------------------
@@ -96,7 +97,8 @@ def read_ees_csv(path: Path | str, *, dimensions: Iterable[str] = ()) -> pd.Data
       in lower case without GSS brackets (``c``, ``x``, ``z``, ``u``, ``k``, ``:``,
       ``low``, ``high``; see :data:`SYMBOLS`), or ``"blank"`` for an empty cell.
 
-    Measures vs dimensions: the standard EES time/geography columns, columns
+    Measures vs dimensions: the Filter columns of the EES meta file beside it
+    (``<name>.meta.csv``) when there is one, the standard EES time/geography columns, columns
     ending ``_code``/``_name``/``_id``/``_urn``/``_ukprn``/``_laestab``, the
     ``dimensions`` given and any column whose non-blank cells are mostly text
     (filters such as ``category``, ``age_group``) are dimensions; every other
@@ -112,13 +114,39 @@ def read_ees_csv(path: Path | str, *, dimensions: Iterable[str] = ()) -> pd.Data
     path = Path(path)
     header, rows, lines, synthetic = _read_rows(path)
     raw = pd.DataFrame(rows, columns=header, dtype="str")
-    forced = set(dimensions)
+    filters, indicators = _meta_columns(path)
+    forced = set(dimensions) | filters | _text_columns(raw, indicators)
     measures = [c for c in header if _is_measure(c, raw[c], forced)]
     frame = _parse_dimensions(raw, [c for c in header if c not in measures])
     frame = frame.assign(**_parse_measures(raw, measures, path, lines))
     frame.insert(header.index("time_period") + 1, "year", _parse_years(raw, path, lines))
     frame.attrs = {"source": str(path), "synthetic": synthetic, "measures": measures}
     return frame
+
+
+def _meta_columns(path: Path) -> tuple[set[str], set[str]]:
+    """The Filter and Indicator columns named by the EES meta file beside ``path`` (``<name>.meta.csv``)."""
+    meta = path.with_name(f"{path.stem}.meta.csv")
+    if path.name.endswith(".meta.csv") or not meta.is_file():
+        return set(), set()
+    text, _, _ = _split_comment(_open_text(meta))
+    header, *rows = list(csv.reader(text.splitlines(keepends=True))) or [[]]
+    header = [h.strip() for h in header]
+    if "col_name" not in header or "col_type" not in header:
+        return set(), set()
+    name, kind = header.index("col_name"), header.index("col_type")
+    typed = [(row[name], row[kind]) for row in rows if len(row) > max(name, kind)]
+    return {n for n, k in typed if k == "Filter"}, {n for n, k in typed if k == "Indicator"}
+
+
+def _text_columns(raw: pd.DataFrame, indicators: set[str]) -> set[str]:
+    """Indicators the meta file declares that hold words (a rating, a verdict): kept as text."""
+    out = set()
+    for column in indicators & set(raw.columns):
+        _, _, blank, valid = _classify(raw[column])
+        if (~(blank | valid)).any():
+            out.add(column)
+    return out
 
 
 def measure_columns(frame: pd.DataFrame) -> list[str]:
@@ -268,20 +296,22 @@ def _parse_years(raw: pd.DataFrame, path: Path, lines: list[int]) -> pd.Series:
     if None in years:
         i = years.index(None)
         raise RawFileError(
-            "time period is not a year (2025) or a span (201718, 2017/18)",
+            "time period is not a year (2025), a span (201718, 2017/18) or years pooled (2014-2016)",
             file=path,
             row=lines[i],
             column="time_period",
-            allowed="YYYY or YYYYYY where the second year follows the first",
+            allowed="YYYY, YYYYYY where the second year follows the first, or YYYY-YYYY",
             found=raw["time_period"].iloc[i],
         )
     return pd.Series(years, index=raw.index, dtype="int64")
 
 
 def _period_year(period: str) -> int | None:
-    """2025 -> 2025; 201718 / 2017/18 / 2017-18 -> 2018; anything else -> None."""
+    """2025 -> 2025; 201718 / 2017/18 / 2017-18 -> 2018; 2014-2016 (years pooled) -> 2016; else None."""
     if match := _YEAR.match(period):
         return int(match[1])
+    if (match := _POOLED.match(period)) and int(match[1]) < int(match[2]) <= int(match[1]) + 50:
+        return int(match[2])
     if (match := _SPAN.match(period)) and (int(match[1]) + 1) % 100 == int(match[2]):
         return int(match[1]) + 1
     return None

@@ -3,7 +3,8 @@
 Every output a report shows goes through one of these helpers. Each output is
 tagged for its audience in its metadata: ``funder`` outputs are the only ones the
 funder HTML keeps (see :func:`hubspoke.report.export.funder_notebook`), and every table
-tagged ``funder`` has been through :func:`hubspoke.privacy.disclosure.suppress`. Analysts
+tagged ``funder`` is a view of the release-wide suppression (:func:`table` takes only a
+:class:`~hubspoke.privacy.table.Table`). Analysts
 see the full table as well, labelled as not for sharing.
 
 Text from data never reaches a page as markup: every helper escapes the values it
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final, Literal
 
@@ -28,7 +29,10 @@ from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import Settings, get_settings
 from hubspoke.load import data_version
 from hubspoke.present.plotting import save_figure
-from hubspoke.privacy.disclosure import SuppressedTable, suppress
+from hubspoke.present.views import view
+from hubspoke.privacy.disclosure import footnote
+from hubspoke.privacy.release import NOT_AVAILABLE, Shown
+from hubspoke.privacy.table import Table
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.
 Audience = Literal["funder", "analyst"]
@@ -127,30 +131,6 @@ def section(anchor: str, heading: str, *, intro: str = "") -> None:
         say(intro)
 
 
-def protected(
-    frame: pd.DataFrame | pd.Series,
-    *,
-    count_columns: Sequence[Hashable] | None = None,
-    derived: Mapping[Hashable, Hashable | Sequence[Hashable]] | None = None,
-    total_row: Hashable | None = "auto",
-    total_column: Hashable | None = "auto",
-    implied_totals: bool = True,
-    settings: Settings | None = None,
-) -> SuppressedTable:
-    """The disclosure-controlled version of a table, with the configured threshold and symbol."""
-    settings = settings or get_settings()
-    return suppress(
-        frame,
-        threshold=settings.suppression_threshold,
-        symbol=settings.suppression_symbol,
-        total_row=total_row,
-        total_column=total_column,
-        count_columns=count_columns,
-        derived=derived,
-        implied_totals=implied_totals,
-    )
-
-
 def _html_table(frame: pd.DataFrame) -> str:
     """A table as HTML, the index's name heading its column (not a row of its own)."""
     named = any(name is not None for name in frame.index.names)
@@ -161,32 +141,55 @@ def _html_table(frame: pd.DataFrame) -> str:
     )
 
 
-def table(frame: pd.DataFrame | pd.Series, *, caption: str, **options: object) -> None:
-    """Show a table: full numbers to analysts, the disclosure-controlled version to funders.
+def table(data: Table, *, caption: str, settings: Settings | None = None) -> Shown:
+    """Show a table: full numbers to analysts, the release's view of it to funders.
 
-    ``options`` go to :func:`protected` (``count_columns``, ``derived``, ``total_row``,
-    ``total_column``, ``implied_totals``). Pass ``count_columns=[]`` for a table that
-    counts no people: it still goes through the same gate, which then hides nothing.
+    ``data`` must be a :class:`~hubspoke.privacy.table.Table`: its cells are looked up in
+    the release (:func:`hubspoke.present.views.view`), so a cell hidden anywhere in the
+    funder release is hidden here too. Returns the funder view.
     """
-    result = protected(frame, **options)  # type: ignore[arg-type]
+    shown = view(data, settings=settings)
     cap = html.escape(caption)
-    full = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    labels = {c: data.label(c) for c in data.frame.columns}
     _show(
         HTML(
             f"<p><em>Full numbers, evaluation team only (not in the funder report): {cap}</em></p>"
+            + _html_table(data.frame.rename(columns=labels))
+        ),
+        audience=ANALYST_TAG,
+    )
+    missing = (shown.display == NOT_AVAILABLE).to_numpy().any()
+    note = (
+        f'<p class="hubspoke-footnote">{html.escape(footnote(threshold=shown_threshold(settings), symbol=shown.symbol, missing=bool(missing)))}</p>'
+        if shown.any_hidden or missing
+        else ""
+    )
+    _show(
+        HTML(
+            f"<p><strong>{cap}</strong></p>"
+            + _html_table(shown.display.rename(columns=labels))
+            + note
+        ),
+        audience=FUNDER_TAG,
+    )
+    return shown
+
+
+def analyst_table(frame: pd.DataFrame | pd.Series, *, caption: str) -> None:
+    """Show a frame to the evaluation team only (never in the funder report)."""
+    full = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    _show(
+        HTML(
+            f"<p><em>Evaluation team only (not in the funder report): {html.escape(caption)}</em></p>"
             + _html_table(full)
         ),
         audience=ANALYST_TAG,
     )
-    note = (
-        f'<p class="hubspoke-footnote">{html.escape(result.footnote)}</p>'
-        if result.suppressed.to_numpy().any() or "x" in result.display.to_numpy()
-        else ""
-    )
-    _show(
-        HTML(f"<p><strong>{cap}</strong></p>" + _html_table(result.display) + note),
-        audience=FUNDER_TAG,
-    )
+
+
+def shown_threshold(settings: Settings | None = None) -> int:
+    """The suppression threshold in force."""
+    return (settings or get_settings()).suppression_threshold
 
 
 def figure(
@@ -194,7 +197,7 @@ def figure(
 ) -> None:
     """Save a figure (PNG + SVG under figures/<report>/) and show it with its alt text.
 
-    Draw only disclosure-safe values (see :func:`hubspoke.privacy.disclosure.safe_counts_for_plot`).
+    Draw only what a table's view shows (``hubspoke.present.views.view(table).visible``).
     """
     settings = settings or get_settings()
     saved = save_figure(fig, report=report, name=name, alt=alt, figures_dir=settings.figures_dir)

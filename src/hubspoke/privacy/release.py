@@ -14,24 +14,28 @@ with every linear relation a reader can see:
 **Primary suppression** hides every count of people from 1 to the threshold (DfE: 5);
 0 stays 0. **Secondary suppression** then hides more counts until no hidden count can
 be worked out: first every relation with a single unknown gets a second one (the
-smallest non-zero count in it), then every hidden cell is audited with linear
-programming (its smallest and largest value given everything shown, every relation,
-a primary cell in 1..threshold, any other hidden count at least 1); a cell whose range
-is one value gets a neighbour hidden, and the loop repeats until none is pinned.
+count whose hiding leaves no new relation with a single unknown, parts before totals,
+smallest first), then every hidden cell is audited with linear programming (is there
+a solution consistent with everything shown, every relation, and every hidden count
+at least 1, in which it takes another value?); a cell with no such solution gets a
+neighbour hidden, and the loop repeats until none is pinned.
 The audit works one connected group of hidden cells at a time (cells linked by a
 relation), so its cost grows with the size of those groups, not of the release.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from scipy import sparse
 
 from hubspoke import config
 from hubspoke.errors import ReportError
@@ -75,6 +79,11 @@ class Release:
     threshold: int = config.SUPPRESSION_THRESHOLD
     symbol: str = config.SUPPRESSION_SYMBOL
     residual: frozenset[CellId] = frozenset()
+
+    @classmethod
+    def empty(cls) -> Release:
+        """A release of no counts: views of tables of words and figures only."""
+        return cls(cells={}, hidden=frozenset(), primary=frozenset())
 
     def is_hidden(self, cell_id: CellId) -> bool:
         """Whether a funder may not see this cell (unknown cells count as hidden)."""
@@ -223,9 +232,16 @@ def protect(
     inequalities: Sequence[Relation] = (),
     threshold: int = config.SUPPRESSION_THRESHOLD,
     symbol: str = config.SUPPRESSION_SYMBOL,
+    know_primary: bool = False,
 ) -> Release:
-    """Primary and secondary suppression of every count in ``cells``, jointly (see module docstring)."""
+    """Primary and secondary suppression of every count in ``cells``, jointly (see module docstring).
+
+    ``know_primary``: audit against a reader who also knows which hidden cells were hidden
+    for being small (so lie in 1..threshold). Readers cannot tell, so the default audits
+    against what they can see: every hidden count is at least 1 (zeros are shown).
+    """
     model = _Model.build(cells, equations, inequalities)
+    model.know_primary = know_primary
     model.protect(threshold)
     hidden_counts = {model.ids[i] for i in np.flatnonzero(model.hidden)}
     hidden = set(hidden_counts)
@@ -266,7 +282,7 @@ class _Model:
         for r, rel in enumerate(eqs + ineqs):
             for v, _ in rel:
                 self.rels_of[v].append(r)
-        self._solved: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.know_primary = False
         self.is_total = np.zeros(len(ids), dtype=bool)
         for rel in eqs:
             for v, coef in rel:
@@ -310,6 +326,8 @@ class _Model:
         ids = [None] * len(index)
         for cid, i in index.items():
             ids[i] = cid  # type: ignore[call-overload]
+        _check_true(eqs, values, ids, equal=True)  # type: ignore[arg-type]
+        _check_true(ineqs, values, ids, equal=False)  # type: ignore[arg-type]
         return cls(ids, np.array(values, dtype=float), eqs, ineqs)  # type: ignore[arg-type]
 
     # ----------------------------------------------------------------- the loop
@@ -317,13 +335,22 @@ class _Model:
         known = ~self.free
         self.primary = known & (self.values >= 1) & (self.values <= threshold)
         self.hidden = self.primary.copy()
+        # Hiding more cells only widens what a reader can deduce, so after the first audit
+        # only the cells pinned last time and the cells hidden since need checking again.
+        check = np.ones(len(self.ids), dtype=bool)
         for _ in range(len(self.ids) + 1):
+            before = self.hidden.copy()
             self._secure_lines()
-            pinned = self._audit(threshold) & ~self.residual
+            check |= self.hidden & ~before
+            pinned = self._audit(threshold, check=check) & ~self.residual
             if not pinned.any():
                 return
+            before = self.hidden.copy()
             if not self._widen(pinned):
                 self.residual |= pinned
+            check = (pinned & ~self.residual) | (self.hidden & ~before)
+            if not check.any():
+                return
         raise ReportError("secondary suppression did not settle; please report this release")
 
     def _unknown(self) -> np.ndarray:
@@ -350,14 +377,27 @@ class _Model:
                         todo.append(other)
 
     def _candidate(self, members: Iterable[int]) -> int | None:
-        """The smallest non-zero shown count among ``members``; parts before totals."""
+        """The shown non-zero count among ``members`` whose hiding costs least.
+
+        Least: first, it leaves no other equation with a single hidden cell (which would
+        need one more, and so on); then parts before totals; then the smallest count.
+        """
         unknown = self._unknown()
+        n_eq = len(self.eqs)
+
+        def lonely(v: int) -> int:
+            return sum(
+                1
+                for r in self.rels_of[v]
+                if r < n_eq and not any(unknown[w] for w, _ in self.eqs[r] if w != v)
+            )
+
         options = [
-            (self.values[v], bool(self.is_total[v]), v)
+            (lonely(v), bool(self.is_total[v]), self.values[v], v)
             for v in members
             if not unknown[v] and self.values[v] > 0
         ]
-        return min(options)[2] if options else None
+        return min(options)[3] if options else None
 
     def _widen(self, pinned: np.ndarray) -> bool:
         """Hide a neighbour of each pinned cell; False if nothing is left to hide."""
@@ -398,68 +438,152 @@ class _Model:
         return seen_r
 
     # ----------------------------------------------------------------- the audit
-    def _audit(self, threshold: int) -> np.ndarray:
-        """Hidden counts a reader could work out exactly."""
-        low, high = self.ranges(threshold)
-        return self.hidden & ~self.free & (high - low < 0.5)
-
-    def ranges(self, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-        """Feasible range of every unknown count given what is shown (NaN for shown cells)."""
+    def _audit(self, threshold: int, *, check: np.ndarray) -> np.ndarray:
+        """Which hidden counts among ``check`` a reader could work out exactly (one LP group at a time)."""
         unknown = self._unknown()
-        low = np.full(len(self.ids), np.nan)
-        high = low.copy()
-        for found, relations in _components(unknown, self.eqs, self.ineqs, self.rels_of):
-            variables = sorted(found)
-            key = (tuple(variables), tuple(relations), len(self.eqs))
-            if key in self._solved:  # the same component as last round: same ranges
-                low[variables], high[variables] = self._solved[key]
+        pinned = np.zeros(len(self.ids), dtype=bool)
+        wanted = check & self.hidden & ~self.free
+        done = np.zeros(len(self.ids), dtype=bool)
+        for start in np.flatnonzero(wanted):
+            if done[start]:
                 continue
-            lo, hi = _bounds(
+            variables, relations = _component(
+                int(start), unknown, self.eqs, self.ineqs, self.rels_of
+            )
+            done[variables] = True
+            found = _pinned(
                 variables,
                 relations,
                 self.eqs,
                 self.ineqs,
                 values=self.values,
                 unknown=unknown,
-                primary=self.primary,
-                free=self.free,
+                primary=self.primary if self.know_primary else np.zeros_like(self.primary),
+                test=wanted[variables],
                 threshold=threshold,
             )
-            self._solved[key] = (lo, hi)
-            low[variables], high[variables] = lo, hi
-        return low, high
+            pinned[variables] = found
+        return pinned
+
+
+def _check_true(
+    relations: list[list[tuple[int, float]]], values: list[float], ids: list[CellId], *, equal: bool
+) -> None:
+    """Every relation must hold on the true values (a false one would mislead the audit)."""
+    for rel in relations:
+        parts = [values[v] * coef for v, coef in rel]
+        if any(np.isnan(p) for p in parts):
+            continue
+        total = sum(parts)
+        if (abs(total) > 1e-6) if equal else (total > 1e-6):
+            raise ReportError(
+                "a relation between published numbers does not hold on the data "
+                "(two tables count different things under one name?)",
+                found="; ".join(f"{coef:+g} x {ids[v].key} (= {values[v]:g})" for v, coef in rel),
+            )
 
 
 def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
-def _components(
-    unknown: np.ndarray, eqs: list, ineqs: list, rels_of: list[list[int]]
-) -> Iterable[tuple[list[int], list[int]]]:
-    """Groups of unknown cells linked by relations, with the relations that touch them."""
+def _component(
+    start: int, unknown: np.ndarray, eqs: list, ineqs: list, rels_of: list[list[int]]
+) -> tuple[list[int], list[int]]:
+    """The unknown cells linked to ``start`` by relations, with the relations that touch them."""
     all_rels = eqs + ineqs
-    seen = np.zeros(len(unknown), dtype=bool)
-    for start in np.flatnonzero(unknown):
-        if seen[start]:
-            continue
-        variables, relations, todo = [], set(), [int(start)]
-        seen[start] = True
-        while todo:
-            v = todo.pop()
-            variables.append(v)
-            for r in rels_of[v]:
-                if r in relations:
-                    continue
-                relations.add(r)
-                for w, _ in all_rels[r]:
-                    if unknown[w] and not seen[w]:
-                        seen[w] = True
-                        todo.append(w)
-        yield variables, sorted(relations)
+    seen = {start}
+    relations: set[int] = set()
+    todo = [start]
+    while todo:
+        v = todo.pop()
+        for r in rels_of[v]:
+            if r in relations:
+                continue
+            relations.add(r)
+            for w, _ in all_rels[r]:
+                if unknown[w] and w not in seen:
+                    seen.add(w)
+                    todo.append(w)
+    return sorted(seen), sorted(relations)
 
 
-def _bounds(
+#: A cap on every variable while searching for alternative solutions (keeps LPs bounded).
+_CAP = 1e7
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A HiGHS solver that prints nothing (its banner is written to the process's stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+class _LpModel:
+    """One group's relations in one HiGHS model, re-solved with new objectives (warm start).
+
+    Built once per group of hidden cells; each objective re-uses the last basis, which is
+    several times faster than a fresh ``linprog`` per bound.
+    """
+
+    def __init__(
+        self,
+        equations: tuple[list[int], list[int], list[float], list[float]],
+        inequalities: tuple[list[int], list[int], list[float], list[float]],
+        *,
+        lo: np.ndarray,
+        hi: np.ndarray,
+    ) -> None:
+        n = len(lo)
+        self.n = n
+        eq_rows, eq_cols, eq_data, eq_rhs = equations
+        ub_rows, ub_cols, ub_data, ub_rhs = inequalities
+        m_eq = len(eq_rhs)
+        rows_i = np.array([*eq_rows, *(r + m_eq for r in ub_rows)], dtype=np.int64)
+        cols_i = np.array([*eq_cols, *ub_cols], dtype=np.int64)
+        data = np.array([*eq_data, *ub_data], dtype=float)
+        m = m_eq + len(ub_rhs)
+        matrix = sparse.csc_array((data, (rows_i, cols_i)), shape=(m, n))
+        matrix.sum_duplicates()
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = m
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.asarray(lo, dtype=float)
+        lp.col_upper_ = np.asarray(hi, dtype=float)
+        lp.row_lower_ = np.array([*eq_rhs, *([-inf] * len(ub_rhs))], dtype=float)
+        lp.row_upper_ = np.array([*eq_rhs, *ub_rhs], dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data
+        self.highs = _quiet_highs()
+        self.highs.passModel(lp)
+        self.columns = np.arange(n, dtype=np.int32)
+
+    def minimise(self, cost: np.ndarray) -> np.ndarray:
+        """The solution minimising ``cost @ x`` (raises if the relations have no solution)."""
+        self.highs.changeColsCost(self.n, self.columns, np.asarray(cost, dtype=float))
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ReportError(
+                "the release's relations are inconsistent",
+                found=self.highs.modelStatusToString(status),
+            )
+        return np.asarray(self.highs.getSolution().col_value)
+
+
+def _pinned(
     variables: list[int],
     relations: list[int],
     eqs: list,
@@ -468,57 +592,76 @@ def _bounds(
     values: np.ndarray,
     unknown: np.ndarray,
     primary: np.ndarray,
-    free: np.ndarray,
+    test: np.ndarray,
     threshold: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Smallest and largest value of each variable of one component (linear programming)."""
+) -> np.ndarray:
+    """Which of the ``test`` variables of one group of hidden cells a reader can work out exactly.
+
+    A hidden count is safe once some solution consistent with everything shown gives it
+    another value (at least 0.5 away from the true one; the true values are a solution
+    too). A few LPs with objectives over all cells still unproven settle most of them at
+    once; each one left gets its own minimum and maximum. Only a cell whose minimum and
+    maximum both stay within 0.5 of its value is pinned.
+    """
+    n = len(variables)
     pos = {v: i for i, v in enumerate(variables)}
-    lo = np.array([1.0 if primary[v] else (0.0 if free[v] else 1.0) for v in variables])
-    hi = np.array([float(threshold) if primary[v] else np.inf for v in variables])
+    free = np.isnan(values[variables])
+    lo = np.where(free, 0.0, 1.0)
+    hi = np.array([float(threshold) if primary[v] else _CAP for v in variables])
+    true = values[variables]
+    todo = {i for i in range(n) if test[i] and not free[i]}
+    if not relations:
+        return np.array([i in todo and hi[i] - lo[i] < 0.5 for i in range(n)])
     n_eq = len(eqs)
-    a_eq: list[np.ndarray] = []
-    a_ub: list[np.ndarray] = []
-    b_eq: list[float] = []
-    b_ub: list[float] = []
+    rows: dict[bool, tuple[list[int], list[int], list[float], list[float]]] = {
+        True: ([], [], [], []),
+        False: ([], [], [], []),
+    }
     for r in relations:
-        rel = eqs[r] if r < n_eq else ineqs[r - n_eq]
-        row = np.zeros(len(variables))
-        rhs = 0.0
+        is_eq = r < n_eq
+        rel = eqs[r] if is_eq else ineqs[r - n_eq]
+        row_i, col_i, data, rhs = rows[is_eq]
+        k = len(rhs)
+        const = 0.0
         for v, coef in rel:
             if unknown[v]:
-                row[pos[v]] += coef
+                row_i.append(k)
+                col_i.append(pos[v])
+                data.append(coef)
             else:
-                rhs -= coef * values[v]
-        (a_eq if r < n_eq else a_ub).append(row)
-        (b_eq if r < n_eq else b_ub).append(rhs)
-    if not a_eq and not a_ub:
-        return lo, hi
-    bounds = [(lo[i], None if np.isinf(hi[i]) else hi[i]) for i in range(len(variables))]
-    low, high = lo.copy(), hi.copy()
-    args = {
-        "A_eq": np.array(a_eq) if a_eq else None,
-        "b_eq": np.array(b_eq) if b_eq else None,
-        "A_ub": np.array(a_ub) if a_ub else None,
-        "b_ub": np.array(b_ub) if b_ub else None,
-        "bounds": bounds,
-        "method": "highs",
-    }
-    for i in range(len(variables)):
+                const -= coef * values[v]
+        rhs.append(const)
+
+    model = _LpModel(rows[True], rows[False], lo=lo, hi=hi)
+
+    def solve(cost: np.ndarray) -> np.ndarray:
+        return model.minimise(cost)
+
+    def settle(x: np.ndarray) -> None:
+        todo.difference_update({i for i in todo if abs(x[i] - true[i]) >= 0.5})
+
+    rng = np.random.default_rng(15)
+    for attempt in range(4):
+        if not todo:
+            break
+        cost = np.zeros(n)
+        idx = sorted(todo)
+        cost[idx] = (1.0, -1.0)[attempt] if attempt < 2 else rng.choice((-1.0, 1.0), len(idx))
+        settle(solve(cost))
+    pinned = np.zeros(n, dtype=bool)
+    for i in sorted(todo):
+        if i not in todo:
+            continue
         for sign in (1.0, -1.0):
-            cost = np.zeros(len(variables))
+            cost = np.zeros(n)
             cost[i] = sign
-            res = linprog(cost, **args)
-            if res.status == 3:
-                value = np.inf
-            elif res.status != 0:
-                raise ReportError("the release's relations are inconsistent", found=res.message)
-            else:
-                value = float(res.x[i])
-            if sign > 0:
-                low[i] = value
-            else:
-                high[i] = value
-    return low, high
+            settle(solve(cost))
+            if i not in todo:
+                break
+        if i in todo:
+            pinned[i] = True
+            todo.discard(i)
+    return pinned
 
 
 def hierarchy_relations(
@@ -570,17 +713,19 @@ def hierarchy_relations(
         ]
         if not years:
             continue
+        complete = len(years) == len(_years_of(all_years))
         total = cell_number(counts[cid])
         parts = [cell_number(counts[y]) for y in years]
-        if not np.isnan(total) and not np.isnan(parts).any() and sum(parts) == total:
+        if complete and not np.isnan(total) and not np.isnan(parts).any() and sum(parts) == total:
             eq = {y: 1.0 for y in years}
             eq[cid] = -1.0
             equations.append(eq)
         else:
             inequalities.extend({y: 1.0, cid: -1.0} for y in years)
-            upper: dict[CellId, float] = {y: -1.0 for y in years}
-            upper[cid] = 1.0
-            inequalities.append(upper)
+            if len(years) == len(_years_of(all_years)):  # an upper bound needs every year
+                upper: dict[CellId, float] = {y: -1.0 for y in years}
+                upper[cid] = 1.0
+                inequalities.append(upper)
     return equations, inequalities
 
 

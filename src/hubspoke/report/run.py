@@ -46,11 +46,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hubspoke import __version__
+from hubspoke.analysis.release import check_release, current_release, release_digest
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ReportError
 from hubspoke.load import data_version, service_years
 from hubspoke.report.export import export_html
-from hubspoke.report.index import index_html
+from hubspoke.report.index import index_html, write_funder_index
 from hubspoke.report.kernels import (
     KERNEL_LOG_ENV,
     WorkerKernel,
@@ -58,6 +59,7 @@ from hubspoke.report.kernels import (
     exit_if_orphaned,
     local_transport_kernel_manager,
 )
+from hubspoke.report.open_data import write_release_open_data
 from hubspoke.report.plan import (
     Job,
     _is_up_to_date,
@@ -360,6 +362,7 @@ def run_batch(
     workers: int | None = None,
     progress: bool = True,
     reuse_kernels: bool = True,
+    release_digest: str = "",
 ) -> list[JobResult]:
     """Run ``jobs`` in parallel worker processes; skip those whose inputs are unchanged.
 
@@ -381,7 +384,7 @@ def run_batch(
         )
     sweep_temporary_files(out_dir)
     state = load_state(out_dir)
-    library = library_fingerprint()
+    library = library_fingerprint() + release_digest  # what the release hides is an input too
     results: dict[str, JobResult] = {}
     to_run: list[tuple[Job, str]] = []
     for job in jobs:
@@ -482,6 +485,16 @@ def run_reports(
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
     check_writable(out_dir)
     t0 = time.perf_counter()
+    release = current_release(settings)
+    check_release(release)
+    solve = time.perf_counter() - t0
+    _log(
+        out_dir,
+        [
+            f"release: {len(release.cells)} cells, {len(release.hidden)} hidden, "
+            f"built or read in {solve:.1f}s"
+        ],
+    )
     try:
         results = run_batch(
             planned,
@@ -490,18 +503,25 @@ def run_reports(
             workers=jobs,
             progress=progress,
             reuse_kernels=not fresh_kernels,
+            release_digest=release_digest(release),
         )
         state = load_state(out_dir)
         # The index lists every report ever built into this folder that is still planned on the full data.
         everything = plan_jobs(service_years(settings.processed_dir))
         listed = [state[j.stem] for j in everything if j.stem in state]
-        write_atomic(
-            out_dir / "index.html",
-            index_html(
-                listed,
-                built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                data_ver=data_version(settings.processed_dir),
-            ),
+        built_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        data_ver = data_version(settings.processed_dir)
+        write_atomic(out_dir / "index.html", index_html(listed, built=built_at, data_ver=data_ver))
+        # The funder folder is shared as it is: its open data and its own index (no analyst links).
+        data_files = write_release_open_data(out_dir / "funder" / "data", settings=settings)
+        write_funder_index(
+            listed,
+            out_dir / "funder",
+            built=built_at,
+            data_ver=data_ver,
+            data_files=data_files,
+            threshold=settings.suppression_threshold,
+            symbol=settings.suppression_symbol,
         )
         failed = [r for r in results if r.status == "failed"]
         built = sum(r.status == "ok" for r in results)

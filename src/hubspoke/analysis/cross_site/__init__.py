@@ -9,8 +9,10 @@ compare services return frames in the one fixed service order
 Modules by concern: :mod:`.summary` (context and key measures per service and
 service-year), :mod:`.measures` (the measures and one measure side by side),
 :mod:`.funnel` (funnel limits and data), :mod:`.groups` (groups of services compared),
-:mod:`.models` (risk-reduction and referral models) and :mod:`.ratings` (outcome
-ratings per service). Callers use the names re-exported here.
+:mod:`.models` (risk-reduction and referral models), :mod:`.ratings` (outcome
+ratings per service) and :mod:`.tables` (every funder table of the cross-site report as
+a :class:`~hubspoke.privacy.table.Table`: :func:`cross_site_tables`). Callers use the
+names re-exported here.
 """
 
 from hubspoke.analysis.cross_site.funnel import (
@@ -46,6 +48,12 @@ from hubspoke.analysis.cross_site.summary import (
     service_context,
     service_year_summary,
 )
+from hubspoke.analysis.cross_site.tables import (
+    cross_site_models,
+    cross_site_tables,
+    service_counts,
+    time_period,
+)
 
 __all__ = [
     "FUNNEL_LEVELS",
@@ -62,6 +70,8 @@ __all__ = [
     "Measure",
     "ModelResult",
     "compare_groups",
+    "cross_site_models",
+    "cross_site_tables",
     "funnel_data",
     "funnel_limits",
     "group_table",
@@ -72,7 +82,9 @@ __all__ = [
     "referral_model",
     "risk_reduction_model",
     "service_context",
+    "service_counts",
     "service_year_summary",
     "side_by_side",
+    "time_period",
     "wilson_interval",
 ]

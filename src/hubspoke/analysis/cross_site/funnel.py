@@ -3,8 +3,9 @@
 A funnel plot compares services without ranking them: limits narrow as n grows, so a
 small service is not flagged for what is only chance. Disclosure: a funnel point reveals
 its numerator (proportion x n), so :func:`funnel_data` flags points whose numerator, or
-n minus numerator, is 1-5 (or whose n is 5 or less) as ``suppressed``; charts leave them
-out and say how many.
+n minus numerator, is 1-5 (or whose n is 5 or less) as ``suppressed`` (an analyst guide);
+funder charts draw only the services the release shows (the ``funnel.*`` tables of
+:func:`hubspoke.analysis.cross_site.cross_site_tables`).
 """
 
 from __future__ import annotations

@@ -53,8 +53,7 @@ def compare_groups(
     suppressed`` (a count from 1 to ``threshold`` in the numerator or in denominator -
     numerator). ``attrs["test"]``: method (chi-square test of independence, or Fisher's
     exact test for two groups with small expected counts), statistic, dof, p_value and a
-    plain ``note``; ``attrs["note"]`` is that note. ``attrs["display"]`` holds the
-    ``display.table`` arguments.
+    plain ``note``; ``attrs["note"]`` is that note.
     """
     if by not in GROUPINGS:
         raise ParameterError(
@@ -100,14 +99,6 @@ def compare_groups(
         by=by,
         test=test,
         note=test["note"],
-        display={
-            "count_columns": ["numerator", "denominator"],
-            "derived": {
-                c: ("numerator", "denominator") for c in ("proportion", "ci_low", "ci_high")
-            },
-            "total_row": None,
-            "total_column": None,
-        },
     )
     return out
 
@@ -159,8 +150,8 @@ def _p_sentence(p: float, test: str) -> str:
 def group_table(groups: pd.DataFrame) -> pd.DataFrame:
     """:func:`compare_groups` output ready to show: percentages, plain headers, group as the index.
 
-    ``attrs["display"]`` holds the matching ``display.table`` arguments (the
-    percentages are derived from the counts, so they are hidden with them).
+    An analyst view; the funder table is ``groups.<dim>`` of
+    :func:`hubspoke.analysis.cross_site.cross_site_tables`.
     """
     out = (
         groups.set_index("group")
@@ -178,10 +169,4 @@ def group_table(groups: pd.DataFrame) -> pd.DataFrame:
         )
     )
     out.index.name = GROUP_LABELS.get(groups.attrs.get("by", ""), "group")
-    out.attrs["display"] = {
-        "count_columns": ["Reduced", "Rated"],
-        "derived": {c: ("Reduced", "Rated") for c in ("%", "95% CI low", "95% CI high")},
-        "total_row": None,
-        "total_column": None,
-    }
     return out

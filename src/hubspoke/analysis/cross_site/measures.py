@@ -2,8 +2,8 @@
 
 :data:`MEASURES` names each measure of :func:`~hubspoke.analysis.cross_site.summary.service_year_summary`
 with the counts it is computed from, so :func:`side_by_side` can lay out a count, a
-proportion (with its numerator and denominator) or a mean per period, and tell
-disclosure control which columns are counts of people and which are derived from them.
+proportion (with its numerator and denominator) or a mean per period (an analyst view;
+the funder tables are built in :mod:`hubspoke.analysis.cross_site.tables`).
 """
 
 from __future__ import annotations
@@ -108,9 +108,9 @@ def side_by_side(summary_or_indicators: pd.DataFrame, *, measure: str) -> pd.Dat
     table from ``hubspoke.analysis.outcomes`` (``measure``: an ``indicator_id``). A count gives one
     column per period; a proportion three (``"2015 reduced"``, ``"2015 rated"``,
     ``"2015 %"``); a mean two (``"2015 rated"``, ``"2015 mean"``). Missing = no data.
-    ``attrs["display"]`` holds the arguments for ``display.table(frame, caption=...,
-    **frame.attrs["display"])`` so counts go through disclosure control and a percentage
-    or mean from a hidden count is hidden too; ``attrs["label"]`` the measure in words.
+    Analyst use: funder tables come from
+    :func:`hubspoke.analysis.cross_site.cross_site_tables`. ``attrs["label"]`` is the
+    measure in words, ``attrs["values"]`` the value column of each period.
     """
     frame = summary_or_indicators
     if "indicator_id" in frame.columns:
@@ -147,8 +147,6 @@ def side_by_side(summary_or_indicators: pd.DataFrame, *, measure: str) -> pd.Dat
         dropna=False,
     )
     out = pd.DataFrame(index=pd.Index(services, name="service_id"))
-    count_cols: list[str] = []
-    derived: dict[str, tuple[str, ...]] = {}
     for period in periods:
         names = {}
         for key, (col, short) in used.items():
@@ -159,21 +157,9 @@ def side_by_side(summary_or_indicators: pd.DataFrame, *, measure: str) -> pd.Dat
                 else np.nan
             )
             names[key] = name
-        if m.kind == "count":
-            count_cols.append(names["val"])
-        elif m.people:
-            sources = tuple(names[k] for k in ("num", "den") if k in names)
-            count_cols.extend(sources)
-            derived[names["val"]] = sources
     out.attrs["label"] = m.label
     out.attrs["kind"] = m.kind
     out.attrs["values"] = {period: f"{period} {parts['val'][1]}".strip() for period in periods}
-    out.attrs["display"] = {
-        "count_columns": count_cols if m.people else [],
-        "derived": derived or None,
-        "total_row": None,
-        "total_column": None,
-    }
     return out
 
 

@@ -73,7 +73,8 @@ def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
 
     Counts are the indicator's numerator and denominator (young people, cases,
     professionals or items); the value is derived from them, so it is hidden with
-    them. ``attrs["display"]`` holds the matching ``display.table`` arguments.
+    them. Funder reports show it as a Table whose cells name the same quantities
+    as the other tables (:func:`hubspoke.analysis.service.service_tables`).
     """
     out = (
         indicator_table.sort_values(["outcome_id", "indicator_id"])
@@ -102,13 +103,6 @@ def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
         )
     )
     out.index.name = "Indicator"
-    out.attrs["display"] = {
-        "count_columns": ["Numerator", "Denominator"],
-        "derived": {"Value": ("Numerator", "Denominator")},
-        "total_row": None,
-        "total_column": None,
-        "implied_totals": False,
-    }
     return out
 
 

@@ -12,13 +12,17 @@ The programme theories (PT1-PT6) and the indicators each is tested against live 
   interviews' verdict, called confirm / expand / discord (:data:`JOINT_DISPLAY_RULE`);
 * :mod:`~hubspoke.analysis.realist.quotes` - verdict counts and safe quotes per theory
   for one service-year (re-redacted, attributed by role and year only);
-* :mod:`~hubspoke.analysis.realist.coding` - agreement between coders.
+* :mod:`~hubspoke.analysis.realist.coding` - agreement between coders;
+* :mod:`~hubspoke.analysis.realist.tables` - all of these as funder
+  tables (:func:`realist_tables`,
+  :func:`coding_quality_tables`, :func:`service_evidence_tables`).
 
 Every public name is re-exported here, so ``from hubspoke.analysis import realist`` then
-``realist.theory_context_matrix(...)`` works. Disclosure: these tables count interviews
-and judgements, not children, but an interview count for a small group of respondents
-could point to a person; pass such counts through :func:`hubspoke.present.display.table`
-with ``count_columns``. All data are synthetic.
+``realist.theory_context_matrix(...)`` works. Disclosure: interview counts are counts
+of people; funder reports show them only through the :mod:`~hubspoke.analysis.realist.tables`
+builders, whose cells the release suppresses together with every other table, and
+quotes name a role only where a service had enough people in it
+(:data:`MIN_PEOPLE_PER_ROLE`). All data are synthetic.
 """
 
 from __future__ import annotations
@@ -47,13 +51,26 @@ from hubspoke.analysis.realist.joint import (
     joint_summary,
 )
 from hubspoke.analysis.realist.quotes import (
-    DISPLAY,
     ID_PLACEHOLDER,
+    MIN_PEOPLE_PER_ROLE,
+    ROLE_GROUPS,
+    SINGLE_HOLDER_ROLES,
     UNQUOTED_ROLES,
     evidence_display,
+    people_per_role,
+    quote_role,
     quotes_markdown,
     safe_quote,
+    service_quotes,
     theory_evidence,
+)
+from hubspoke.analysis.realist.tables import (
+    coding_quality_tables,
+    context_scopes,
+    local_context_tables,
+    realist_tables,
+    service_evidence_tables,
+    year_choices,
 )
 from hubspoke.analysis.realist.theories import (
     CONTEXT_DIMENSIONS,
@@ -114,13 +131,25 @@ __all__ = [
     "joint_display",
     "joint_summary",
     # quotes
-    "DISPLAY",
     "ID_PLACEHOLDER",
+    "MIN_PEOPLE_PER_ROLE",
+    "ROLE_GROUPS",
+    "SINGLE_HOLDER_ROLES",
     "UNQUOTED_ROLES",
     "evidence_display",
+    "people_per_role",
+    "quote_role",
     "quotes_markdown",
     "safe_quote",
+    "service_quotes",
     "theory_evidence",
+    # funder tables
+    "coding_quality_tables",
+    "context_scopes",
+    "local_context_tables",
+    "realist_tables",
+    "service_evidence_tables",
+    "year_choices",
     # coding quality
     "coding_quality",
     "coding_summary",

@@ -4,6 +4,13 @@ Excerpts are re-redacted (names, places, service and transcript ids) and attribu
 respondent role and year only, and roles that could point to a person within one
 service-year (:data:`UNQUOTED_ROLES`) can be left out, so a service report can show
 what interviewees said without identifying them.
+
+A report that names the service must not name a role few people hold there: a quote
+is attributed to its role only where the service had at least
+:data:`MIN_PEOPLE_PER_ROLE` people in it (:func:`quote_role`); otherwise to a coarser
+group (:data:`ROLE_GROUPS`) when the group is large enough, and otherwise it is left
+to the programme-level synthesis. Roles one person holds at a service
+(:data:`SINGLE_HOLDER_ROLES`, e.g. the Hub manager) are never named.
 """
 
 from __future__ import annotations
@@ -19,13 +26,131 @@ from hubspoke.analysis.realist.theories import Theory, _theory_order, load_theor
 from hubspoke.analysis.realist.verdicts import TOO_LITTLE, _tally
 from hubspoke.errors import ParameterError
 from hubspoke.privacy.deidentify import deidentify, risk_reasons
-from hubspoke.privacy.disclosure import SuppressOptions
 from hubspoke.privacy.redact import attribute_quote
-from hubspoke.spec.vocab import JUDGEMENTS
+from hubspoke.spec.vocab import JUDGEMENTS, RESPONDENT_ROLES
 
 _ID = re.compile(r"\b(?:S\d{2,3}|T\d{3,5}|SG\d{4,6})\b")
 ID_PLACEHOLDER = "[id]"
 _CMO_PRIORITY = {"outcome": 0, "mechanism": 1, "context": 2}
+
+#: Fewest people a service must have in a role before a quote names that role.
+MIN_PEOPLE_PER_ROLE = 3
+#: Roles one person holds at a service: never named in a service report.
+SINGLE_HOLDER_ROLES: tuple[str, ...] = (
+    "Hub manager",
+    "Host-agency manager",
+    "Board member or commissioner",
+)
+#: Coarser attribution for each role, used when the role itself has too few people.
+ROLE_GROUPS: Mapping[str, str] = {
+    "Spoke worker": "Hub or Spoke staff",
+    "Hub manager": "Hub or Spoke staff",
+    "Host-agency manager": "A professional",
+    "Police": "A professional",
+    "Social care": "A professional",
+    "Health": "A professional",
+    "Education": "A professional",
+    "Board member or commissioner": "A professional",
+    "Young person": "A young person or parent",
+    "Parent or carer": "A young person or parent",
+}
+#: Column of an interviewee identifier, when the data have one (else interviews count people).
+INTERVIEWEE_ID = "interviewee_id"
+
+
+# --------------------------------------------------------------------------- who may be named
+def people_per_role(
+    codings: pd.DataFrame,
+    judgements: pd.DataFrame,
+    *,
+    service_id: str,
+    year: int,
+    services: pd.DataFrame | None = None,
+    spokes: pd.DataFrame | None = None,
+) -> dict[str, int]:
+    """How many people a service had in each role in a year, for :func:`quote_role`.
+
+    Spoke workers: the service's Spokes running that year (``spokes``; else
+    ``services.n_spokes``; else the Spoke workers interviewed). A role one person holds
+    (:data:`SINGLE_HOLDER_ROLES`) counts 1 (the Hub always has its manager). Any other
+    role: distinct interviewees in it at the service that year (by
+    :data:`INTERVIEWEE_ID` when the data have it, else one per interview).
+    """
+    parts = []
+    for frame in (codings, judgements):
+        if {"service_id", "year", "respondent_role", "transcript_id"} <= set(frame.columns):
+            here = frame[
+                (frame["service_id"].astype("string") == service_id)
+                & (pd.to_numeric(frame["year"], errors="coerce") == int(year))
+            ]
+            key = INTERVIEWEE_ID if INTERVIEWEE_ID in here.columns else "transcript_id"
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "role": here["respondent_role"].astype("string").to_numpy(),
+                        "person": here[key].astype("string").to_numpy(),
+                    }
+                )
+            )
+    people = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["role", "person"])
+    )
+    counts = people.drop_duplicates().groupby("role").size()
+    out = {role: int(counts.get(role, 0)) for role in RESPONDENT_ROLES}
+    for role in SINGLE_HOLDER_ROLES:
+        out[role] = min(out[role], 1)
+    out["Hub manager"] = 1
+    spoke_workers = _spoke_workers(service_id, year, services=services, spokes=spokes)
+    if spoke_workers is not None:
+        out["Spoke worker"] = spoke_workers
+    return out
+
+
+def _spoke_workers(
+    service_id: str, year: int, *, services: pd.DataFrame | None, spokes: pd.DataFrame | None
+) -> int | None:
+    """Spoke workers of a service in a year: its Spokes running then, else ``n_spokes``."""
+    if spokes is not None and {"service_id", "spoke_id"} <= set(spokes.columns):
+        mine = spokes[spokes["service_id"].astype("string") == service_id]
+        if "start_year" in mine.columns:
+            start = pd.to_numeric(mine["start_year"], errors="coerce")
+            mine = mine[start.isna() | (start <= int(year))]
+        if not mine.empty:
+            return int(mine["spoke_id"].nunique())
+    if services is not None and {"service_id", "n_spokes"} <= set(services.columns):
+        row = services[services["service_id"].astype("string") == service_id]
+        n = pd.to_numeric(row["n_spokes"], errors="coerce").dropna()
+        if not n.empty:
+            return int(n.iloc[0])
+    return None
+
+
+def quote_role(
+    role: str, people: Mapping[str, int], *, min_people: int = MIN_PEOPLE_PER_ROLE
+) -> str | None:
+    """How a quote from ``role`` may be attributed at a service, or None (not in its report).
+
+    The role itself when the service had at least ``min_people`` in it and one person
+    does not hold it (:data:`SINGLE_HOLDER_ROLES`); else its group (:data:`ROLE_GROUPS`)
+    when the group's roles together have at least ``min_people``; else None.
+    """
+    if not isinstance(min_people, int) or min_people < 1:
+        raise ParameterError(
+            "min_people must be a whole number >= 1", column="min_people", found=min_people
+        )
+    if role not in SINGLE_HOLDER_ROLES and people.get(role, 0) >= min_people:
+        return role
+    group = ROLE_GROUPS.get(role)
+    if group is None:
+        return None
+    size = sum(people.get(r, 0) for r, g in ROLE_GROUPS.items() if g == group)
+    return group if size >= min_people else None
+
+
+def _attribution(role: str, shown_as: str, year: int) -> str:
+    """``"<shown role>, <year>"``, the year and role checked as for :func:`attribute_quote`."""
+    checked = attribute_quote(role, year)
+    return f"{shown_as}, {checked.rsplit(', ', 1)[1]}"
 
 
 # --------------------------------------------------------------------------- quotes
@@ -71,6 +196,8 @@ def theory_evidence(
     names: Iterable[str] = (),
     places: Iterable[str] = (),
     exclude_roles: Sequence[str] = (),
+    people: Mapping[str, int] | None = None,
+    min_people: int = MIN_PEOPLE_PER_ROLE,
 ) -> pd.DataFrame:
     """Per theory for one service-year: verdict counts and up to ``max_quotes`` safe quotes.
 
@@ -80,6 +207,10 @@ def theory_evidence(
     ``exclude_roles`` (e.g. ``["Young person", "Parent or carer"]`` for a funder
     report) give no quotes. Columns: ``theory_id, n_transcripts, supports, refutes,
     refines, verdict, quote_1, attribution_1, ...`` ('' where there is no quote).
+
+    ``people`` (role -> people the service had in it; default :func:`people_per_role`
+    from the interviews alone) and ``min_people`` decide how each quote is attributed
+    (:func:`quote_role`): a quote whose role and group are both too small is not used.
     """
     if not isinstance(max_quotes, int) or max_quotes < 0:
         raise ParameterError(
@@ -103,10 +234,20 @@ def theory_evidence(
             column="service_id",
             found=f"{service_id} {year}",
         )
+    if people is None:
+        people = people_per_role(codings, judgements, service_id=service_id, year=int(year))
+    shown_as = {
+        role: quote_role(role, people, min_people=min_people)
+        for role in codes["respondent_role"].astype("string").dropna().unique()
+    }
     codes = codes.assign(
         transcript_id=codes["transcript_id"].astype("string"),
         theory_id=codes["theory_id"].astype("string"),
-        quote=[safe_quote(e, names=names, places=places) for e in codes["excerpt"]],
+        shown_as=codes["respondent_role"].astype("string").map(shown_as),
+    )
+    codes = codes[codes["shown_as"].notna()]
+    codes = codes.assign(
+        quote=[safe_quote(e, names=names, places=places) for e in codes["excerpt"]]
     )
     tally = _tally(here, ["theory_id"]).set_index("theory_id")
     rows = []
@@ -125,7 +266,13 @@ def theory_evidence(
             has = k < len(picked)
             row[f"quote_{k + 1}"] = str(picked["quote"].iloc[k]) if has else ""
             row[f"attribution_{k + 1}"] = (
-                attribute_quote(str(picked["respondent_role"].iloc[k]), int(year)) if has else ""
+                _attribution(
+                    str(picked["respondent_role"].iloc[k]),
+                    str(picked["shown_as"].iloc[k]),
+                    int(year),
+                )
+                if has
+                else ""
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -134,16 +281,6 @@ def theory_evidence(
 #: Roles never quoted in a service-year report: within one service and year, even
 #: "Young person, 2015" can point to someone.
 UNQUOTED_ROLES: tuple[str, ...] = ("Young person", "Parent or carer")
-
-#: ``display.table`` arguments for the frames below (interview counts are counts of people).
-DISPLAY: Mapping[str, SuppressOptions] = {
-    "theory_evidence": {
-        "count_columns": ["Interviews", "Supports", "Refutes", "Refines"],
-        "total_row": None,
-        "total_column": None,
-        "implied_totals": False,
-    },
-}
 
 
 def evidence_display(
@@ -212,3 +349,43 @@ def quotes_markdown(evidence: pd.DataFrame, *, theories: Sequence[Theory] | None
         if blocks
         else "_No coded interview excerpts for this service and year._"
     )
+
+
+def service_quotes(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    service_id: str,
+    year: int,
+    max_quotes: int = 2,
+    min_people: int = MIN_PEOPLE_PER_ROLE,
+    exclude_roles: Sequence[str] = UNQUOTED_ROLES,
+) -> str:
+    """The service report's quotes as Markdown: :func:`theory_evidence` with the role rule.
+
+    People per role come from the service's Spokes and interviews
+    (:func:`people_per_role`); a quote is attributed by role only where the service had
+    ``min_people`` in it, else by a coarser group, else left out.
+    """
+    codings, judgements = tables["codings"], tables["judgements"]
+    people = people_per_role(
+        codings,
+        judgements,
+        service_id=service_id,
+        year=year,
+        services=tables.get("services"),
+        spokes=tables.get("spokes"),
+    )
+    try:
+        evidence = theory_evidence(
+            codings,
+            judgements,
+            service_id=service_id,
+            year=year,
+            max_quotes=max_quotes,
+            exclude_roles=exclude_roles,
+            people=people,
+            min_people=min_people,
+        )
+    except ParameterError:  # no interviews for this service and year
+        return "_No coded interview excerpts for this service and year._"
+    return quotes_markdown(evidence)

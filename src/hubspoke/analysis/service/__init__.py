@@ -2,14 +2,11 @@
 
 Every function takes the processed tables (``load.load_tables``) and keyword-only
 ``service_id`` and ``year``, checks them (:class:`~hubspoke.errors.ParameterError`
-naming what is allowed), and returns tidy frames of FULL numbers. Disclosure
-control happens later, in :func:`hubspoke.present.display.table`; the frames are shaped
-for :func:`hubspoke.privacy.disclosure.suppress`: counts are integer (``Int64``) columns,
-a ``"Total"`` row or column where a total makes sense, and percentages, means and
-other derived values in separate columns that the notebook names in ``derived=``.
-
-Each docstring ends with **Display:** the ``count_columns`` / ``derived`` / total
-arguments a notebook passes to ``display.table`` (all of them in :data:`DISPLAY`).
+naming what is allowed), and returns tidy frames of FULL numbers: counts are
+integer (``Int64``) columns, a ``"Total"`` row or column where a total makes sense.
+Funder reports never show these frames directly: :func:`service_tables` (module
+:mod:`.tables`) wraps each one in a :class:`~hubspoke.privacy.table.Table` that says what
+every cell is, and the release-wide suppression decides what a funder sees.
 Counts of young people are episodes of one-to-one support (rows of ``cases``) unless a
 docstring says *distinct young people*. Activity counts (sessions, participants) and
 policy scores are not counts of people that disclosure control protects.
@@ -18,8 +15,8 @@ Modules by family: :mod:`.people` (reach, demographics, referral sources),
 :mod:`.safety` (risk, missing episodes, outcome scales), :mod:`.professionals`
 (work with professionals, training confidence), :mod:`.policy` (the policy framework),
 :mod:`.survey` (the Spoke worker survey), :mod:`.overview` (profile, data completeness,
-year on year), with :mod:`.common` (shared labels and helpers) and :mod:`.display`
-(:data:`DISPLAY`). Callers use the names re-exported here.
+year on year), with :mod:`.common` (shared labels and helpers) and :mod:`.tables` (the funder
+tables, :func:`service_tables`). Callers use the names re-exported here.
 
 Units and definitions:
 
@@ -37,7 +34,6 @@ from hubspoke.analysis.service.common import (
     TOTAL,
     YOUNG_PEOPLE_REACH_TYPES,
 )
-from hubspoke.analysis.service.display import DISPLAY
 from hubspoke.analysis.service.overview import (
     CASE_COLUMNS,
     SURVEY_COLUMNS,
@@ -68,11 +64,12 @@ from hubspoke.analysis.service.survey import (
     spoke_survey_sentences,
     spoke_survey_summary,
 )
+from hubspoke.analysis.service.tables import ItemTable, service_tables
 
 __all__ = [
     "CASE_COLUMNS",
     "DEMOGRAPHIC_LEVELS",
-    "DISPLAY",
+    "ItemTable",
     "MIN_N_CI",
     "MIN_PAIRS_WILCOXON",
     "NOT_RECORDED",
@@ -96,6 +93,7 @@ __all__ = [
     "risk_transitions",
     "service_name",
     "service_profile",
+    "service_tables",
     "spoke_survey_sentences",
     "spoke_survey_summary",
     "year_on_year",

@@ -47,9 +47,7 @@ def data_completeness(
     "not_recorded", "records" (= complete + not_recorded) and "% complete". For
     outcome scales, "complete" means rated at both start and end. Counts of cases
     records are counts of young people (and a small "not recorded" could identify
-    someone), so all three are counts. Display: ``count_columns=["complete",
-    "not_recorded", "records"]``, ``derived={"% complete": ("complete", "records")}``,
-    ``total_row=None``, ``total_column="records"``, ``implied_totals=False``.
+    someone), so all three are counts.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
@@ -116,10 +114,7 @@ def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: i
     "episodes_closed", "planned_endings", "% planned endings" (of closed), "professionals_trained"
     (training participants: not young people), "mean_policy_score" (0-3), "policy_change"
     (on the previous year) and "compared_with" (the previous year, or "n/a" for the
-    service's first year). Display: ``count_columns=["young_people", "risk_assessed",
-    "risk_reduced", "episodes_closed", "planned_endings"]``, ``derived={"% risk reduced":
-    ("risk_reduced", "risk_assessed"), "% planned endings": ("planned_endings",
-    "episodes_closed")}``, ``total_row=None``, ``total_column=None``, ``implied_totals=False``.
+    service's first year).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     years = [y for y in load.available_service_years(tables)[service_id] if y <= year]
@@ -176,7 +171,7 @@ def service_profile(tables: Mapping[str, pd.DataFrame], *, service_id: str) -> p
     Rows (index "Item"): "Service", "Hub", "Phase", "Start date", "Model variant",
     "Risk tool", "Region", "Spoke workers", "Spoke host settings", "Areas covered",
     "Years with data"; one text column "value". No counts of young people:
-    ``count_columns=[]`` (or show it as text).
+    Text only.
     """
     services = load.table(tables, "services")
     known = sorted(services["service_id"].astype(str))

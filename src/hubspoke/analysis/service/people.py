@@ -37,13 +37,11 @@ def reach(
     * ``"young_people"`` - DISTINCT young people in one-to-one support: rows "New to the
       service", "Re-referred" (seen in an earlier year of this service), "Total"; columns
       "Open at year end" (an episode still open on 31 December), "Closed", "Total". All
-      counts of young people. Display: ``count_columns=None`` (all), ``total_row="Total"``,
-      ``total_column="Total"``.
+      counts of young people.
     * ``"activities"`` - rows: every activity type, then "Total"; columns "sessions",
       "participants", "young_people_reached" (awareness-raising with young people) and
       "professionals_reached" (training and awareness-raising with professionals), all sums
-      of participants. Not counts of young people in support: ``count_columns=[]``,
-      ``total_row="Total"``, ``total_column=None``.
+      of participants. Figures only: no one is counted.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     return {
@@ -109,8 +107,7 @@ def demographics(
 
     One frame per characteristic (keys as :data:`DEMOGRAPHIC_LEVELS`), from each young
     person's latest episode: rows every level, "Not recorded", "Total"; columns "n"
-    (young people) and "%" (of the total). Display: ``count_columns=["n"]``,
-    ``derived={"%": "n"}``, ``total_row="Total"``, ``total_column=None``.
+    (young people) and "%" (of the total).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     people = _latest_per_person(_rows(tables, "cases", service_id, year))
@@ -126,8 +123,7 @@ def referral_sources(
     """Referrals (episodes) received in the year by source.
 
     Rows every source, "Not recorded", "Total"; columns "n" (episodes: young people
-    referred) and "%". Display: ``count_columns=["n"]``, ``derived={"%": "n"}``,
-    ``total_row="Total"``, ``total_column=None``.
+    referred) and "%".
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)

@@ -33,11 +33,10 @@ def policy_progress(
     * ``"status"`` - rows every framework element; one text column per area (ONS code)
       with the status (empty if not reported), then "mean_score" (over areas this year),
       "previous_mean_score" (the service's previous year with policy data; empty when
-      none) and "change". No counts: ``count_columns=[]``, ``total_row=None``,
-      ``total_column=None``.
+      none) and "change". Figures only: no one is counted.
     * ``"areas"`` - rows every area, then "All areas"; columns "mean_score",
       "previous_mean_score", "change", "elements_in_place" (In place or Embedded),
-      "elements_reported". No counts of people: ``count_columns=[]``.
+      "elements_reported". Figures only: no one is counted.
 
     ``previous_year`` (an int or None) is in each frame's ``attrs``.
     """

@@ -31,15 +31,14 @@ def professional_activity(
     """Work with professionals: sessions and participants, and training confidence change.
 
     * ``"by_type"`` - rows every activity type except awareness-raising with young
-      people, then "Total"; columns "sessions", "participants". Not counts of young
-      people: ``count_columns=[]``, ``total_row="Total"``, ``total_column=None``.
+      people, then "Total"; columns "sessions", "participants" (professionals and other
+      participants; sessions count events).
     * ``"confidence"`` - training sessions with confidence rated before and after, by
       audience agency (agencies with such sessions, "Not recorded", then "All training");
       columns "sessions", "participants", "mean_before", "mean_after", "mean_change",
       "ci_low", "ci_high" (95% t interval of the mean change over sessions, empty below
       :data:`MIN_N_CI` sessions). Means are of session means (each session weighs the
-      same). Not counts of young people: ``count_columns=[]``, ``total_row=None``,
-      ``total_column=None``.
+      same). Figures only: no one is counted.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     activities = _rows(tables, "activities", service_id, year)

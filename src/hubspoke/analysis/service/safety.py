@@ -43,13 +43,11 @@ def risk_transitions(
 
     * ``"crosstab"`` - episodes: rows risk at referral, columns latest risk, each on
       :data:`~hubspoke.spec.raw.RISK_SCALE` (every level, zeros kept), then "Not
-      recorded", then "Total". Display: ``count_columns=None``, ``total_row="Total"``,
-      ``total_column="Total"``.
+      recorded", then "Total".
     * ``"summary"`` - rows "Reduced", "Same", "Increased", "Not recorded" (either
       assessment missing), "Total"; columns "n" (episodes) and "%" (of all episodes)
       and "% of assessed" (of episodes with both assessments; empty for the last two
-      rows). Display: ``count_columns=["n"]``, ``derived={"%": "n", "% of assessed": "n"}``,
-      ``total_row="Total"``, ``total_column=None``.
+      rows).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
@@ -98,18 +96,13 @@ def missing_episodes(
     Only episodes with both counts recorded are used.
 
     * ``"summary"`` - rows "Before", "After", "Change (after - before)"; columns "n"
-      (pairs: young people), "mean", "median". Display: ``count_columns=["n"]``,
-      ``derived={"mean": "n", "median": "n"}``, ``total_row=None``, ``total_column=None``,
-      ``implied_totals=False``.
+      (pairs: young people), "mean", "median".
     * ``"direction"`` - rows "Fewer after", "Same", "More after", "Total"; columns "n"
-      (young people) and "%". Display: ``count_columns=["n"]``, ``derived={"%": "n"}``,
-      ``total_row="Total"``, ``total_column=None``.
+      (young people) and "%".
     * ``"test"`` - one row: "n_pairs", "test", "statistic", "p_value", "note". The
       Wilcoxon signed-rank test (scipy, two-sided) runs when there are at least
       :data:`MIN_PAIRS_WILCOXON` pairs; otherwise "test" is empty and the note says
-      "too few pairs to test". Display: ``count_columns=["n_pairs"]``,
-      ``derived={"statistic": "n_pairs", "p_value": "n_pairs"}``, ``total_row=None``,
-      ``total_column=None``, ``implied_totals=False``.
+      "too few pairs to test".
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
@@ -186,10 +179,7 @@ def outcome_scale_change(
     Rows one per scale (labels of :data:`OUTCOME_LABELS`); columns "n_both" (episodes
     with both ratings: young people), "% complete" (of the year's episodes), "mean_start",
     "mean_end", "mean_change" and "ci_low", "ci_high" (95% t interval of the mean change,
-    empty when fewer than :data:`MIN_N_CI` pairs). Display: ``count_columns=["n_both"]``,
-    ``derived={c: "n_both" for c in ("% complete", "mean_start", "mean_end",
-    "mean_change", "ci_low", "ci_high")}``, ``total_row=None``, ``total_column=None``,
-    ``implied_totals=False``.
+    empty when fewer than :data:`MIN_N_CI` pairs).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import NOT_RECORDED, TOTAL, _one_way, _rows
+from hubspoke.privacy.release import Shown
 from hubspoke.spec import vocab
 from hubspoke.spec.processed import SYSTEM_ACCESS_SCALE
 
@@ -53,12 +54,10 @@ def spoke_survey_summary(
 
     * one frame per question (keys of :data:`SURVEY_QUESTIONS`): rows the answers on
       the question's ordered scale, "Not recorded", "Total"; columns "n" (Spoke workers)
-      and "%". Display: ``count_columns=["n"]``, ``derived={"%": "n"}``,
-      ``total_row="Total"``, ``total_column=None``.
+      and "%".
     * ``"summary"`` - rows the statements of :data:`SURVEY_STATEMENTS`; columns "Yes",
-      "No", "Not recorded", "Total" (Spoke workers). Display: ``count_columns=None``,
-      ``total_row=None``, ``total_column="Total"``, ``implied_totals=False``. Phrase it
-      with :func:`spoke_survey_sentences` on the displayed (suppressed) frame.
+      "No", "Not recorded", "Total" (Spoke workers). Phrase it
+      with :func:`spoke_survey_sentences` on the funder view of the ``spokes.summary`` table.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     survey = _rows(tables, "spoke_survey", service_id, year)
@@ -90,12 +89,15 @@ def _survey_statements(survey: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def spoke_survey_sentences(summary: pd.DataFrame) -> list[str]:
-    """Sentences such as "Supervised at least monthly: 3 of 4" from the summary frame.
+def spoke_survey_sentences(summary: Shown | pd.DataFrame) -> list[str]:
+    """Sentences such as "Supervised at least monthly: 3 of 4" from the summary table.
 
-    Pass the DISPLAYED frame that ``display.table`` returns for a funder report, so
-    suppressed counts read "c of 4"; the full frame gives the numbers.
+    Pass the :class:`~hubspoke.privacy.release.Shown` that ``display.table`` returns for
+    the ``spokes.summary`` table (or its ``display``), so hidden counts read "c of c";
+    a frame of full numbers (evaluation team only) gives the numbers.
     """
+    if isinstance(summary, Shown):
+        summary = summary.display
 
     def text(value: str | int) -> str:
         return str(value) if isinstance(value, str) else f"{int(value):,}"

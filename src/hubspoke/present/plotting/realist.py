@@ -5,12 +5,15 @@
 * :func:`agreement_dot_plot` - Krippendorff's alpha (or kappa) per code, with the 0.667
   and 0.800 thresholds.
 
-Counts drawn here are counts of interviews and judgements, not children. Pass counts
-of small respondent groups through disclosure control before drawing them: a NaN count
-is not drawn (the evidence chart marks it with the suppression symbol).
+Every chart takes the funder tables of
+:mod:`hubspoke.analysis.realist.tables` and draws only what the release shows
+(:func:`hubspoke.present.views.view`): a hidden count or verdict is never drawn and is
+marked with the suppression symbol instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,7 +29,11 @@ from hubspoke.analysis.realist.verdicts import (
     TOO_LITTLE,
     VERDICTS,
 )
+from hubspoke.errors import ParameterError
 from hubspoke.present.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
+from hubspoke.present.views import view
+from hubspoke.privacy.release import Release, Shown
+from hubspoke.privacy.table import Table
 
 #: One colour per verdict (Okabe-Ito; "too little evidence" in light grey).
 VERDICT_COLOURS: dict[str, str] = {
@@ -36,28 +43,39 @@ VERDICT_COLOURS: dict[str, str] = {
     CONTESTED: OKABE_ITO[1],
     TOO_LITTLE: "#E6E6E6",
 }
+#: Colour of a cell whose verdict the release hides.
+HIDDEN_COLOUR = "#FFFFFF"
 
 
-def _context_column(matrix: pd.DataFrame) -> str:
-    return next(c for c in ("model_variant", "host_setting") if c in matrix.columns)
+def _contexts(tables: Mapping[str, Table], by: str) -> dict[str, Table]:
+    """The per-context judgement tables of one dimension, by context value."""
+    out = {k.split(":", 1)[1]: t for k, t in tables.items() if k.startswith(f"{by}:")}
+    if not out:
+        raise ParameterError("no per-context tables for this dimension", column="by", found=by)
+    return out
 
 
-def _ordered(values: pd.Series) -> list[str]:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return [str(c) for c in values.cat.categories if c in set(values)]
-    return [str(v) for v in dict.fromkeys(values)]
+def _views(tables: Mapping[str, Table], release: Release | None) -> dict[str, Shown]:
+    return {k: view(t, release=release) for k, t in tables.items()}
 
 
 # --------------------------------------------------------------------------- heatmap
-def theory_context_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
-    """Heatmap of :func:`hubspoke.analysis.realist.theory_context_matrix` (long form).
+def theory_context_heatmap(
+    tables: Mapping[str, Table],
+    *,
+    by: str = "model_variant",
+    title: str | None = None,
+    release: Release | None = None,
+) -> plt.Figure:
+    """Heatmap of the per-context judgement tables (``"<by>:<context>"`` of ``realist_tables``).
 
     Each cell is coloured by its verdict and labelled with the judgements in it
-    (supports / refutes / refines) so the colour is never the only cue.
+    (supports / refutes / refines) so the colour is never the only cue. A verdict or
+    count the release hides is drawn as the suppression symbol, never as a number.
     """
-    by = _context_column(matrix)
-    theories = _ordered(matrix["theory_id"])
-    contexts = _ordered(matrix[by])
+    shown = _views(_contexts(tables, by), release)
+    contexts = list(shown)
+    theories = [str(t) for t in next(iter(shown.values())).table.frame.index]
     what = "model variant" if by == "model_variant" else "host setting"
     fig, ax = new_figure(
         title=title or f"Interview verdicts on each programme theory by {what}",
@@ -65,17 +83,24 @@ def theory_context_heatmap(matrix: pd.DataFrame, *, title: str | None = None) ->
         height=max(3.5, 0.6 * len(theories) + 1.8),
     )
     ax.grid(False)
-    cells = matrix.set_index(["theory_id", by])
-    for i, theory in enumerate(theories):
-        for k, context in enumerate(contexts):
-            row = cells.loc[(theory, context)]
+    for k, context in enumerate(contexts):
+        view_ = shown[context]
+        for i, theory in enumerate(theories):
+            verdict = str(view_.display.loc[theory, "Verdict"])
+            hidden = bool(view_.hidden.loc[theory, "Verdict"])
             ax.add_patch(
                 plt.Rectangle(
-                    (k, i), 1, 1, facecolor=VERDICT_COLOURS[str(row["verdict"])], edgecolor="white"
+                    (k, i),
+                    1,
+                    1,
+                    facecolor=HIDDEN_COLOUR if hidden else VERDICT_COLOURS[verdict],
+                    edgecolor="#BBBBBB" if hidden else "white",
                 )
             )
-            label = f"{row['verdict']}\n{int(row['supports'])}/{int(row['refutes'])}/{int(row['refines'])}"
-            ax.text(k + 0.5, i + 0.5, label, ha="center", va="center", fontsize=8)
+            counts = "/".join(
+                str(view_.display.loc[theory, c]) for c in ("Supports", "Refutes", "Refines")
+            )
+            ax.text(k + 0.5, i + 0.5, f"{verdict}\n{counts}", ha="center", va="center", fontsize=8)
     ax.set_xlim(0, len(contexts))
     ax.set_ylim(len(theories), 0)
     ax.set_xticks(
@@ -96,93 +121,94 @@ def theory_context_heatmap(matrix: pd.DataFrame, *, title: str | None = None) ->
     return fig
 
 
-def theory_context_alt(matrix: pd.DataFrame) -> str:
-    """Alt text for :func:`theory_context_heatmap`: the verdict of every cell in words."""
-    by = _context_column(matrix)
+def theory_context_alt(
+    tables: Mapping[str, Table], *, by: str = "model_variant", release: Release | None = None
+) -> str:
+    """Alt text for :func:`theory_context_heatmap`: the verdict of every cell as shown."""
+    shown = _views(_contexts(tables, by), release)
     what = "model variant" if by == "model_variant" else "host setting"
+    theories = [str(t) for t in next(iter(shown.values())).table.frame.index]
     parts = []
-    for theory in _ordered(matrix["theory_id"]):
-        rows = matrix[matrix["theory_id"] == theory]
-        cells = "; ".join(f"{c}: {v}" for c, v in zip(rows[by], rows["verdict"], strict=True))
+    for theory in theories:
+        cells = "; ".join(f"{c}: {v.display.loc[theory, 'Verdict']}" for c, v in shown.items())
         parts.append(f"{theory} - {cells}.")
+    symbol = next(iter(shown.values())).symbol
     return (
         f"Grid of programme theories (rows) by {what} (columns), each cell coloured by the "
-        f"verdict from the interviews. " + " ".join(parts)
+        f"verdict from the interviews ({symbol}: suppressed). " + " ".join(parts)
     )
 
 
 # --------------------------------------------------------------------------- evidence by role
 def evidence_by_role_chart(
-    counts: pd.DataFrame, *, value: str = "n_transcripts", title: str | None = None
+    table: Table, *, title: str | None = None, release: Release | None = None
 ) -> plt.Figure:
-    """Stacked bars of :func:`hubspoke.analysis.realist.evidence_counts`: interviews per theory by role.
+    """Stacked bars of the ``roles`` table: interviews per theory by respondent role.
 
-    ``counts`` needs ``theory_id, respondent_role`` and ``value``; other grouping
-    columns (year) are summed over. A NaN (suppressed) count is not drawn; its theory gets
-    the suppression symbol above its bar.
+    Only counts the release shows are drawn; a theory with a hidden count gets the
+    suppression symbol above its bar.
     """
-    values = pd.to_numeric(counts[value], errors="coerce")
-    table = (
-        counts.assign(**{value: values})
-        .groupby(["theory_id", "respondent_role"], observed=True, sort=True)[value]
-        .sum()
-        .unstack("respondent_role", fill_value=0)
-    )
-    hidden_theories = set(counts.loc[values.isna(), "theory_id"])
-    noun = "interviews" if value == "n_transcripts" else "coded segments"
-    fig, ax = new_figure(
-        title=title or f"Number of {noun} on each programme theory, by respondent role"
-    )
-    x = np.arange(len(table.index))
+    shown = view(table, release=release)
+    visible = shown.visible.drop(columns=[table.total_column], errors="ignore")
+    hidden = shown.hidden.drop(columns=[table.total_column], errors="ignore").any(axis=1)
+    fig, ax = new_figure(title=title or "Number of interviews on each programme theory, by role")
+    x = np.arange(len(visible.index))
     bottom = np.zeros(len(x))
-    for k, role in enumerate(table.columns):
-        heights = table[role].to_numpy(dtype=float)
-        ax.bar(
-            x,
-            np.nan_to_num(heights),
-            bottom=bottom,
-            label=str(role),
-            color=PALETTE[k % len(PALETTE)],
+    for k, role in enumerate(visible.columns):
+        heights = np.nan_to_num(visible[role].to_numpy(dtype=float))
+        ax.bar(x, heights, bottom=bottom, label=str(role), color=PALETTE[k % len(PALETTE)])
+        bottom += heights
+    for xi in x[hidden.to_numpy()]:
+        ax.annotate(
+            shown.symbol, (xi, bottom[xi]), ha="center", va="bottom", color=NEUTRAL, fontsize=9
         )
-        bottom += np.nan_to_num(heights)
-    hidden = np.array([t in hidden_theories for t in table.index], dtype=bool)
-    for xi in x[hidden]:
-        ax.annotate("c", (xi, bottom[xi]), ha="center", va="bottom", color=NEUTRAL, fontsize=9)
     ax.set_ylim(0, max(float(bottom.max()) if len(bottom) else 0.0, 1.0) * 1.1)
-    ax.set_xticks(x, [str(t) for t in table.index])
+    ax.set_xticks(x, [str(t) for t in visible.index])
     ax.set_xlabel("Programme theory")
-    ax.set_ylabel(f"Number of {noun}")
+    ax.set_ylabel("Number of interviews")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig
 
 
-def evidence_by_role_alt(counts: pd.DataFrame, *, value: str = "n_transcripts") -> str:
+def evidence_by_role_alt(table: Table, *, release: Release | None = None) -> str:
     """Alt text for :func:`evidence_by_role_chart`: which roles spoke most about each theory."""
-    noun = "interviews" if value == "n_transcripts" else "coded segments"
-    totals = counts.groupby(["theory_id", "respondent_role"], observed=True)[value].sum(min_count=1)
+    shown = view(table, release=release)
+    visible = shown.visible.drop(columns=[table.total_column], errors="ignore")
     parts = []
-    for theory, part in totals.groupby(level="theory_id", sort=False):
-        part = part.dropna().droplevel("theory_id").sort_values(ascending=False)
-        if part.empty:
-            continue
-        roles = ", ".join(str(r) for r in part.index[:3])
-        parts.append(f"{theory}: most from {roles}.")
+    for theory, row in visible.iterrows():
+        row = row.dropna().sort_values(ascending=False)
+        row = row[row > 0]
+        if not row.empty:
+            parts.append(f"{theory}: most from {', '.join(str(r) for r in row.index[:3])}.")
     return (
-        f"Stacked bar chart of the number of {noun} on each programme theory, split by "
+        "Stacked bar chart of the number of interviews on each programme theory, split by "
         "respondent role. " + " ".join(parts)
     )
 
 
 # --------------------------------------------------------------------------- agreement
+def _agreement_frame(table: Table, release: Release | None) -> pd.DataFrame:
+    """The ``agreement`` table as shown: code ids, labels and visible statistics."""
+    shown = view(table, release=release)
+    frame = shown.visible.loc[:, ["kappa", "alpha"]].copy()
+    frame.insert(0, "label", table.frame["label"].where(~shown.hidden["label"]))
+    frame.insert(0, "code_id", [str(i) for i in table.frame.index])
+    return frame.reset_index(drop=True)
+
+
 def agreement_dot_plot(
-    quality: pd.DataFrame, *, statistic: str = "alpha", title: str | None = None
+    table: Table,
+    *,
+    statistic: str = "alpha",
+    title: str | None = None,
+    release: Release | None = None,
 ) -> plt.Figure:
-    """Dot plot of agreement per code (:func:`hubspoke.analysis.realist.coding_quality`).
+    """Dot plot of agreement per code (the ``agreement`` table of ``coding_quality_tables``).
 
     Dashed lines at Krippendorff's 0.667 (tentative conclusions) and 0.800 (reliable).
     Codes whose statistic is not defined are listed on the axis without a dot.
     """
-    frame = quality.iloc[::-1].reset_index(drop=True)
+    frame = _agreement_frame(table, release).iloc[::-1].reset_index(drop=True)
     name = "Krippendorff's alpha" if statistic == "alpha" else "Cohen's kappa"
     fig, ax = new_figure(
         title=title or f"Agreement between coders per code ({name})",
@@ -207,7 +233,7 @@ def agreement_dot_plot(
         ax.text(level, len(frame) - 0.3, text, ha=align, va="bottom", fontsize=8, color=NEUTRAL)
     labels = [
         f"{c} {lab}" if pd.notna(lab) else str(c)
-        for c, lab in zip(frame["code_id"], frame.get("label", frame["code_id"]), strict=True)
+        for c, lab in zip(frame["code_id"], frame["label"], strict=True)
     ]
     ax.set_yticks(y, labels, fontsize=8)
     low = np.nanmin(values) if shown.any() else 0.0
@@ -217,8 +243,9 @@ def agreement_dot_plot(
     return fig
 
 
-def agreement_alt(quality: pd.DataFrame, *, statistic: str = "alpha") -> str:
+def agreement_alt(table: Table, *, statistic: str = "alpha", release: Release | None = None) -> str:
     """Alt text for :func:`agreement_dot_plot`: how many codes fall in each band, and the lowest."""
+    quality = _agreement_frame(table, release)
     values = pd.to_numeric(quality[statistic], errors="coerce")
     reliable = int((values >= KRIPPENDORFF_RELIABLE).sum())
     tentative = int(((values >= KRIPPENDORFF_TENTATIVE) & (values < KRIPPENDORFF_RELIABLE)).sum())

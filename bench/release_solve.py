@@ -1,0 +1,118 @@
+"""The release-wide disclosure solve: time and peak memory, default data and national scale.
+
+For each number of services (16: the programme; 150: national scale) the script writes
+synthetic raw data into a scratch folder, cleans it, then times, in a fresh process
+under ``/usr/bin/time -v``, building the whole funder release once: every funder table
+of every report computed, their cells and relations gathered, primary and secondary
+suppression solved jointly with the linear-programming audit. It prints the cells,
+hidden cells and relations, and splits the time into building the tables and solving.
+
+    .venv/bin/python bench/release_solve.py [--services 16 150] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Result,
+    hubspoke_env,
+    median,
+    remove_scratch,
+    run,
+    run_peak,
+    scratch,
+    tool,
+)
+
+#: Run in a fresh process: builds the release and prints its figures as JSON.
+PROBE = """
+import json, time
+from hubspoke import load
+from hubspoke.analysis.release import funder_tables, service_groups
+from hubspoke.config import get_settings
+from hubspoke.privacy.release import gather, hierarchy_relations, protect
+s = get_settings()
+t0 = time.perf_counter()
+tables = load.load_tables(s.processed_dir)
+years = sorted({y for ys in load.available_service_years(tables).values() for y in ys})
+cells, margins = gather(funder_tables(tables))
+eqs, ineqs = hierarchy_relations(cells, service_groups(tables), all_years=load.all_years_label(years))
+t1 = time.perf_counter()
+release = protect(cells, equations=[*margins, *eqs], inequalities=ineqs)
+t2 = time.perf_counter()
+print(json.dumps({
+    "cells": len(cells),
+    "counts": sum(c.kind == "count" for c in cells.values()),
+    "hidden": len(release.hidden),
+    "relations": len(margins) + len(eqs) + len(ineqs),
+    "residual": len(release.residual),
+    "tables_s": t1 - t0,
+    "solve_s": t2 - t1,
+}))
+"""
+
+
+def measure_services(services: int, repeats: int, result: Result) -> dict:
+    """Synthesise and clean ``services`` services, then time the release build ``repeats`` times."""
+    base = scratch(f"release_{services}")
+    try:
+        env = hubspoke_env(base)
+        run([tool("hubspoke"), "-q", "synth", "--services", services, "--force"], env)
+        run([tool("hubspoke"), "-q", "clean"], env)
+        runs = []
+        for _ in range(max(1, repeats)):
+            runs.append(run_peak([sys.executable, "-c", PROBE], env))
+        # one more run to read the figures (the timed runs print them to a captured stream)
+        figures = _figures(env)
+        wall = median([s for s, _ in runs])
+        peak = max(p for _, p in runs)
+        result.add(
+            f"{services:>4} services: {figures['cells']:,} cells ({figures['counts']:,} counts), "
+            f"{figures['relations']:,} relations, {figures['hidden']:,} hidden, "
+            f"{figures['residual']} residual"
+        )
+        result.add(
+            f"      whole process {wall:.1f} s (median of {len(runs)}), peak memory "
+            f"{peak / 2**20:,.0f} MiB; tables {figures['tables_s']:.1f} s, "
+            f"joint solve {figures['solve_s']:.1f} s"
+        )
+        return figures
+    finally:
+        remove_scratch(base)
+
+
+def _figures(env: dict) -> dict:
+    """The probe's JSON output (one extra run, not timed)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(services: list[int], repeats: int = 1) -> Result:
+    """The benchmark as run by ``run_all.py``."""
+    result = Result("Release-wide disclosure solve (issue 15)")
+    for n in services:
+        measure_services(n, repeats, result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--services", type=int, nargs="+", default=[16, 150])
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args(argv)
+    measure(args.services, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

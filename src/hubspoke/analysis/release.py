@@ -1,0 +1,262 @@
+"""The funder release: every table a funder sees, gathered and suppressed once, together.
+
+:func:`funder_tables` builds every :class:`~hubspoke.privacy.table.Table` of every funder
+report (each service-year, each cross-site year and all years, the realist synthesis,
+coding quality). :func:`build_release` puts their cells in one set with all their
+relations (each table's margins; service -> model variant / host setting / phase ->
+programme; years -> all years) and solves primary and secondary suppression jointly
+(:func:`hubspoke.privacy.release.protect`). Reports then only look their cells up
+(:func:`current_release`, cached on disk beside the reports and rebuilt when the data
+or the library change), so a cell hidden anywhere is hidden everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from hubspoke import __version__, load
+from hubspoke.analysis.cross_site.summary import service_context
+from hubspoke.analysis.cross_site.tables import cross_site_tables
+from hubspoke.analysis.realist.tables import (
+    coding_quality_tables,
+    realist_tables,
+    service_evidence_tables,
+)
+from hubspoke.analysis.service.tables import service_tables
+from hubspoke.config import Settings, get_settings
+from hubspoke.errors import ReportError
+from hubspoke.io.parquet import snapshot
+from hubspoke.privacy.release import (
+    GROUP_DIMS,
+    Relation,
+    Release,
+    ReleaseCell,
+    cell_number,
+    gather,
+    hierarchy_relations,
+    protect,
+)
+from hubspoke.privacy.table import CellId, Table
+
+#: The saved release (true values, hidden flags), beside the reports, never in the funder folder.
+RELEASE_FILE: Final = "release.parquet"
+
+
+def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
+    """Every table of every funder report, in report order."""
+    pairs = load.available_service_years(tables)
+    years = sorted({y for ys in pairs.values() for y in ys})
+    for service_id in load.service_order(list(pairs)):
+        for year in pairs[service_id]:
+            yield from service_tables(tables, service_id=service_id, year=year).values()
+            yield from service_evidence_tables(tables, service_id=service_id, year=year).values()
+    for choice in [*(str(y) for y in years), "all"]:
+        yield from cross_site_tables(tables, year=choice).values()
+    yield from realist_tables(tables).values()
+    yield from coding_quality_tables(tables).values()
+
+
+# --------------------------------------------------------------------------- relations
+def service_groups(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per service (index): its model variant, main host setting and phase, as text."""
+    context = service_context(tables).set_index("service_id")
+    return context[list(GROUP_DIMS)].astype(str)
+
+
+# --------------------------------------------------------------------------- building
+def build_release(
+    tables: Mapping[str, pd.DataFrame], *, settings: Settings | None = None
+) -> Release:
+    """Gather every funder table and suppress them together."""
+    settings = settings or get_settings()
+    cells, margins = gather(funder_tables(tables))
+    years = sorted({y for ys in load.available_service_years(tables).values() for y in ys})
+    equations, inequalities = hierarchy_relations(
+        cells, service_groups(tables), all_years=load.all_years_label(years)
+    )
+    return protect(
+        cells,
+        equations=[*margins, *equations],
+        inequalities=inequalities,
+        threshold=settings.suppression_threshold,
+        symbol=settings.suppression_symbol,
+    )
+
+
+def _library_files() -> list[Path]:
+    root = Path(__file__).parents[1]
+    return sorted(
+        p for p in root.rglob("*") if p.suffix in {".py", ".toml", ".csv", ".json"} and p.is_file()
+    )
+
+
+def library_hash() -> str:
+    """Hash of the package's source, so a code change rebuilds the release."""
+    root = Path(__file__).parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in _library_files():
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _inputs_key(settings: Settings) -> tuple:
+    """A cheap signature of the inputs (file names, sizes, times) to reuse a computed stamp."""
+    folder = snapshot(settings.processed_dir)
+
+    def sig(paths: list[Path]) -> tuple:
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+
+    return (
+        str(folder.resolve()),
+        sig(sorted(folder.glob("*.parquet"))),
+        sig(_library_files()),
+        settings.suppression_threshold,
+        settings.suppression_symbol,
+    )
+
+
+_STAMPS: dict[tuple, str] = {}
+
+
+def release_stamp(settings: Settings) -> str:
+    """What a release was built from: data, library and suppression settings (a hash)."""
+    key = _inputs_key(settings)
+    if key not in _STAMPS:
+        parts = {
+            "data": load.data_fingerprint(settings.processed_dir),
+            "library": library_hash(),
+            "threshold": settings.suppression_threshold,
+            "symbol": settings.suppression_symbol,
+        }
+        _STAMPS[key] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return _STAMPS[key]
+
+
+def release_path(settings: Settings) -> Path:
+    """Where the release (true values and hidden flags: evaluation team only) is kept."""
+    return settings.reports_dir / ".release" / RELEASE_FILE
+
+
+_CACHE: dict[Path, tuple[str, Release]] = {}
+
+
+def current_release(settings: Settings | None = None, *, rebuild: bool = False) -> Release:
+    """The release for the current data and library: from disk if up to date, else built and saved."""
+    settings = settings or get_settings()
+    path = release_path(settings)
+    stamp = release_stamp(settings)
+    cached = _CACHE.get(path)
+    if cached and cached[0] == stamp and not rebuild:
+        return cached[1]
+    release = None if rebuild else read_release(path, stamp=stamp, settings=settings)
+    if release is None:
+        release = build_release(load.load_tables(settings.processed_dir), settings=settings)
+        write_release(release, path, stamp=stamp)
+    _CACHE[path] = (stamp, release)
+    return release
+
+
+def write_release(release: Release, path: Path, *, stamp: str) -> None:
+    """Save a release (one row per cell) with the stamp it was built from."""
+    rows = [
+        {
+            "key": cid.key,
+            "kind": c.kind,
+            "number": cell_number(c) if not isinstance(c.value, str) else np.nan,
+            "text": c.value if isinstance(c.value, str) else None,
+            "unit": c.unit,
+            "dp": c.dp,
+            "families": list(c.families),
+            "sources": [s.key for s in c.sources],
+            "hidden": cid in release.hidden,
+            "primary": cid in release.primary,
+        }
+        for cid, c in release.cells.items()
+    ]
+    frame = pd.DataFrame(rows)
+    relations = {
+        "equations": [{k.key: v for k, v in rel.items()} for rel in release.equations],
+        "inequalities": [{k.key: v for k, v in rel.items()} for rel in release.inequalities],
+        "residual": sorted(c.key for c in release.residual),
+        "threshold": release.threshold,
+        "symbol": release.symbol,
+        "stamp": stamp,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps(relations), encoding="utf-8")
+
+
+def read_release(
+    path: Path, *, stamp: str | None = None, settings: Settings | None = None
+) -> Release | None:
+    """A saved release, or None when missing or built from other inputs than ``stamp``."""
+    meta_path = path.with_suffix(".json")
+    if not path.exists() or not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    if stamp is not None and meta.get("stamp") != stamp:
+        return None
+    frame = pd.read_parquet(path)
+    cells: dict[CellId, ReleaseCell] = {}
+    hidden, primary = set(), set()
+    for row in frame.itertuples(index=False):
+        cid = CellId.from_key(row.key)
+        value: object = row.text if row.text is not None else row.number
+        if row.kind == "count" and not (isinstance(value, float) and np.isnan(value)):
+            value = float(value)  # type: ignore[arg-type]
+        cells[cid] = ReleaseCell(
+            cid,
+            row.kind,
+            value,
+            row.unit,
+            int(row.dp),
+            tuple(CellId.from_key(k) for k in row.sources),
+            tuple(row.families),
+        )
+        if row.hidden:
+            hidden.add(cid)
+        if row.primary:
+            primary.add(cid)
+
+    def rels(items: list[dict[str, float]]) -> list[Relation]:
+        return [{CellId.from_key(k): v for k, v in rel.items()} for rel in items]
+
+    return Release(
+        cells=cells,
+        hidden=frozenset(hidden),
+        primary=frozenset(primary),
+        equations=rels(meta["equations"]),
+        inequalities=rels(meta["inequalities"]),
+        threshold=int(meta["threshold"]),
+        symbol=str(meta["symbol"]),
+        residual=frozenset(CellId.from_key(k) for k in meta["residual"]),
+    )
+
+
+def release_digest(release: Release) -> str:
+    """A hash of what the release hides, so reports rebuild when the suppression changes."""
+    hidden = "\n".join(sorted(c.key for c in release.hidden))
+    return hashlib.sha256(hidden.encode()).hexdigest()
+
+
+def check_release(release: Release) -> None:
+    """Refuse a release with a count that stays recoverable (nothing could protect it)."""
+    if release.residual:
+        raise ReportError(
+            "some suppressed counts could not be protected",
+            found=sorted(c.key for c in release.residual)[:5],
+        )

@@ -1,0 +1,123 @@
+"""Service report tables: one identity per quantity, and no hidden count a reader can work out.
+
+The attacks below were possible with per-table suppression (an auditor recovered hidden
+cells by linear programming across tables); they must be impossible in the joint release.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hubspoke import load
+from hubspoke.analysis.service import service_tables
+from hubspoke.privacy.release import _Model, gather, protect
+from hubspoke.privacy.table import CellId, Table
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict:
+    """The processed synthetic data."""
+    return load.load_tables()
+
+
+def _cell(table: Table, row: object, column: object) -> CellId:
+    return table.cell_id(row, column)
+
+
+def test_grand_totals_share_one_identity(tables: dict) -> None:
+    """Reach, demographics, referral sources, risk and the year-on-year row are one cell."""
+    t = service_tables(tables, service_id="S01", year=2015)
+    grand = CellId.of("young_people", service_id="S01", time_period="2015")
+    assert _cell(t["reach.young_people"], "Total", "Total") == grand
+    assert _cell(t["demographics.gender"], "Total", "n") == grand
+    assert _cell(t["referral_sources"], "Total", "n") == grand
+    assert _cell(t["risk.summary"], "Total", "n") == grand
+    assert _cell(t["risk.crosstab"], "Total", "Total") == grand
+    assert _cell(t["year_on_year"], "2015", "young_people") == grand
+    assert _cell(t["completeness"], "gender", "records") == grand
+    reduced = CellId.of("young_people", risk_change="Reduced", service_id="S01", time_period="2015")
+    assert _cell(t["risk.summary"], "Reduced", "n") == reduced
+    assert _cell(t["year_on_year"], "2015", "risk_reduced") == reduced
+    not_recorded = grand.with_dims(disability="Not recorded")
+    assert _cell(t["completeness"], "disability", "not_recorded") == not_recorded
+    assert _cell(t["demographics.disability"], "Not recorded", "n") == not_recorded
+
+
+def test_one_service_year_gathers_and_its_relations_hold(tables: dict) -> None:
+    """No two tables give one identity two values, and every relation holds on true values."""
+    t = service_tables(tables, service_id="S02", year=2016)
+    cells, equations = gather(t.values())
+    for eq in equations:
+        if all(k in cells for k in eq):
+            assert abs(sum(c * float(cells[k].value) for k, c in eq.items())) < 1e-9, eq
+
+
+@pytest.fixture(scope="module")
+def release(tables: dict):
+    """Every service-year's tables, suppressed together."""
+    everything = [
+        table
+        for service_id, years in load.available_service_years(tables).items()
+        for year in years
+        for table in service_tables(tables, service_id=service_id, year=year).values()
+    ]
+    cells, equations = gather(everything)
+    return protect(cells, equations=equations), cells, equations
+
+
+@pytest.mark.slow
+def test_derived_cells_shown_only_with_all_their_sources(release) -> None:
+    """A percentage, mean or rating is never shown beside a hidden count it comes from."""
+    rel, cells, _ = release
+    for cid, cell in cells.items():
+        if cid not in rel.hidden and cell.sources:
+            assert not any(rel.is_hidden(s) for s in cell.sources), cid.key
+
+
+@pytest.mark.slow
+def test_attack_s01_2015_percent_of_assessed(release, tables: dict) -> None:
+    """'Reduced 7 is 28.0% of assessed' must not give away Increased and Not recorded."""
+    rel, _, _ = release
+    view = rel.view(service_tables(tables, service_id="S01", year=2015)["risk.summary"])
+    if view.hidden.loc[["Increased", "Not recorded"], "n"].any():
+        assert view.hidden.loc["Reduced", "% of assessed"] or view.hidden.loc["Reduced", "n"]
+
+
+@pytest.mark.slow
+def test_attack_s02_2016_completeness_disability(release, tables: dict) -> None:
+    """A completeness 'not recorded' is the demographics cell: hidden in both or neither."""
+    rel, _, _ = release
+    t = service_tables(tables, service_id="S02", year=2016)
+    completeness = rel.view(t["completeness"])
+    disability = rel.view(t["demographics.disability"])
+    assert (
+        completeness.hidden.loc["disability", "not_recorded"]
+        == disability.hidden.loc["Not recorded", "n"]
+    )
+    if disability.hidden.loc["Yes", "n"]:
+        assert (
+            completeness.hidden.loc["disability", "not_recorded"]
+            or completeness.hidden.loc["disability", "complete"]
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("service_id", "year"), [("S01", 2015), ("S02", 2016)])
+def test_no_hidden_count_of_a_service_year_is_pinned(release, service_id: str, year: int) -> None:
+    """Given everything shown and every relation, each hidden count keeps a range of values."""
+    rel, cells, equations = release
+    model = _Model.build(cells, equations, [])
+    model.primary = np.array([cid in rel.primary for cid in model.ids])
+    model.hidden = np.array([cid in rel.hidden for cid in model.ids])
+    low, high = model.ranges(rel.threshold)
+    mine = [
+        i
+        for i, cid in enumerate(model.ids)
+        if model.hidden[i]
+        and cid.get("service_id") == service_id
+        and cid.get("time_period") == str(year)
+    ]
+    assert mine
+    pinned = [model.ids[i].key for i in mine if high[i] - low[i] < 0.5]
+    assert not pinned
