@@ -251,8 +251,9 @@ def test_risk_reduction_model_too_few_people() -> None:
     tables["cases"] = tables["cases"].head(3)
     result = cs.risk_reduction_model(tables)
     assert not result.ok
-    # the note is shown to funders as text: the small count is suppressed there, kept in n_obs
-    assert result.note.startswith("Too few young people with both risk ratings (n=c)")
+    # the note is shown to funders as text: it states no count of people (n stays in n_obs)
+    assert result.note.startswith("Too few young people with both risk ratings to fit")
+    assert "3" not in result.note
     assert result.n_obs == 3
     assert result.table.empty
 

@@ -203,9 +203,7 @@ def test_theory_evidence_never_shows_a_dropped_quote():
     # Enough people in both roles that either quote may be attributed to its role:
     # only the de-identification decides which quote is shown.
     people = {"Police": 4, "Spoke worker": 4}
-    out = theory_evidence(
-        codings, judged, service_id="S01", year=2015, max_quotes=2, people=people
-    )
+    out = theory_evidence(codings, judged, service_id="S01", year=2015, max_quotes=2, people=people)
     shown = " ".join(out.astype(str).to_numpy().ravel())
     assert "jadey99" not in shown and "@" not in shown
     assert "Referrals went up after the Spoke moved in with them." in shown

@@ -88,7 +88,9 @@ def test_public_api_has_the_promised_functions() -> None:
         "read_ees_csv",
         "cohen_kappa",
         "krippendorff_alpha",
-        "suppress",
+        "Table",
+        "protect",
+        "build_release",
         "clean_all",
         "load_tables",
     }

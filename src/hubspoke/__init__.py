@@ -7,7 +7,7 @@ raw data) -> ``io`` (reading files) -> ``privacy`` -> ``clean`` (raw -> processe
 ``report`` (notebooks -> HTML) -> ``cli``.
 
 The functions a notebook or script calls are importable from here
-(``hubspoke.read_refi_qda``, ``hubspoke.suppress``...; see ``__all__``). They are
+(``hubspoke.read_refi_qda``, ``hubspoke.protect``...; see ``__all__``). They are
 loaded on first use, so ``import hubspoke`` stays light for the command line.
 """
 
@@ -48,7 +48,9 @@ _PUBLIC: dict[str, str] = {
     "load_framework": "hubspoke.analysis.outcomes",
     "load_theories": "hubspoke.analysis.realist",
     # privacy
-    "suppress": "hubspoke.privacy.disclosure",
+    "Table": "hubspoke.privacy.table",
+    "protect": "hubspoke.privacy.release",
+    "build_release": "hubspoke.analysis.release",
     "pseudonymise": "hubspoke.privacy.pseudonym",
     "deidentify": "hubspoke.privacy.deidentify",
     # reports
@@ -58,7 +60,9 @@ _PUBLIC: dict[str, str] = {
 __all__ = [
     "SYNTHETIC_NOTICE",
     "Period",
+    "Table",
     "__version__",
+    "build_release",
     "check_service_year",
     "clean_all",
     "cohen_kappa",
@@ -70,25 +74,27 @@ __all__ = [
     "load_tables",
     "load_theories",
     "per_code_agreement",
+    "protect",
     "pseudonymise",
     "read_ees_csv",
     "read_refi_qda",
     "run_reports",
-    "suppress",
 ]
 
 if TYPE_CHECKING:
     from hubspoke.analysis.agreement import cohen_kappa, krippendorff_alpha, per_code_agreement
     from hubspoke.analysis.outcomes import load_framework
     from hubspoke.analysis.realist import load_theories
+    from hubspoke.analysis.release import build_release
     from hubspoke.clean.context import load_context
     from hubspoke.clean.run import clean_all
     from hubspoke.io.ees import read_ees_csv
     from hubspoke.io.refiqda import read_refi_qda
     from hubspoke.load import Period, check_service_year, load_tables
     from hubspoke.privacy.deidentify import deidentify
-    from hubspoke.privacy.disclosure import suppress
     from hubspoke.privacy.pseudonym import pseudonymise
+    from hubspoke.privacy.release import protect
+    from hubspoke.privacy.table import Table
     from hubspoke.report import run_reports
     from hubspoke.synth import generate
 

@@ -215,7 +215,7 @@ def read_release(
     hidden, primary = set(), set()
     for row in frame.itertuples(index=False):
         cid = CellId.from_key(row.key)
-        value: object = row.text if row.text is not None else row.number
+        value: object = row.text if isinstance(row.text, str) else row.number
         if row.kind == "count" and not (isinstance(value, float) and np.isnan(value)):
             value = float(value)  # type: ignore[arg-type]
         cells[cid] = ReleaseCell(

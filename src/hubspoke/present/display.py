@@ -30,8 +30,7 @@ from hubspoke.config import Settings, get_settings
 from hubspoke.load import data_version
 from hubspoke.present.plotting import save_figure
 from hubspoke.present.views import view
-from hubspoke.privacy.disclosure import footnote
-from hubspoke.privacy.release import NOT_AVAILABLE, Shown
+from hubspoke.privacy.release import NOT_AVAILABLE, Shown, footnote
 from hubspoke.privacy.table import Table
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.

@@ -146,6 +146,21 @@ class Shown:
         return bool(self.hidden.to_numpy().any())
 
 
+def footnote(
+    *,
+    threshold: int = config.SUPPRESSION_THRESHOLD,
+    symbol: str = config.SUPPRESSION_SYMBOL,
+    missing: bool = False,
+) -> str:
+    """The footnote explaining the suppression symbol (and ``x`` when values are missing)."""
+    small = "a count of 1" if threshold == 1 else f"a count from 1 to {threshold}"
+    text = (
+        f"{symbol} = suppressed: {small}, or a value from which one could be worked out, "
+        "is not shown to protect confidentiality (DfE convention)."
+    )
+    return text + (f" {NOT_AVAILABLE} = not available." if missing else "")
+
+
 def format_value(value: object, *, kind: str, dp: int = 0) -> str:
     """One value as text: counts with thousands separators, numbers to ``dp`` places, ``x`` when missing."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):

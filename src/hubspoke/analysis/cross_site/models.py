@@ -21,7 +21,6 @@ from scipy import stats
 from hubspoke import load
 from hubspoke.analysis.cross_site.summary import _submitted, service_context
 from hubspoke.load import Period
-from hubspoke.privacy.disclosure import suppress_value
 from hubspoke.spec.vocab import MODEL_VARIANTS
 
 #: Minimum young people (with both risk ratings) for the risk-reduction model.
@@ -220,7 +219,7 @@ def risk_reduction_model(
     n, k = len(data), data["service_id"].nunique()
     if n < min_obs:
         return _failed(
-            f"Too few young people with both risk ratings (n={suppress_value(n)}) to fit a model; at least {min_obs} are needed.",
+            f"Too few young people with both risk ratings to fit a model; at least {min_obs} are needed.",
             family=family, method=method, n_obs=n, n_groups=k,
         )  # fmt: skip
     if k < MIN_MODEL_GROUPS:
@@ -281,13 +280,15 @@ def _fit_gee(
     )
     if isinstance(table, ModelResult):
         return table
+    # Counts of young people stay out of the words: the model's n and the number left out
+    # are not cells of the release, and one minus the other could reveal a small count.
     dropped = (
-        f" {suppress_value(n_dropped)} more were left out for a missing age, gender or looked-after status."
+        " Young people with a missing age, gender or looked-after status were left out."
         if n_dropped
         else ""
     )
     note = (
-        f"Logistic GEE model of risk reduction for {suppress_value(n)} young people in {k} services with both risk "
+        f"Logistic GEE model of risk reduction for young people in {k} services with both risk "
         f"ratings and risk above 'Not at risk' at referral.{dropped} Estimates are odds ratios: above 1 "
         "means more likely to have their risk reduced than the reference group, holding the other terms "
         "fixed. Services are clusters (exchangeable correlation, robust standard errors)."
