@@ -51,6 +51,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/release_solve.py --write
 
 lint: check
 

@@ -7,7 +7,10 @@ of every report computed, their cells and relations gathered, primary and second
 suppression solved jointly with the linear-programming audit. It prints the cells,
 hidden cells and relations, and splits the time into building the tables and solving.
 
-    .venv/bin/python bench/release_solve.py [--services 16 150] [--repeats 3]
+    .venv/bin/python bench/release_solve.py [--services 16 150] [--repeats 3] [--write]
+
+``--write`` puts the figures in ``bench/RESULTS.md`` under "## Release-wide disclosure solve"
+(replacing that section; ``run_all.py`` keeps it when it rewrites the file).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,12 +39,12 @@ from _common import (  # noqa: E402
 PROBE = """
 import json, time
 from hubspoke import load
-from hubspoke.analysis.release import funder_tables, service_groups
+from hubspoke.analysis.release import RELEASE_TABLES, funder_tables, service_groups
 from hubspoke.config import get_settings
 from hubspoke.privacy.release import gather, hierarchy_relations, protect
 s = get_settings()
 t0 = time.perf_counter()
-tables = load.load_tables(s.processed_dir)
+tables = load.load_tables(s.processed_dir, names=RELEASE_TABLES)
 years = sorted({y for ys in load.available_service_years(tables).values() for y in ys})
 cells, margins = gather(funder_tables(tables))
 eqs, ineqs = hierarchy_relations(cells, service_groups(tables), all_years=load.all_years_label(years))
@@ -104,13 +108,47 @@ def measure(services: list[int], repeats: int = 1) -> Result:
     return result
 
 
+SECTION = "## Release-wide disclosure solve"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def write_section(result: Result, *, repeats: int, path: Path = RESULTS) -> None:
+    """Replace (or add) this benchmark's section of ``RESULTS.md``."""
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    block = [
+        SECTION,
+        "",
+        f"Measured {stamp} with `python bench/release_solve.py --repeats {repeats} --write` "
+        "(machine as described above; the whole funder release: every table computed, gathered "
+        "and suppressed jointly, in a fresh process).",
+        "",
+        "```",
+        *result.lines,
+        "```",
+        "",
+    ]
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith("## "):
+            skipping = line.startswith(SECTION)
+        if not skipping:
+            out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    path.write_text("\n".join([*out, "", *block]), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--services", type=int, nargs="+", default=[16, 150])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
     args = p.parse_args(argv)
-    measure(args.services, args.repeats)
+    result = measure(args.services, args.repeats)
+    if args.write:
+        write_section(result, repeats=args.repeats)
     return 0
 
 

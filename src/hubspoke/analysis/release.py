@@ -26,6 +26,7 @@ from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables
 from hubspoke.analysis.realist.tables import (
     coding_quality_tables,
+    local_context_tables,
     realist_tables,
     service_evidence_tables,
 )
@@ -38,6 +39,7 @@ from hubspoke.privacy.release import (
     Relation,
     Release,
     ReleaseCell,
+    breakdown_relations,
     cell_number,
     gather,
     hierarchy_relations,
@@ -45,6 +47,8 @@ from hubspoke.privacy.release import (
 )
 from hubspoke.privacy.table import CellId, Table
 
+#: The processed tables the funder reports read (coding quality reads the cleaning's own two).
+RELEASE_TABLES: Final = (*load.PROCESSED_TABLES, "reconciliation", "quarantine")
 #: The saved release (true values, hidden flags), beside the reports, never in the funder folder.
 RELEASE_FILE: Final = "release.parquet"
 
@@ -61,6 +65,7 @@ def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
         yield from cross_site_tables(tables, year=choice).values()
     yield from realist_tables(tables).values()
     yield from coding_quality_tables(tables).values()
+    yield from local_context_tables(tables).values()  # public figures, published as open data too
 
 
 # --------------------------------------------------------------------------- relations
@@ -81,10 +86,11 @@ def build_release(
     equations, inequalities = hierarchy_relations(
         cells, service_groups(tables), all_years=load.all_years_label(years)
     )
+    breakdown_eqs, breakdown_ineqs = breakdown_relations(cells)
     return protect(
         cells,
-        equations=[*margins, *equations],
-        inequalities=inequalities,
+        equations=[*margins, *equations, *breakdown_eqs],
+        inequalities=[*inequalities, *breakdown_ineqs],
         threshold=settings.suppression_threshold,
         symbol=settings.suppression_symbol,
     )
@@ -158,7 +164,9 @@ def current_release(settings: Settings | None = None, *, rebuild: bool = False) 
         return cached[1]
     release = None if rebuild else read_release(path, stamp=stamp, settings=settings)
     if release is None:
-        release = build_release(load.load_tables(settings.processed_dir), settings=settings)
+        release = build_release(
+            load.load_tables(settings.processed_dir, names=RELEASE_TABLES), settings=settings
+        )
         write_release(release, path, stamp=stamp)
     _CACHE[path] = (stamp, release)
     return release

@@ -133,9 +133,10 @@ def section(anchor: str, heading: str, *, intro: str = "") -> None:
 def _html_table(frame: pd.DataFrame) -> str:
     """A table as HTML, the index's name heading its column (not a row of its own)."""
     named = any(name is not None for name in frame.index.names)
+    clash = bool(set(frame.index.names) & set(frame.columns))  # a column heading like the index's
     return (
         frame.reset_index().to_html(classes="hubspoke-table", index=False, escape=True)
-        if named
+        if named and not clash
         else frame.to_html(classes="hubspoke-table", escape=True)
     )
 

@@ -176,8 +176,8 @@ def format_value(value: object, *, kind: str, dp: int = 0) -> str:
 
 
 def _same(a: object, b: object) -> bool:
-    if a is None or a is pd.NA or b is None or b is pd.NA:
-        return (a is None or a is pd.NA) and (b is None or b is pd.NA)
+    if _missing(a) or _missing(b):
+        return _missing(a) and _missing(b)
     if isinstance(a, str) or isinstance(b, str):
         return str(a) == str(b)
     try:
@@ -298,11 +298,11 @@ class _Model:
             for v, _ in rel:
                 self.rels_of[v].append(r)
         self.know_primary = False
-        self.is_total = np.zeros(len(ids), dtype=bool)
+        self.is_total = np.zeros(len(ids), dtype=int)  # in how many equations a cell is the total
         for rel in eqs:
             for v, coef in rel:
                 if coef < 0:
-                    self.is_total[v] = True
+                    self.is_total[v] += 1
 
     @classmethod
     def build(
@@ -394,8 +394,10 @@ class _Model:
     def _candidate(self, members: Iterable[int]) -> int | None:
         """The shown non-zero count among ``members`` whose hiding costs least.
 
-        Least: first, it leaves no other equation with a single hidden cell (which would
-        need one more, and so on); then parts before totals; then the smallest count.
+        Least: first parts before totals (a total hidden hides every percentage of it),
+        the more tables a cell totals the later; then a cell that leaves no other equation
+        with a single hidden cell (which would need one more, and so on); then the
+        smallest count.
         """
         unknown = self._unknown()
         n_eq = len(self.eqs)
@@ -408,29 +410,46 @@ class _Model:
             )
 
         options = [
-            (lonely(v), bool(self.is_total[v]), self.values[v], v)
+            (int(self.is_total[v]), lonely(v), self.values[v], v)
             for v in members
             if not unknown[v] and self.values[v] > 0
         ]
         return min(options)[3] if options else None
 
     def _widen(self, pinned: np.ndarray) -> bool:
-        """Hide a neighbour of each pinned cell; False if nothing is left to hide."""
+        """Hide a neighbour of each pinned cell; False if nothing is left to hide.
+
+        The neighbour is looked for among the cells of the pinned cell's relations and of
+        the relations of the hidden cells beside it (two steps: "not recorded" is pinned
+        by total minus assessed when assessed is shown in another table), cheapest first
+        (see :meth:`_candidate`); failing that, anywhere in its group of hidden cells.
+        """
         added = False
         touched: set[int] = set()
         all_rels = self.eqs + self.ineqs
+        unknown = self._unknown()
         for k in np.flatnonzero(pinned):
             rels = self.rels_of[k]
             if touched.intersection(rels):
                 continue
-            members = {v for r in rels for v, _ in all_rels[r]}
-            choice = self._candidate(members)
-            if choice is None:
+            near = {v for r in rels for v, _ in all_rels[r]}
+            around = {
+                v for u in near if unknown[u] for r in self.rels_of[u] for v, _ in all_rels[r]
+            }
+            choice = self._candidate(near | around)
+            if (
+                choice is None or self.is_total[choice] > 1
+            ):  # a total of several tables: last resort
                 component = self._component_of(int(k))
                 members = {v for r in component for v, _ in all_rels[r]}
-                choice = self._candidate(members)
+                wider = self._candidate(members)
+                if wider is not None and (
+                    choice is None or self.is_total[wider] < self.is_total[choice]
+                ):
+                    choice = wider
             if choice is not None:
                 self.hidden[choice] = True
+                unknown[choice] = True
                 touched.update(self.rels_of[choice])
                 added = True
         return added
@@ -499,7 +518,12 @@ def _check_true(
 
 
 def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+    """None, pandas' NA and NaN alike (a value read back from disk may be any of them)."""
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float | np.floating) and bool(np.isnan(value)))
+    )
 
 
 def _component(
@@ -755,6 +779,44 @@ def cell_number(cell: ReleaseCell) -> float:
         return float(cell.value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
+
+
+def breakdown_relations(
+    cells: Mapping[CellId, ReleaseCell],
+    *,
+    skip: Sequence[str] = ("time_period", "service_id", *GROUP_DIMS),
+) -> tuple[list[Relation], list[Relation]]:
+    """Margins a reader can read off the open data, whichever tables printed the cells.
+
+    For every count and every breakdown dimension it has (a filter of the open data:
+    gender, problem, data item...), the counts at each value of that dimension and the
+    count at its ``Total`` (the same id without it) are related: an equation where the
+    values add up to the total on the data, else (values missing from the release) the
+    published values add up to at most the total. Relations that do not hold on the true
+    values (values that overlap) are left out, as a reader could not rely on them.
+    """
+    counts = {cid: c for cid, c in cells.items() if c.kind == "count"}
+    groups: dict[tuple[CellId, str], list[CellId]] = defaultdict(list)
+    for cid in counts:
+        for dim, _ in cid.dims:
+            if dim not in skip:
+                groups[(cid.with_dims(**{dim: None}), dim)].append(cid)
+    equations: list[Relation] = []
+    inequalities: list[Relation] = []
+    for (total, _), parts in groups.items():
+        if total not in counts or len(parts) < 1:
+            continue
+        values = [cell_number(counts[p]) for p in parts]
+        whole = cell_number(counts[total])
+        if np.isnan(whole) or np.isnan(values).any():
+            continue
+        relation: dict[CellId, float] = {p: 1.0 for p in parts}
+        relation[total] = -1.0
+        if abs(sum(values) - whole) < 1e-9:
+            equations.append(relation)
+        elif sum(values) < whole:
+            inequalities.append(relation)
+    return equations, inequalities
 
 
 def relation_groups(cells: Iterable[CellId], dim: str) -> dict[CellId, list[CellId]]:

@@ -64,7 +64,7 @@ from hubspoke.analysis.service.survey import (
     spoke_survey_sentences,
     spoke_survey_summary,
 )
-from hubspoke.analysis.service.tables import ItemTable, service_tables
+from hubspoke.analysis.service.tables import ItemTable, risk_crosstab_table, service_tables
 
 __all__ = [
     "CASE_COLUMNS",
@@ -93,6 +93,7 @@ __all__ = [
     "risk_transitions",
     "service_name",
     "service_profile",
+    "risk_crosstab_table",
     "service_tables",
     "spoke_survey_sentences",
     "spoke_survey_summary",

@@ -182,7 +182,10 @@ def service_tables(
         columns={"n": YOUNG_PEOPLE, "%": _pct()},
         total_row=TOTAL,
     )
-    out |= _risk_tables(tables, service_id, year, scope)
+    # The risk cross-tab (25 cells, most of them 1 to 5 in a service-year) is for the
+    # evaluation team only: published, it hid nearly every count around it, the
+    # service's total included. Funders get the change in risk (risk.summary).
+    out["risk.summary"] = _risk_tables(tables, service_id, year, scope)["risk.summary"]
     out |= _missing_tables(tables, service_id, year, scope)
     out["outcome_scales"] = _outcome_scales(tables, service_id, year, scope)
     out |= _professional_tables(tables, service_id, year, scope)
@@ -212,21 +215,26 @@ def _profile(tables: Mapping[str, pd.DataFrame], service_id: str, scope: dict) -
 def _reach_tables(
     tables: Mapping[str, pd.DataFrame], service_id: str, year: int, scope: dict
 ) -> dict[str, Table]:
-    """Young people by new / re-referred x open / closed; sessions and participants by activity."""
+    """Young people open at year end / closed; sessions and participants by activity.
+
+    New versus re-referred stays with the evaluation team: re-referrals are rare, so
+    the "new" row nearly always equals the total, and hiding a small count in it would
+    hide the service's total of young people with it.
+    """
     frames = reach(tables, service_id=service_id, year=year)
-    people = frames["young_people"].copy()
-    people.index.name = "Young people"
+    people = frames["young_people"].loc[[TOTAL]].T.rename(columns={TOTAL: "n"})
+    people.index.name = "Case at year end"
+    people.columns.name = None
     activities = frames["activities"][["sessions", "participants"]]
     return {
         "reach.young_people": Table(
             people,
             family=FAMILY,
-            rows="referral_type",
+            rows="case_status",
             scope=scope,
-            column_dim="case_status",
-            crosstab=YOUNG_PEOPLE,
+            columns={"n": YOUNG_PEOPLE},
             total_row=TOTAL,
-            total_column=TOTAL,
+            labels={"n": "Young people"},
         ),
         "reach.activities": Table(
             activities,
@@ -291,6 +299,16 @@ def _risk_tables(
             extra_equations=tuple(_equal(by_change[lv], parts[lv]) for lv in RISK_SUMMARY_LEVELS),
         ),
     }
+
+
+def risk_crosstab_table(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int) -> Table:
+    """Risk at referral by latest risk for one service-year, for the evaluation team.
+
+    Not among :func:`service_tables` (not published to funders); its cells share their
+    identities with the release's, so a release that holds it can show it.
+    """
+    scope = {"time_period": str(year), "service_id": service_id}
+    return _risk_tables(tables, service_id, year, scope)["risk.crosstab"]
 
 
 # --------------------------------------------------------------------------- missing episodes
