@@ -34,7 +34,7 @@ def _state(reports: Path) -> dict[str, dict]:
 
 
 def _funder_reports(reports: Path) -> list[Path]:
-    return sorted((reports / "funder").glob("*.html"))
+    return sorted(p for p in (reports / "funder").glob("*.html") if p.name != "index.html")
 
 
 # ---------------------------------------------------------------------------
