@@ -340,7 +340,7 @@ def test_binding_to_a_parent_that_is_already_gone_exits_at_once():
 
 
 def test_a_read_only_reports_folder_is_an_error_naming_it_not_a_traceback(project):
-    project.out.mkdir()
+    project.out.mkdir(exist_ok=True)  # the saved release lives in it already
     project.out.chmod(0o555)
     command = [str(HUBSPOKE), "report", "--out", str(project.out)]
     if os.geteuid() == 0:  # root writes anywhere: drop that privilege for the command
