@@ -844,7 +844,9 @@ def local_context_tables(
             family=CONTEXT_FAMILY,
             rows="areas_of",
             columns={
-                c: Figure("cse_assessment_rate_per_10k", unit="per 10,000", dp=1, dims={"rate_year": c})
+                c: Figure(
+                    "cse_assessment_rate_per_10k", unit="per 10,000", dp=1, dims={"rate_year": c}
+                )
                 for c in wide.columns
             },
             total_row=None,
