@@ -25,9 +25,9 @@ YEARS = ("2014", "2015", "2016")
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    """The processed synthetic tables."""
-    return load.load_tables()
+def tables(synthetic_processed) -> dict[str, pd.DataFrame]:
+    """The processed synthetic tables (the session's own, cleaned from the default seed)."""
+    return load.load_tables(synthetic_processed)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from hubspoke.privacy.table import CellId, Table
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict:
-    """The processed synthetic data."""
-    return load.load_tables()
+def tables(synthetic_processed) -> dict:
+    """The processed synthetic data (the session's own, cleaned from the default seed)."""
+    return load.load_tables(synthetic_processed)
 
 
 def _cell(table: Table, row: object, column: object) -> CellId:
