@@ -96,15 +96,18 @@ def build_release(
     )
 
 
+#: The package's files that make its results: code, templates, frameworks, styles.
+LIBRARY_SUFFIXES: Final = frozenset({".py", ".j2", ".csv", ".json", ".toml", ".css"})
+
+
 def _library_files() -> list[Path]:
     root = Path(__file__).parents[1]
-    return sorted(
-        p for p in root.rglob("*") if p.suffix in {".py", ".toml", ".csv", ".json"} and p.is_file()
-    )
+    return sorted(p for p in root.rglob("*") if p.suffix in LIBRARY_SUFFIXES and p.is_file())
 
 
 def library_hash() -> str:
-    """Hash of the package's source, so a code change rebuilds the release."""
+    """Hash of the package's version and source, so a code change rebuilds the release and
+    every report (:func:`hubspoke.report.plan.library_fingerprint` is this hash)."""
     root = Path(__file__).parents[1]
     digest = hashlib.sha256(__version__.encode())
     for path in _library_files():

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubspoke import __version__
+from hubspoke.analysis.release import library_hash
 from hubspoke.load import data_fingerprint
 
 # ---------------------------------------------------------------------------
@@ -107,13 +107,7 @@ def _sha(data: bytes) -> str:
 
 def library_fingerprint() -> str:
     """Hash of the library's version and source, so a code change rebuilds every report."""
-    root = Path(__file__).parents[1]  # the whole hubspoke package (this file is hubspoke/report/)
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
-        if path.suffix in {".py", ".j2", ".csv", ".json", ".toml", ".css"} and path.is_file():
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return library_hash()
 
 
 def job_inputs_hash(job: Job, *, notebook_path: Path, processed_dir: Path, library: str) -> str:
