@@ -42,7 +42,7 @@ from hubspoke.analysis.service.safety import (
     outcome_scale_change,
     risk_transitions,
 )
-from hubspoke.analysis.service.survey import SURVEY_STATEMENTS, spoke_survey_summary
+from hubspoke.analysis.service.survey import SURVEY_STATEMENTS
 from hubspoke.privacy.table import Cell, CellId, Column, Count, Derived, Figure, Table, Text
 from hubspoke.spec import vocab
 
@@ -157,7 +157,7 @@ def service_tables(
     ``reach.activities``, ``demographics.<characteristic>``, ``referral_sources``,
     ``risk.summary``, ``risk.crosstab``, ``missing.summary``, ``missing.direction``,
     ``missing.test``, ``outcome_scales``, ``professionals.by_type``,
-    ``professionals.confidence``, ``policy.status``, ``policy.areas``, ``spokes.summary``,
+    ``professionals.confidence``, ``policy.status``, ``policy.areas``,
     ``completeness``, ``completeness.activities``, ``year_on_year``.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
@@ -190,7 +190,9 @@ def service_tables(
     out["outcome_scales"] = _outcome_scales(tables, service_id, year, scope)
     out |= _professional_tables(tables, service_id, year, scope)
     out |= _policy_tables(tables, service_id, year, scope)
-    out["spokes.summary"] = _spokes(tables, service_id, year, scope)
+    # No per-service Spoke survey for funders: with 2 to 5 Spoke workers, "c 0 0 c" still says
+    # every one of them gave the same answer (all supervised, all isolated...). The evaluation
+    # team sees it (spoke_survey_summary); funders never get it service by service.
     out |= _completeness_tables(tables, service_id, year, scope)
     out["year_on_year"] = _year_on_year(tables, service_id, year)
     return out
@@ -481,37 +483,6 @@ def _policy_tables(
 
 
 # --------------------------------------------------------------------------- Spoke survey
-def _spokes(tables: Mapping[str, pd.DataFrame], service_id: str, year: int, scope: dict) -> Table:
-    """Spoke workers' answers: statement x Yes / No / Not recorded; each row's total is everyone surveyed."""
-    frame = spoke_survey_summary(tables, service_id=service_id, year=year)["summary"]
-    surveyed = CellId.of("spoke_workers_surveyed", **scope)
-    row_totals = tuple(
-        _equal([CellId.of("spoke_workers", survey_question=s, **scope)], surveyed)
-        for s in frame.index
-    )
-    answered = tuple(
-        _equal(
-            [
-                CellId.of("spoke_workers", survey_question=s, answer=a, **scope)
-                for a in ("Yes", "No")
-            ],
-            CellId.of("spoke_workers", survey_question=s, answer="Answered", **scope),
-        )
-        for s in frame.index
-    )
-    return Table(
-        frame,
-        family=FAMILY,
-        rows="survey_question",
-        scope=scope,
-        column_dim="answer",
-        crosstab=SPOKE_WORKERS,
-        total_row=None,
-        total_column=TOTAL,
-        extra_equations=row_totals + answered,
-    )
-
-
 # --------------------------------------------------------------------------- completeness
 #: Case items whose "not recorded" is a row of a published table: item -> dimension.
 _NOT_RECORDED_DIMS: Final = {
