@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,15 @@ def built_reports(
         out=base / "reports", jobs=2, only=list(REPORT_SUBSET), settings=settings, progress=False
     )
     return ReportsRun(base / "reports", code, settings)
+
+
+def seed_release(run: ReportsRun, out: Path) -> None:
+    """Give a new reports folder the batch run's saved release, so a run on the same data
+    reuses it instead of solving it again (the release is keyed by data, code and
+    threshold: a run on changed data still rebuilds it)."""
+    source = run.out / ".release"
+    if source.is_dir():
+        shutil.copytree(source, out / ".release", dirs_exist_ok=True)
 
 
 @pytest.fixture(scope="module")

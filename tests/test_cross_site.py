@@ -400,10 +400,17 @@ def test_full_data_better_services_reduce_risk_more(full_tables: tuple[dict, Pat
 
 def test_full_data_models_fit(full_tables: tuple[dict, Path]) -> None:
     tables, _ = full_tables
+    from hubspoke.analysis.cross_site.models import risk_reduction_mixed_model
+
     risk = cs.risk_reduction_model(tables)
     referrals = cs.referral_model(tables)
+    mixed = risk_reduction_mixed_model(tables)
     assert risk.ok, risk.note
     assert referrals.ok, referrals.note
+    assert mixed.ok, mixed.note
+    assert 0 <= mixed.details["icc_ci_low"] <= mixed.details["icc"] <= mixed.details["icc_ci_high"]
+    for model in (risk, referrals, mixed):  # one plain sentence each, for funders
+        assert model.reading.endswith(".") and "\n" not in model.reading
     assert "nearest available year" in referrals.note
     early = cs.referral_model(tables, year=2014)
     assert not early.ok and "Too few" in early.note

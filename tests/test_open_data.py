@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import seed_release
 from hubspoke import SYNTHETIC_NOTICE
 from hubspoke.analysis.release import current_release
-from hubspoke.config import get_settings
 from hubspoke.errors import ParameterError, ReportError, SchemaError
 from hubspoke.io.ees import read_ees_csv
 from hubspoke.privacy.release import Release, gather, protect
@@ -513,13 +513,10 @@ def test_an_indicator_named_like_a_filter_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- the real release
 @pytest.mark.slow
-def test_the_release_of_the_synthetic_data_writes_consistent_open_data(
-    synthetic_processed, tmp_path
-):
+def test_the_release_of_the_synthetic_data_writes_consistent_open_data(built_reports, tmp_path):
     """Every hidden cell of every family is c, and a quantity reads the same in every file."""
-    settings = get_settings().with_paths(
-        processed_dir=synthetic_processed, reports_dir=tmp_path / "reports"
-    )
+    seed_release(built_reports, tmp_path / "reports")
+    settings = built_reports.settings.with_paths(reports_dir=tmp_path / "reports")
     paths = write_release_open_data(tmp_path / "reports" / "funder" / "data", settings=settings)
     release = current_release(settings)
     data = [p for p in paths if p.name.endswith(".csv") and not p.name.endswith(".meta.csv")]

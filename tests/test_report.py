@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPORT_SUBSET
+from conftest import REPORT_SUBSET, seed_release
 from hubspoke import SYNTHETIC_NOTICE
 from hubspoke.load import data_fingerprint, service_years
 from hubspoke.present.display import FUNDER_TAG
@@ -630,6 +630,7 @@ def test_a_broken_notebook_fails_alone_and_is_reported(built_reports, tmp_path, 
         notebook_with_cell(nb, 'raise RuntimeError("deliberately broken")', after=header), path
     )
     out = tmp_path / "reports"
+    seed_release(built_reports, out)
     settings = built_reports.settings.with_paths(
         notebooks_dir=notebooks, reports_dir=out, figures_dir=tmp_path / "figures"
     )
@@ -715,6 +716,7 @@ def test_reports_built_on_reused_kernels_equal_reports_built_on_fresh_ones(built
     # The batch reuses a kernel per worker; every report must come out exactly as it does
     # from a kernel of its own (the later ones in built_reports ran on a reused kernel).
     out = tmp_path / "fresh"
+    seed_release(built_reports, out)
     settings = built_reports.settings.with_paths(reports_dir=out, figures_dir=tmp_path / "figures")
     only = ["S04", "cross_site_all", "coding_quality"]
 

@@ -56,6 +56,31 @@ def test_one_service_year_gathers_and_its_relations_hold(tables: dict) -> None:
             assert abs(sum(c * float(cells[k].value) for k, c in eq.items())) < 1e-9, eq
 
 
+def test_outcome_values_intervals_and_progress_rest_on_their_counts(tables: dict) -> None:
+    """Value and 95% CI are Derived from the counts (full precision); progress and the
+    headline rating also rest on the baseline year's counts, the level on this year's only."""
+    t = service_tables(tables, service_id="S01", year=2015)
+    cells = {(c.row, c.column): c for c in t["outcome_evidence"].cells()}
+    num, den = cells[("Risk reduced", "Numerator")], cells[("Risk reduced", "Denominator")]
+    value, low, high = (cells[("Risk reduced", c)] for c in ("Value", "CI low", "CI high"))
+    assert {value.kind, low.kind, high.kind} == {"derived"}
+    assert set(value.sources) == set(low.sources) == set(high.sources) == {num.id, den.id}
+    assert value.value == pytest.approx(100 * num.value / den.value, abs=1e-9)  # not rounded
+    assert low.value < value.value < high.value
+    spec = t["outcome_evidence"].cell_spec("Risk reduced", "Value")
+    assert (spec.unit, spec.dp) == ("%", 0)
+    assert t["outcome_evidence"].cell_spec("Change in feeling safe", "CI low").dp == 2
+    baseline = CellId.of("young_people", service_id="S01", time_period="2014")
+    assert baseline in cells[("Young people referred", "Progress")].sources
+    assert baseline not in cells[("Young people referred", "Meets target")].sources
+    ratings = {(c.row, c.column): c for c in t["outcome_ratings"].cells()}
+    assert baseline in ratings[("Identification", "Rating")].sources
+    assert baseline not in ratings[("Identification", "Level")].sources
+    assert ratings[("Identification", "Progress indicators")].value.startswith(
+        tuple(f"{k} of 3 indicators met;" for k in range(4))
+    )
+
+
 @pytest.fixture(scope="module")
 def release(tables: dict):
     """Every service-year's tables, suppressed together."""

@@ -117,7 +117,7 @@ class Release:
                 )
             is_hidden = (cell.id in self.hidden) or any(self.is_hidden(s) for s in cell.sources)
             hidden.loc[cell.row, cell.column] = is_hidden
-            spec = table.spec(cell.column)
+            spec = table.cell_spec(cell.row, cell.column)
             dp = getattr(spec, "dp", 0)
             display.loc[cell.row, cell.column] = (
                 self.symbol if is_hidden else format_value(cell.value, kind=cell.kind, dp=dp)
@@ -207,7 +207,7 @@ def gather(tables: Iterable[Table]) -> tuple[dict[CellId, ReleaseCell], list[Rel
 
 
 def _add(cells: dict[CellId, ReleaseCell], cell: Cell, table: Table) -> None:
-    spec = table.spec(cell.column)
+    spec = table.cell_spec(cell.row, cell.column)
     new = ReleaseCell(
         cell.id,
         cell.kind,

@@ -207,6 +207,10 @@ class Table:
             return self.crosstab
         return self.columns[column]
 
+    def cell_spec(self, row: Hashable, column: Hashable) -> Column:
+        """What one cell holds: the column's spec (tables with per-cell specs override it)."""
+        return self.spec(column)
+
     def cell_id(self, row: Hashable, column: Hashable) -> CellId:
         """The identity of one cell."""
         spec = self.spec(column)

@@ -15,6 +15,7 @@ a :class:`~hubspoke.privacy.table.Table`: :func:`cross_site_tables`). Callers us
 names re-exported here.
 """
 
+from hubspoke.analysis.common import format_interval, format_p, format_ratio
 from hubspoke.analysis.cross_site.funnel import (
     FUNNEL_LEVELS,
     funnel_data,
@@ -30,13 +31,17 @@ from hubspoke.analysis.cross_site.groups import (
 )
 from hubspoke.analysis.cross_site.measures import MEASURES, Measure, side_by_side
 from hubspoke.analysis.cross_site.models import (
+    FEW_SERVICES,
     MIN_MODEL_GROUPS,
     MIN_REFERRAL_MODEL_OBS,
     MIN_RISK_MODEL_OBS,
     MODEL_COLUMNS,
     OVERDISPERSION_RATIO,
     ModelResult,
+    latent_icc,
+    model_diagnostics,
     referral_model,
+    risk_reduction_mixed_model,
     risk_reduction_model,
 )
 from hubspoke.analysis.cross_site.ratings import outcome_ratings_by_service
@@ -56,6 +61,13 @@ from hubspoke.analysis.cross_site.tables import (
 )
 
 __all__ = [
+    "FEW_SERVICES",
+    "format_interval",
+    "format_p",
+    "format_ratio",
+    "latent_icc",
+    "model_diagnostics",
+    "risk_reduction_mixed_model",
     "FUNNEL_LEVELS",
     "GROUPINGS",
     "GROUP_LABELS",

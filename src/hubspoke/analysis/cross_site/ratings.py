@@ -1,7 +1,9 @@
 """The six outcomes' ratings for every service in one table, from the outcome framework.
 
-The ratings come from :mod:`hubspoke.analysis.outcomes`; this lays them out with
-services as rows (fixed order) so services can be read across.
+The ratings come from :mod:`hubspoke.analysis.outcomes`: per outcome a progress rating
+(the headline), a level against the targets and a confidence, each from all of the
+outcome's indicators. This lays one of them out with services as rows (fixed order) so
+services can be read across.
 """
 
 from __future__ import annotations
@@ -11,27 +13,38 @@ from collections.abc import Mapping
 import pandas as pd
 
 from hubspoke.analysis import outcomes
+from hubspoke.errors import ParameterError
 from hubspoke.load import Period, service_order
 
+#: The rating columns a wide table can show, by name.
+RATING_VALUES: tuple[str, ...] = ("rating", "level_rating", "confidence", "basis", "level_basis")
 
-def outcome_ratings_by_service(
-    tables: Mapping[str, pd.DataFrame], *, year: int | str = "all"
-) -> pd.DataFrame:
-    """Services as rows, the six outcomes as columns, each cell the outcome's rating.
 
-    For one year, each service's rating that year; for ``"all"``, the rating over the
-    service's years pooled. Ratings are words, not counts of people.
+def outcome_ratings(tables: Mapping[str, pd.DataFrame], *, year: int | str = "all") -> pd.DataFrame:
+    """One row per service and outcome: :func:`hubspoke.analysis.outcomes.ratings` for the period.
+
+    For one year, each service's ratings that year (progress on its first year's
+    baseline); for ``"all"``, over the service's years pooled (level over the years,
+    progress from its first to its latest year).
     """
     chosen = Period.parse(year).year
     if chosen is None:
         table = outcomes.indicators(tables, by=("service_id",))
     else:
         table = outcomes.indicators(tables, year=chosen)
-    rated = outcomes.ratings(table)
+    return outcomes.ratings(table)
+
+
+def wide_ratings(rated: pd.DataFrame, *, value: str = "rating") -> pd.DataFrame:
+    """Services as rows, outcomes as columns, each cell the ``value`` column of ``rated`` as words."""
+    if value not in RATING_VALUES:
+        raise ParameterError(
+            "unknown rating column", column="value", allowed=RATING_VALUES, found=value
+        )
     wide = (
-        rated.assign(rating=rated["rating"].astype(str))
+        rated.assign(**{value: rated[value].astype(str)})
         .pivot_table(
-            index="service_id", columns="outcome", values="rating", aggfunc="first", observed=True
+            index="service_id", columns="outcome", values=value, aggfunc="first", observed=True
         )
         .reindex(service_order(rated["service_id"].unique()))
     )
@@ -40,3 +53,15 @@ def outcome_ratings_by_service(
     wide.index.name = "Service"
     wide.columns.name = None
     return wide
+
+
+def outcome_ratings_by_service(
+    tables: Mapping[str, pd.DataFrame], *, year: int | str = "all", value: str = "rating"
+) -> pd.DataFrame:
+    """Services as rows, the six outcomes as columns, each cell one judgement in words.
+
+    ``value``: ``rating`` (progress, the headline), ``level_rating``, ``confidence``,
+    ``basis`` or ``level_basis`` ("k of m indicators met; j without enough data").
+    Ratings are words, not counts of people.
+    """
+    return wide_ratings(outcome_ratings(tables, year=year), value=value)

@@ -24,14 +24,16 @@ from typing import Final
 import pandas as pd
 
 from hubspoke import load
-from hubspoke.analysis.common import percent
+from hubspoke.analysis.common import format_p, percent
 from hubspoke.analysis.cross_site.groups import GROUPINGS, compare_groups
+from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
 from hubspoke.analysis.cross_site.models import (
     ModelResult,
     referral_model,
+    risk_reduction_mixed_model,
     risk_reduction_model,
 )
-from hubspoke.analysis.cross_site.ratings import outcome_ratings_by_service
+from hubspoke.analysis.cross_site.ratings import outcome_ratings, wide_ratings
 from hubspoke.analysis.cross_site.summary import _submitted, service_context
 from hubspoke.analysis.outcomes import load_framework
 from hubspoke.errors import ParameterError
@@ -188,27 +190,38 @@ def ratings_tables(
     counts: pd.DataFrame,
     scope: Mapping[str, str],
 ) -> dict[str, Table]:
-    """The rating of each core outcome by service, and the counts the ratings rest on.
+    """Each core outcome's progress rating, level and confidence by service, and the counts they rest on.
 
-    Each rating is a :class:`Text` whose sources are the counts of its outcome's
-    indicators (:data:`RATING_SOURCES`), so a rating is hidden wherever one is.
+    ``ratings`` (progress, the headline), ``ratings.level`` (targets met) and
+    ``ratings.confidence`` have services as rows and outcomes as columns; each cell is a
+    :class:`Text` whose sources are the counts of its outcome's indicators
+    (:data:`RATING_SOURCES`), so a rating is hidden wherever one is. ``ratings.counts``
+    shows those counts.
     """
-    wide = outcome_ratings_by_service(tables, year=year)
-    wide.index = wide.index.astype(str)
-    wide.index.name = "service_id"
+    rated = outcome_ratings(tables, year=year)
     ids = {o.name: o.id for o in load_framework().outcomes}
-    # Sources by column name resolve to the same row: each service's rating rests on its
-    # own counts. The source columns are declared but not shown (ratings.counts shows them).
-    columns: dict[Hashable, Count | Text] = {}
-    for outcome in wide.columns:
-        specs = RATING_SOURCES.get(ids.get(str(outcome), 0), ())
-        names = tuple(f"source {spec.indicator} {dict(spec.dims)}" for spec in specs)
-        columns.update(zip(names, specs, strict=True))
-        columns[outcome] = Text("outcome_rating", sources=names, dims={"outcome": outcome})
-    ratings = Table(
-        wide.astype(object), family="cross_site_ratings", rows="service_id", scope=scope,
-        columns=columns, total_row=None,
-    )  # fmt: skip
+    out: dict[str, Table] = {}
+    wide = pd.DataFrame()
+    for key, value, indicator in (
+        ("ratings", "rating", "outcome_rating"),
+        ("ratings.level", "level_rating", "outcome_level"),
+        ("ratings.confidence", "confidence", "outcome_confidence"),
+    ):
+        wide = wide_ratings(rated, value=value)
+        wide.index = wide.index.astype(str)
+        wide.index.name = "service_id"
+        # Sources by column name resolve to the same row: each service's rating rests on its
+        # own counts. The source columns are declared but not shown (ratings.counts shows them).
+        columns: dict[Hashable, Count | Text] = {}
+        for outcome in wide.columns:
+            specs = RATING_SOURCES.get(ids.get(str(outcome), 0), ())
+            names = tuple(f"source {spec.indicator} {dict(spec.dims)}" for spec in specs)
+            columns.update(zip(names, specs, strict=True))
+            columns[outcome] = Text(indicator, sources=names, dims={"outcome": outcome})
+        out[key] = Table(
+            wide.astype(object), family="cross_site_ratings", rows="service_id", scope=scope,
+            columns=columns, total_row=None,
+        )  # fmt: skip
     base = counts.reindex(wide.index).fillna(0).astype(float)
     frame = _with_total(base)
     evidence = Table(
@@ -236,7 +249,7 @@ def ratings_tables(
             "spoke_workers_surveyed": "Spoke workers surveyed",
         },
     )
-    return {"ratings": ratings, "ratings.counts": evidence}
+    return {**out, "ratings.counts": evidence}
 
 
 def group_tables(
@@ -300,12 +313,18 @@ def group_tables(
 
 
 def model_table(result: ModelResult, *, name: str, scope: Mapping[str, str]) -> Table:
-    """A fitted model's estimates (Figures: ratios to 2 dp, p-values to 3 dp), rows = terms."""
+    """A fitted model's estimates, rows = terms: ratios and 95% CIs to 2 dp, p as text.
+
+    p-values are shown as ``format_p`` writes them (3 dp, or "<0.001"), so a small p
+    never prints as 0.000. ``frame.attrs["reading"]`` is the model's one-sentence reading.
+    """
     frame = (
         result.table.set_index("term")[["estimate", "ci_low", "ci_high", "p_value"]]
         .astype(float)
         .rename_axis("term")
+        .assign(p_value=lambda d: d["p_value"].map(format_p).astype(object))
     )
+    frame.attrs["reading"] = result.reading
     return Table(
         frame,
         family="cross_site_models",
@@ -315,7 +334,7 @@ def model_table(result: ModelResult, *, name: str, scope: Mapping[str, str]) -> 
             "estimate": Figure("model_estimate", dp=2),
             "ci_low": Figure("model_ci_low", dp=2),
             "ci_high": Figure("model_ci_high", dp=2),
-            "p_value": Figure("model_p_value", dp=3),
+            "p_value": Text("model_p_value"),
         },
         total_row=None,
         labels={
@@ -328,9 +347,15 @@ def model_table(result: ModelResult, *, name: str, scope: Mapping[str, str]) -> 
 
 
 def cross_site_models(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[str, ModelResult]:
-    """The two cross-site models of the period, by name (``risk_reduction``, ``referrals``)."""
+    """The cross-site models of the period, by name.
+
+    ``risk_reduction`` (GEE logistic, bias-reduced standard errors), ``risk_reduction_mixed``
+    (random intercept per service, with its ICC) and ``referrals`` (Poisson or negative
+    binomial GEE with the child population as exposure).
+    """
     return {
         "risk_reduction": risk_reduction_model(tables, year=year),
+        "risk_reduction_mixed": risk_reduction_mixed_model(tables, year=year),
         "referrals": referral_model(tables, year=year),
     }
 
@@ -341,7 +366,10 @@ def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
     Keys: ``ratings`` and ``ratings.counts`` (the counts the ratings rest on),
     ``risk.side_by_side`` (per service and programme: risk reduced, with both ratings,
     %), ``funnel.risk`` and ``funnel.endings`` (the funnel plots' data, rows
-    ``service_id`` with the programme ``Total`` row), ``groups.model_variant``,
+    ``service_id`` with the programme ``Total`` row), ``funnel.indicator.<id>`` for
+    each proportion indicator of the outcome framework and ``funnel.referral_rate``
+    (young people referred per 10,000 children; :func:`.indicator_tables.indicator_tables`),
+    ``groups.model_variant``,
     ``groups.host_setting``, ``groups.phase`` and ``models.<name>`` for each model that
     could be fitted.
     """
@@ -361,6 +389,7 @@ def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
         counts, numerator="planned_endings", denominator="episodes_closed",
         family="cross_site_endings", scope=scope,
     )  # fmt: skip
+    out.update(indicator_tables(tables, year=choice, scope=scope))
     out.update(group_tables(counts, service_context(tables), scope=scope))
     for name, result in cross_site_models(tables, year=choice).items():
         if result.ok:

@@ -34,10 +34,14 @@ DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 INDICATOR_TABLES: tuple[str, ...] = SUBMISSION_TABLE_NAMES
 #: Condition operators (one per condition).
 OPERATORS: tuple[str, ...] = ("in", "is", "min", "max", "notnull", "isnull")
+#: What an indicator measures: a level in the period, or a change from the start of support.
+BASES: tuple[str, ...] = ("level", "change")
+#: What a count's or sum's target is per (the size it is scaled by).
+SIZE_UNITS: tuple[str, ...] = ("service-year", "Spoke worker", "10,000 children", "young person")
 
 #: Fields each kind requires / allows, beyond the common ones.
 _COMMON = ("id", "label", "description", "table", "kind", "direction", "unit", "target")
-_OPTIONAL = ("where", "min_n", "n_label")
+_OPTIONAL = ("where", "min_n", "n_label", "basis", "target_per", "min_change", "veto")
 _KIND_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
         "count": ((), ("distinct",)),
@@ -109,13 +113,25 @@ class Indicator:
     distinct: str | None = None
     min_n: int | None = None
     n_label: str = ""
+    basis: str = "level"
+    target_per: str = "service-year"
+    min_change: float = 0.0
+    veto: bool = False
 
     def threshold_text(self) -> str:
-        """E.g. ``at least 0.4``, ``at most 14 days``."""
+        """E.g. ``at least 40%``, ``at most 10 days``, ``at least 10 young people per Spoke worker``."""
         word = "at least" if self.direction == "higher" else "at most"
         unit = "" if self.unit == "proportion" else f" {self.unit}"
         value = f"{self.target:.0%}" if self.unit == "proportion" else f"{self.target:g}"
-        return f"{word} {value}{unit}"
+        per = "" if self.target_per == "service-year" else f" per {self.target_per}"
+        return f"{word} {value}{unit}{per}"
+
+    def change_text(self) -> str:
+        """The smallest change on the baseline that counts as progress, e.g. ``5 percentage points``."""
+        if self.unit == "proportion":
+            return f"{self.min_change * 100:g} percentage points"
+        per = "" if self.target_per == "service-year" else f" per {self.target_per}"
+        return f"{self.min_change:g} {self.unit}{per}"
 
 
 @dataclass(frozen=True)
@@ -132,15 +148,38 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Level:
-    """A rating and the share of assessable indicators that must meet their threshold."""
+    """A rating and the share of all the outcome's indicators that must be met."""
 
     label: str
     min_share_met: float
 
 
 @dataclass(frozen=True)
+class Confidence:
+    """A confidence label and the largest share of the judged indicators with a data gap it allows."""
+
+    label: str
+    max_gap_share: float
+
+
+#: Level-judgement labels when the file declares none (the progress levels' shares).
+_DEFAULT_TARGET_LABELS = ("Most targets met", "Some targets met", "Few targets met")
+_DEFAULT_CONFIDENCE = (
+    Confidence("High", 0.0),
+    Confidence("Moderate", 1 / 3),
+    Confidence("Low", 1.0),
+)
+
+
+@dataclass(frozen=True)
 class Rule:
-    """The rating rule as data."""
+    """The rating rule as data (see ``outcomes.toml``).
+
+    ``levels`` rate progress (the headline rating), ``target_levels`` the level against
+    the targets; both count every indicator of the outcome, an indicator without enough
+    data as not met. ``max_missing_share``: more indicators than this share without enough
+    data gives ``not_enough_label``. ``confidence`` falls with data gaps.
+    """
 
     min_completeness: float
     min_indicators: int
@@ -149,14 +188,37 @@ class Rule:
     not_enough_label: str
     scale_targets_for_kinds: tuple[str, ...]
     text: str
+    max_missing_share: float = 1 / 3
+    target_levels: tuple[Level, ...] = ()
+    no_baseline_label: str = "No progress judgement yet (first year)"
+    confidence: tuple[Confidence, ...] = _DEFAULT_CONFIDENCE
+    patchy_below: float = 0.8
+    not_applicable_label: str = "Not applicable"
+    ci_level: float = 0.95
+    sustained_is_progress: bool = True
 
     @property
     def labels(self) -> list[str]:
-        """Rating labels from worst to best (the order of the rating category)."""
+        """Progress (headline) labels, no judgement first, then worst to best (the category order)."""
         return [
+            self.no_baseline_label,
             self.not_enough_label,
             *(lv.label for lv in sorted(self.levels, key=lambda lv: lv.min_share_met)),
         ]
+
+    @property
+    def level_labels(self) -> list[str]:
+        """Level-judgement labels from worst to best."""
+        return [
+            self.not_enough_label,
+            *(lv.label for lv in sorted(self.target_levels, key=lambda lv: lv.min_share_met)),
+        ]
+
+    @property
+    def confidence_labels(self) -> list[str]:
+        """Confidence labels from lowest to highest, not applicable first."""
+        ordered = sorted(self.confidence, key=lambda c: -c.max_gap_share)
+        return [self.not_applicable_label, *(c.label for c in ordered)]
 
 
 @dataclass(frozen=True)
@@ -323,8 +385,10 @@ def _pair(reader: _Reader, value: Any, table: str, where: str, field: str) -> tu
     return before, after
 
 
-def _indicator(reader: _Reader, data: Any, outcome_where: str) -> Indicator:
-    """Parse and validate one indicator."""
+def _indicator(
+    reader: _Reader, data: Any, outcome_where: str, scaled_kinds: tuple[str, ...]
+) -> Indicator:
+    """Parse and validate one indicator (``scaled_kinds``: the kinds whose targets scale with size)."""
     if not isinstance(data, dict):
         raise reader.fail(outcome_where, "indicators", "must be a list of tables", found=data)
     where = f"{outcome_where}, indicator {data.get('id', '?')!r}"
@@ -368,6 +432,18 @@ def _indicator(reader: _Reader, data: Any, outcome_where: str) -> Indicator:
     min_n = g(data, "min_n", where, int, default=None)
     if min_n is not None and min_n < 0:
         raise reader.fail(where, "min_n", "must be 0 or more", found=min_n)
+    target_per = g(data, "target_per", where, str, default="service-year", allowed=SIZE_UNITS)
+    if target_per != "service-year" and kind not in scaled_kinds:
+        raise reader.fail(
+            where,
+            "target_per",
+            "scales only targets of the kinds the rule scales (rule.scale_targets_for_kinds)",
+            allowed=scaled_kinds,
+            found=kind,
+        )
+    min_change = float(g(data, "min_change", where, (int, float), default=0.0))
+    if min_change < 0:
+        raise reader.fail(where, "min_change", "must be 0 or more", found=min_change)
     return Indicator(
         id=g(data, "id", where, str),
         label=g(data, "label", where, str),
@@ -391,7 +467,80 @@ def _indicator(reader: _Reader, data: Any, outcome_where: str) -> Indicator:
         else None,
         min_n=min_n,
         n_label=g(data, "n_label", where, str, default=""),
+        basis=g(data, "basis", where, str, default="level", allowed=BASES),
+        target_per=target_per,
+        min_change=min_change,
+        veto=g(data, "veto", where, bool, default=False),
     )
+
+
+def _levels(reader: _Reader, data: Any, field: str) -> tuple[Level, ...]:
+    """Rating levels (label, min_share_met), best first; the lowest must be 0."""
+    where = f"rule {field}"
+    parsed = tuple(
+        Level(
+            reader.get(lv, "label", where, str),
+            float(reader.get(lv, "min_share_met", where, (int, float))),
+        )
+        for lv in data
+        if isinstance(lv, dict)
+    )
+    if (
+        len(parsed) != len(data)
+        or not parsed
+        or min(lv.min_share_met for lv in parsed) > 0
+        or any(not 0 <= lv.min_share_met <= 1 for lv in parsed)
+    ):
+        raise reader.fail(
+            "rule",
+            field,
+            "must be tables with label and min_share_met (0 to 1), the lowest 0",
+            found=data,
+        )
+    return tuple(sorted(parsed, key=lambda lv: -lv.min_share_met))
+
+
+def _share(reader: _Reader, value: Any, field: str) -> float:
+    """A share from 0 to 1, written as a number or a fraction such as ``"1/3"``."""
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and value.count("/") == 1:
+        top, bottom = (part.strip() for part in value.split("/"))
+        if top.isdigit() and bottom.isdigit() and int(bottom) > 0:
+            number = int(top) / int(bottom)
+    if number is None or not 0 <= number <= 1:
+        raise reader.fail(
+            "rule",
+            field,
+            'must be a share from 0 to 1 (a number or a fraction like "1/3")',
+            found=value,
+        )
+    return number
+
+
+def _confidence(reader: _Reader, data: Any) -> tuple[Confidence, ...]:
+    """Confidence labels by the largest share of judged indicators with a data gap; one must allow all."""
+    if data is None:
+        return _DEFAULT_CONFIDENCE
+    if not isinstance(data, list) or not all(isinstance(c, dict) for c in data) or not data:
+        raise reader.fail("rule", "confidence", "must be a list of tables", found=data)
+    parsed = tuple(
+        Confidence(
+            reader.get(c, "label", "rule confidence", str),
+            _share(
+                reader,
+                reader.get(c, "max_gap_share", "rule confidence", (int, float, str)),
+                "confidence",
+            ),
+        )
+        for c in data
+    )
+    if max(c.max_gap_share for c in parsed) < 1:
+        raise reader.fail(
+            "rule", "confidence", "needs one label with max_gap_share = 1 (every gap)", found=data
+        )
+    return tuple(sorted(parsed, key=lambda c: c.max_gap_share))
 
 
 def _rule(reader: _Reader, data: Any) -> Rule:
@@ -409,22 +558,17 @@ def _rule(reader: _Reader, data: Any) -> Rule:
             raise reader.fail(
                 where, "min_n", f"for {table} must be a whole number 0 or more", found=n
             )
-    levels = g(data, "levels", where, list)
-    parsed = tuple(
-        Level(
-            g(lv, "label", "rule level", str),
-            float(g(lv, "min_share_met", "rule level", (int, float))),
+    levels = _levels(reader, g(data, "levels", where, list), "levels")
+    raw_targets = g(data, "target_levels", where, list, default=None)
+    if raw_targets is not None:
+        target_levels = _levels(reader, raw_targets, "target_levels")
+    elif len(levels) == len(_DEFAULT_TARGET_LABELS):
+        target_levels = tuple(
+            Level(label, lv.min_share_met)
+            for label, lv in zip(_DEFAULT_TARGET_LABELS, levels, strict=True)
         )
-        for lv in levels
-        if isinstance(lv, dict)
-    )
-    if len(parsed) != len(levels) or not parsed or min(lv.min_share_met for lv in parsed) > 0:
-        raise reader.fail(
-            where,
-            "levels",
-            "must be tables with label and min_share_met, the lowest 0",
-            found=levels,
-        )
+    else:
+        target_levels = tuple(Level(f"Targets: {lv.label}", lv.min_share_met) for lv in levels)
     completeness = float(g(data, "min_completeness", where, (int, float)))
     if not 0 <= completeness <= 1:
         raise reader.fail(where, "min_completeness", "must be between 0 and 1", found=completeness)
@@ -434,23 +578,41 @@ def _rule(reader: _Reader, data: Any) -> Rule:
         raise reader.fail(
             where, "scale_targets_for_kinds", "lists unknown kinds", allowed=KINDS, found=bad
         )
+    ci_level = float(g(data, "ci_level", where, (int, float), default=0.95))
+    if not 0.5 <= ci_level < 1:
+        raise reader.fail(where, "ci_level", "must be at least 0.5 and below 1", found=ci_level)
     rule = Rule(
         min_completeness=completeness,
-        min_indicators=g(data, "min_indicators", where, int),
+        min_indicators=g(data, "min_indicators", where, int, default=1),
         min_n=MappingProxyType(dict(min_n)),
-        levels=tuple(sorted(parsed, key=lambda lv: -lv.min_share_met)),
+        levels=levels,
         not_enough_label=g(data, "not_enough_label", where, str, default="Not enough data"),
         scale_targets_for_kinds=tuple(scale),
         text=g(data, "text", where, str),
-    )
+        max_missing_share=_share(
+            reader, g(data, "max_missing_share", where, (int, float, str), default="1/3"),
+            "max_missing_share",
+        ),
+        target_levels=target_levels,
+        no_baseline_label=g(
+            data, "no_baseline_label", where, str, default=Rule.no_baseline_label
+        ),
+        confidence=_confidence(reader, data.get("confidence")),
+        patchy_below=_share(reader, g(data, "patchy_below", where, (int, float), default=0.8), "patchy_below"),
+        not_applicable_label=g(
+            data, "not_applicable_label", where, str, default=Rule.not_applicable_label
+        ),
+        ci_level=ci_level,
+        sustained_is_progress=g(data, "sustained_is_progress", where, bool, default=True),
+    )  # fmt: skip
     try:
-        _format_rule(rule)
+        _format_rule(rule, ())
     except (KeyError, ValueError, IndexError) as exc:
         raise reader.fail(
             where,
             "text",
             f"uses an unknown placeholder ({exc})",
-            allowed=sorted(_rule_fields(rule)),
+            allowed=sorted(_rule_fields(rule, ())),
             found=rule.text[:60],
         ) from None
     return rule
@@ -487,7 +649,7 @@ def load_framework(path: Path | None = None) -> Framework:
                 area,
                 areas[area],
                 reader.get(raw, "statement", where, str),
-                tuple(_indicator(reader, i, where) for i in inds),
+                tuple(_indicator(reader, i, where, rule.scale_targets_for_kinds) for i in inds),
             )
         )
     ids = [i.id for o in outcomes for i in o.indicators]
@@ -515,30 +677,92 @@ def load_framework(path: Path | None = None) -> Framework:
 # ---------------------------------------------------------------------------
 
 
-def _rule_fields(rule: Rule) -> dict[str, Any]:
-    levels = "; ".join(
-        f'"{lv.label}" when {lv.min_share_met:.0%} or more meet it'
+def _share_text(share: float) -> str:
+    """A share in words: ``1/3``, ``2/3``, ``1/4`` ... when it is one, else a percentage."""
+    for bottom in (2, 3, 4, 5):
+        for top in range(1, bottom):
+            if abs(share - top / bottom) < 1e-9:
+                return f"{top}/{bottom}"
+    return f"{share:.0%}"
+
+
+def _levels_text(levels: Sequence[Level]) -> str:
+    return "; ".join(
+        f'"{lv.label}" when {lv.min_share_met:.0%} or more are met'
         if lv.min_share_met > 0
         else f'"{lv.label}" otherwise'
-        for lv in rule.levels
+        for lv in levels
+    )
+
+
+def _confidence_text(rule: Rule) -> str:
+    parts = []
+    for c in rule.confidence:
+        if c.max_gap_share <= 0:
+            parts.append(f'"{c.label}" when no indicator has a gap')
+        elif c.max_gap_share >= 1:
+            parts.append(f'"{c.label}" otherwise')
+        else:
+            parts.append(
+                f'"{c.label}" when at most {_share_text(c.max_gap_share)} of them have one'
+            )
+    return "; ".join(parts)
+
+
+def _names(items: Sequence[Indicator]) -> str:
+    return ", ".join(i.label.lower() for i in items) or "none"
+
+
+def _rule_fields(rule: Rule, indicators: Sequence[Indicator]) -> dict[str, Any]:
+    """The values the rule text's placeholders name (``indicators``: the framework's, in order)."""
+    scaled = [
+        i
+        for i in indicators
+        if i.kind in rule.scale_targets_for_kinds and i.target_per != "service-year"
+    ]
+    vetoes = [i for i in indicators if i.veto]
+    lowest = rule.levels[-1].label
+    lowest_target = rule.target_levels[-1].label if rule.target_levels else lowest
+    veto_text = (
+        f"Required indicators ({_names(vetoes)}): while one is not met or lacks data, its "
+        f'outcome is rated no higher than "{lowest}" for progress and "{lowest_target}" for '
+        "level, whatever its other indicators show."
+        if vetoes
+        else ""
     )
     return {
+        "sustained_text": (
+            ", or when they met their target in the first year and still meet it"
+            if rule.sustained_is_progress
+            else ""
+        ),
         "min_completeness": rule.min_completeness,
         "min_indicators": rule.min_indicators,
         "not_enough_label": rule.not_enough_label,
+        "no_baseline_label": rule.no_baseline_label,
         "min_n_text": ", ".join(f"{n} {TABLE_UNITS[t]}" for t, n in rule.min_n.items()) or "1 row",
-        "levels_text": levels,
+        "levels_text": _levels_text(rule.levels),
+        "target_levels_text": _levels_text(rule.target_levels),
+        "max_missing_text": _share_text(rule.max_missing_share),
         "scaled_kinds": ", ".join(rule.scale_targets_for_kinds),
+        "change_indicators": _names([i for i in indicators if i.basis == "change"]),
+        "scaled_text": "; ".join(f"{i.label.lower()}: {i.threshold_text()}" for i in scaled)
+        or "none is scaled",
+        "veto_text": veto_text,
+        "confidence_text": _confidence_text(rule),
+        "patchy_below": rule.patchy_below,
+        "ci_level": rule.ci_level,
     }
 
 
-def _format_rule(rule: Rule) -> str:
-    return rule.text.strip().format(**_rule_fields(rule))
+def _format_rule(rule: Rule, indicators: Sequence[Indicator]) -> str:
+    return rule.text.strip().format(**_rule_fields(rule, indicators))
 
 
 def outcome_rule_text(framework: Framework | None = None) -> str:
-    """The rating rule in plain words, with the numbers from the framework file filled in."""
-    return _format_rule((framework or load_framework()).rule)
+    """The rating rule in plain words, with the numbers and indicators from the framework file filled in."""
+    fw = framework or load_framework()
+    return _format_rule(fw.rule, [i for _, i in fw.indicators])
 
 
 def _computation_text(ind: Indicator) -> str:
@@ -554,8 +778,17 @@ def _computation_text(ind: Indicator) -> str:
     return f"{parts[ind.kind]} ({ind.table}{where})"
 
 
+def _progress_text(ind: Indicator) -> str:
+    """When the indicator shows progress, in words."""
+    if ind.basis == "change":
+        return "meets its target (a change since the start of support)"
+    if ind.min_change > 0:
+        return f"improves on the service's first year by at least {ind.change_text()}, or sustains its target"
+    return "improves on the service's first year, or sustains its target"
+
+
 def framework_table(framework: Framework | None = None) -> pd.DataFrame:
-    """One row per indicator: outcome, statement, what is computed, direction and threshold (for reports)."""
+    """One row per indicator: outcome, statement, what is computed, direction, threshold and progress rule."""
     fw = framework or load_framework()
     rows = [
         {
@@ -563,7 +796,8 @@ def framework_table(framework: Framework | None = None) -> pd.DataFrame:
             "outcome": o.name, "statement": o.statement, "indicator_id": i.id, "indicator": i.label,
             "description": i.description, "table": i.table, "kind": i.kind, "computation": _computation_text(i),
             "direction": i.direction, "unit": i.unit, "target": i.target, "threshold": i.threshold_text(),
-            "min_n": fw.min_n(i),
+            "min_n": fw.min_n(i), "basis": i.basis, "target_per": i.target_per,
+            "min_change": i.min_change, "progress_when": _progress_text(i), "veto": i.veto,
         }
         for o, i in fw.indicators
     ]  # fmt: skip

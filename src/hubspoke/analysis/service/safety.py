@@ -8,6 +8,7 @@ outcome scale (with a 95% t interval of the mean change).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from hubspoke import load
+from hubspoke.analysis.common import format_p
 from hubspoke.analysis.service.common import (
     NOT_RECORDED,
     _crosstab,
@@ -23,6 +25,7 @@ from hubspoke.analysis.service.common import (
     _rows,
     _with_totals,
 )
+from hubspoke.errors import ParameterError
 from hubspoke.spec import vocab
 
 #: Fewest pairs for a Wilcoxon signed-rank test of missing episodes.
@@ -99,10 +102,15 @@ def missing_episodes(
       (pairs: young people), "mean", "median".
     * ``"direction"`` - rows "Fewer after", "Same", "More after", "Total"; columns "n"
       (young people) and "%".
-    * ``"test"`` - one row: "n_pairs", "test", "statistic", "p_value", "note". The
-      Wilcoxon signed-rank test (scipy, two-sided) runs when there are at least
-      :data:`MIN_PAIRS_WILCOXON` pairs; otherwise "test" is empty and the note says
-      "too few pairs to test".
+    * ``"test"`` - one row: "n_pairs", "test", "statistic", "p_value", "note", then the
+      effect sizes "hl_median_change", "hl_ci_low", "hl_ci_high" (Hodges-Lehmann
+      estimate of the median change, after - before, with its 95% distribution-free
+      interval: :func:`hodges_lehmann`), "rank_biserial_r" (matched-pairs rank-biserial
+      correlation, -1 to 1, negative when episodes fell: :func:`rank_biserial`) and
+      "p_text" (the p-value in words: "0.089" or "<0.001"). The Wilcoxon signed-rank
+      test (scipy, two-sided) runs when there are at least :data:`MIN_PAIRS_WILCOXON`
+      pairs; otherwise "test" is empty, the numbers are missing and the note says "too
+      few pairs to test".
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
@@ -140,24 +148,35 @@ def missing_episodes(
 
 
 def _wilcoxon(before: pd.Series, after: pd.Series) -> pd.DataFrame:
-    """Wilcoxon signed-rank test of paired counts, or a note saying why not."""
+    """Wilcoxon signed-rank test of paired counts with its effect sizes, or a note saying why not."""
     n = len(before)
-    row = {"n_pairs": n, "test": "", "statistic": np.nan, "p_value": np.nan, "note": ""}
+    row: dict[str, object] = {
+        "n_pairs": n, "test": "", "statistic": np.nan, "p_value": np.nan, "note": "",
+        "hl_median_change": np.nan, "hl_ci_low": np.nan, "hl_ci_high": np.nan,
+        "rank_biserial_r": np.nan, "p_text": "",
+    }  # fmt: skip
     if n < MIN_PAIRS_WILCOXON:
         row["note"] = f"too few pairs to test (fewer than {MIN_PAIRS_WILCOXON})"
     elif (after - before).eq(0).all():
         row["note"] = "no pair changed: nothing to test"
     else:
-        diff = (after - before).to_numpy()
-        exact = n <= 50 and not (diff == 0).any() and len(np.unique(np.abs(diff))) == n
+        diff = (after - before).to_numpy(float)
+        exact = _untied(diff) and n <= 50
         method = "exact" if exact else "asymptotic"
         result = stats.wilcoxon(diff, method=method)
+        estimate, low, high = hodges_lehmann(diff)
         row |= {
             "test": "Wilcoxon signed-rank",
             "statistic": float(result.statistic),
             "p_value": float(result.pvalue),
             "note": f"two-sided, {method} p-value"
-            + ("" if exact else "; zero differences dropped, ties corrected"),
+            + ("" if exact else "; zero differences dropped, ties corrected")
+            + ("" if _untied(diff) else "; Hodges-Lehmann interval approximate (ties or zeros)"),
+            "hl_median_change": estimate,
+            "hl_ci_low": low,
+            "hl_ci_high": high,
+            "rank_biserial_r": rank_biserial(diff),
+            "p_text": format_p(float(result.pvalue)),
         }
     return pd.DataFrame([row]).astype(
         {
@@ -166,8 +185,79 @@ def _wilcoxon(before: pd.Series, after: pd.Series) -> pd.DataFrame:
             "statistic": "Float64",
             "p_value": "Float64",
             "note": "string",
+            "hl_median_change": "Float64",
+            "hl_ci_low": "Float64",
+            "hl_ci_high": "Float64",
+            "rank_biserial_r": "Float64",
+            "p_text": "string",
         }
     )
+
+
+def _untied(diff: np.ndarray) -> bool:
+    """No zero differences and no two equal absolute differences (the exact null applies)."""
+    return not (diff == 0).any() and len(np.unique(np.abs(diff))) == len(diff)
+
+
+def hodges_lehmann(
+    differences: np.ndarray | pd.Series, *, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Hodges-Lehmann estimate of the median of paired differences, with its interval.
+
+    The estimate is the median of the n(n+1)/2 Walsh averages (d_i + d_j) / 2, i <= j, of
+    all differences (zeros included). The interval is the distribution-free one from the
+    signed-rank distribution (Hollander, Wolfe and Chicken, Nonparametric Statistical
+    Methods, 3rd ed., section 3.3): the C-th smallest and C-th largest Walsh averages,
+    C the largest whole number with P(T+ <= C - 1) <= (1 - level) / 2, from the exact null
+    distribution of T+ when n <= 50 and the differences have no zeros or ties, else from
+    its normal approximation (then approximate, as it is for tied counts). Missing bounds
+    (NaN) when n is too small for the level.
+    """
+    if not 0 < level < 1:
+        raise ParameterError("level must lie between 0 and 1", column="level", allowed="0 to 1",
+                             found=level)  # fmt: skip
+    d = np.asarray(differences, dtype=float)
+    d = d[~np.isnan(d)]
+    n = len(d)
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    i, j = np.triu_indices(n)
+    walsh = np.sort((d[i] + d[j]) / 2)
+    c = _walsh_rank(n, (1 - level) / 2, exact=n <= 50 and _untied(d))
+    estimate = float(np.median(walsh))
+    if c < 1:
+        return (estimate, math.nan, math.nan)
+    return (estimate, float(walsh[c - 1]), float(walsh[len(walsh) - c]))
+
+
+def _walsh_rank(n: int, tail: float, *, exact: bool) -> int:
+    """The largest C with P(T+ <= C - 1) <= tail under the signed-rank null (0 if none)."""
+    total = n * (n + 1) // 2
+    if exact:
+        counts = np.zeros(total + 1)
+        counts[0] = 1.0
+        for rank in range(1, n + 1):  # generating function of T+: product of (1 + x^rank)
+            counts[rank:] = counts[rank:] + counts[:-rank].copy()
+        cdf = np.cumsum(counts) / 2.0**n
+        return int(np.searchsorted(cdf, tail, side="right"))
+    sd = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return int(math.floor(total / 2 + 0.5 - stats.norm.ppf(1 - tail) * sd))
+
+
+def rank_biserial(differences: np.ndarray | pd.Series) -> float:
+    """Matched-pairs rank-biserial correlation of paired differences (Kerby 2014).
+
+    (R+ - R-) / (R+ + R-): the sums of the ranks of |d| (average ranks for ties) of the
+    positive and of the negative differences, zeros dropped as the Wilcoxon test drops
+    them. From -1 (every difference negative) to 1; NaN when every difference is zero.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[~np.isnan(d) & (d != 0)]
+    if len(d) == 0:
+        return math.nan
+    ranks = stats.rankdata(np.abs(d))
+    positive, negative = ranks[d > 0].sum(), ranks[d < 0].sum()
+    return float((positive - negative) / (positive + negative))
 
 
 # --------------------------------------------------------------------------- outcome scales

@@ -24,9 +24,11 @@ import pandas as pd
 from hubspoke import load
 from hubspoke.analysis.outcomes import (
     Framework,
+    Indicator,
     evidence_table,
     indicators,
     load_framework,
+    poisson_interval,
     ratings,
     ratings_table,
 )
@@ -322,7 +324,11 @@ def _missing_tables(
     pairs = Count(
         "young_people", dims={"missing_recorded": BOTH_RECORDED, "missing_measure": TOTAL}
     )
-    test = frames["test"].copy()
+    # The p-value is shown as text ("0.048", "<0.001"): a figure at 3 dp would print 0.000.
+    test = frames["test"][
+        ["n_pairs", "test", "statistic", "p_text", "hl_median_change", "hl_ci_low", "hl_ci_high",
+         "rank_biserial_r", "note"]
+    ]  # fmt: skip
     test.index = pd.Index(["Before vs after"], name="Missing episodes")
     return {
         "missing.summary": Table(
@@ -364,10 +370,27 @@ def _missing_tables(
                 ),
                 "test": Text("missing_test_name"),
                 "statistic": Derived("missing_test_statistic", ("n_pairs",), unit="", dp=1),
-                "p_value": Derived("missing_test_p", ("n_pairs",), unit="", dp=3),
+                "p_text": Text("missing_test_p_text", sources=("n_pairs",)),
+                "hl_median_change": Derived("missing_test_hl", ("n_pairs",), unit="episodes", dp=1),
+                "hl_ci_low": Derived("missing_test_hl_ci_low", ("n_pairs",), unit="episodes", dp=1),
+                "hl_ci_high": Derived(
+                    "missing_test_hl_ci_high", ("n_pairs",), unit="episodes", dp=1
+                ),
+                "rank_biserial_r": Derived("missing_test_r", ("n_pairs",), unit="", dp=2),
                 "note": Text("missing_test_note"),
             },
             total_row=None,
+            labels={
+                "n_pairs": "Young people with both counts",
+                "test": "Test",
+                "statistic": "Statistic",
+                "p_text": "p-value",
+                "hl_median_change": "Median change (Hodges-Lehmann)",
+                "hl_ci_low": "95% CI low",
+                "hl_ci_high": "95% CI high",
+                "rank_biserial_r": "Effect size r (rank-biserial)",
+                "note": "Note",
+            },
         ),
     }
 
@@ -679,70 +702,111 @@ def _outcome_tables(
     scope: dict,
     framework: Framework,
 ) -> dict[str, Table]:
-    """Outcome ratings and the evidence behind them, each count the quantity other tables show."""
+    """Outcome ratings and the evidence behind them, each count the quantity other tables show.
+
+    Every value shown that comes from counts (value, its interval, "meets target",
+    progress, the ratings and their "k of m" words) is a Derived or Text whose sources
+    are those counts, so the release hides it with them. Progress on a level indicator
+    also rests on the baseline year's counts (the same quantities that year's report
+    shows), and so do the progress rating and its words.
+    """
     ind = indicators(tables, framework=framework, service_id=service_id, year=year)
     evidence = _zero_when_none(evidence_table(ind), framework)
     rated = ratings_table(ratings(ind, framework=framework))
     ids = _evidence_ids(framework, scope)
+    baseline_of = {
+        str(i): int(b)
+        for i, b in zip(ind["indicator_id"], ind["baseline_year"], strict=True)
+        if pd.notna(b) and int(b) != year
+    }
     items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {}
-    sources_of: dict[str, list[CellId]] = {}
+    level_sources: dict[str, list[CellId]] = {}
+    progress_sources: dict[str, list[CellId]] = {}
     for outcome, indicator in framework.indicators:
         label = indicator.label
         num_id, den, eligible = ids[indicator.id]
         num: CellId | None = num_id
         num_spec = _spec_of(num_id, indicator.table)
         den_spec = _spec_of(den, indicator.table)
-        if indicator.kind not in ("count", "sum", "proportion"):
+        counts_kind = indicator.kind in ("count", "sum", "proportion")
+        if not counts_kind:
             num_spec, num = Figure("outcome_numerator"), None
         value_sources: tuple[Hashable, ...] = (
             ("Numerator", "Denominator") if indicator.kind == "proportion" else
             ("Numerator",) if indicator.kind in ("count", "sum") else ("Denominator",)
         )  # fmt: skip
         extra = (eligible,) if eligible is not None else ()
+        dp = 0 if indicator.kind in ("count", "sum", "proportion") else 2
+        unit = "%" if indicator.unit == "proportion" else indicator.unit
         items[(label, "Numerator")] = (num_spec, num)
         items[(label, "Denominator")] = (den_spec, den)
-        items[(label, "Value")] = (
-            Derived(
-                "outcome_value",
-                value_sources,
-                unit=indicator.unit,
-                dp=0 if indicator.kind in ("count", "sum") else 2,
-            ),
-            None,
-        )
+        for column, name in (("Value", "outcome_value"), ("CI low", "outcome_ci_low"),
+                             ("CI high", "outcome_ci_high")):  # fmt: skip
+            items[(label, column)] = (Derived(name, value_sources, unit=unit, dp=dp), None)
         items[(label, "% with data")] = (
             Derived("outcome_pct_with_data", ("Denominator", *extra), dp=0),
             None,
         )
+        items[(label, "Target")] = (Text("outcome_target", _target_sources(indicator, scope)), None)
         items[(label, "Meets target")] = (
             Text("outcome_meets_target", ("Numerator", "Denominator", *extra)),
             None,
         )
         counted = [c for c in (num, den, eligible) if c is not None]
-        sources_of.setdefault(outcome.name, []).extend(counted)
+        before: list[CellId] = []
+        if indicator.id in baseline_of:
+            then = {**scope, "time_period": str(baseline_of[indicator.id])}
+            b_num, b_den, b_eligible = _evidence_ids(framework, then)[indicator.id]
+            before = [c for c in (b_num if counts_kind else None, b_den, b_eligible) if c]
+        items[(label, "Progress")] = (
+            Text("outcome_progress", ("Numerator", "Denominator", *extra, *before)),
+            None,
+        )
+        level_sources.setdefault(outcome.name, []).extend(counted)
+        progress_sources.setdefault(outcome.name, []).extend([*counted, *before])
     evidence_columns: dict[Hashable, Column] = {
         "Outcome": Text("outcome_name"),
         "Numerator": Count("outcome_numerator"),
         "Denominator": Count("outcome_denominator"),
         "Value": Derived("outcome_value", ("Numerator", "Denominator"), dp=2),
+        "CI low": Derived("outcome_ci_low", ("Numerator", "Denominator"), dp=2),
+        "CI high": Derived("outcome_ci_high", ("Numerator", "Denominator"), dp=2),
         "Unit": Text("outcome_unit"),
+        "Target": Text("outcome_target"),
         "% with data": Derived("outcome_pct_with_data", ("Denominator",), dp=0),
         "Meets target": Text("outcome_meets_target", ("Numerator", "Denominator")),
+        "Compared with": Text("outcome_compared_with"),
+        "Progress": Text("outcome_progress", ("Numerator", "Denominator")),
     }
-    rating_items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {
-        (name, "Rating"): (
-            Text("outcome_rating", tuple(dict.fromkeys(sources_of.get(str(name), [])))),
+    rating_items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {}
+    for name in rated.index:
+        level = tuple(dict.fromkeys(level_sources.get(str(name), [])))
+        progress = tuple(dict.fromkeys(progress_sources.get(str(name), [])))
+        rating_items[(name, "Rating")] = (
+            Text("outcome_rating", progress),
             CellId.of("outcome_rating", outcome=name, **scope),
         )
-        for name in rated.index
-    }
+        rating_items[(name, "Progress indicators")] = (
+            Text("outcome_progress_basis", progress),
+            None,
+        )
+        rating_items[(name, "Level")] = (Text("outcome_level", level), None)
+        rating_items[(name, "Level indicators")] = (Text("outcome_level_basis", level), None)
+        rating_items[(name, "Confidence")] = (Text("outcome_confidence", progress), None)
     return {
         "outcome_ratings": ItemTable(
             rated,
             family=FAMILY,
             rows="outcome",
             scope=scope,
-            columns={"Impact area": Text("impact_area"), "Rating": Text("outcome_rating")},
+            columns={
+                "Impact area": Text("impact_area"),
+                "Rating": Text("outcome_rating"),
+                "Progress indicators": Text("outcome_progress_basis"),
+                "Level": Text("outcome_level"),
+                "Level indicators": Text("outcome_level_basis"),
+                "Confidence": Text("outcome_confidence"),
+            },
             total_row=None,
             items=rating_items,
         ),
@@ -759,6 +823,17 @@ def _outcome_tables(
     }
 
 
+def _target_sources(indicator: Indicator, scope: Mapping[str, object]) -> tuple[CellId, ...]:
+    """A target scaled per young person tells the number of young people: hide it with them.
+
+    Spoke workers in post and the child population of the areas are public (the service
+    profile and the context statistics), so targets scaled by them need no source.
+    """
+    if indicator.target_per == "young person":
+        return (CellId.of("young_people", **scope),)
+    return ()
+
+
 def _zero_when_none(evidence: pd.DataFrame, framework: Framework) -> pd.DataFrame:
     """The evidence with a missing count of nothing written as 0, as the other tables show it.
 
@@ -766,7 +841,8 @@ def _zero_when_none(evidence: pd.DataFrame, framework: Framework) -> pd.DataFram
     policy returns) has no numerator or denominator in the indicator table, and a
     proportion with no one to count has no numerator; the tables that publish the same
     quantities say 0, and one identity takes one value. A count's or sum's value is its
-    numerator, so it is 0 too; a proportion or mean of no one stays missing.
+    numerator, so it is 0 too, with the exact Poisson interval of 0; a proportion or mean
+    of no one stays missing.
     """
     out = evidence.copy()
     for _, indicator in framework.indicators:
@@ -782,12 +858,14 @@ def _zero_when_none(evidence: pd.DataFrame, framework: Framework) -> pd.DataFram
             out.at[label, "Numerator"] = 0
         if indicator.kind in ("count", "sum") and pd.isna(out.at[label, "Value"]):
             out.at[label, "Value"] = out.at[label, "Numerator"]
+            low, high = poisson_interval(pd.Series([float(out.at[label, "Value"])]))
+            out.at[label, "CI low"], out.at[label, "CI high"] = low.iloc[0], high.iloc[0]
     return out
 
 
 def _spec_of(cid: CellId, table: str) -> Column:
-    """A count of people (cases, Spoke survey) or a figure (activities, policy elements)."""
-    if cid.indicator in ("sessions", "policy_elements_reported", "policy_elements_in_place"):
+    """A count of people (cases, Spoke survey, participants) or a figure (sessions, policy elements)."""
+    if table == "policy" or cid.indicator == "sessions":
         return Figure(cid.indicator)
     unit = {"spoke_survey": "Spoke workers", "activities": "professionals"}.get(
         table, "young people"
@@ -889,6 +967,11 @@ def _evidence_ids(
             elements,
         ),
         "6.2": (CellId.of("policy_elements_in_place", **scope), elements, elements),
+        "6.3": (
+            CellId.of("policy_elements_core_started", **scope),
+            CellId.of("policy_elements_core_reported", **scope),
+            elements,
+        ),
     }
     out: dict[str, tuple[CellId, CellId, CellId | None]] = {}
     for _, indicator in framework.indicators:

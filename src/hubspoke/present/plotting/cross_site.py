@@ -13,13 +13,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-from hubspoke.analysis.cross_site import FUNNEL_LEVELS, funnel_limits
-from hubspoke.load import service_order
+from hubspoke.analysis.cross_site.funnel import (
+    DEFAULT_OVERDISPERSION,
+    FUNNEL_LEVELS,
+    compare_services,
+    control_limits,
+    outlier_sentence,
+)
+from hubspoke.errors import ParameterError
 from hubspoke.present.plotting.base import NEUTRAL, PALETTE, new_figure, service_colours
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Release
-from hubspoke.privacy.table import Count, Derived, Table
+from hubspoke.privacy.table import Count, Derived, Figure, Table
 
 _LIMIT_STYLES = {0.95: "--", 0.998: ":"}
 
@@ -47,112 +54,212 @@ def _proportion_columns(table: Table) -> tuple[str, str, str]:
 
 
 # --------------------------------------------------------------------------- funnel
-def funnel_points(table: Table, *, release: Release | None = None) -> pd.DataFrame:
-    """The points a funnel plot of ``table`` may draw, and the average it is drawn around.
+def _funnel_columns(table: Table) -> tuple[str, str, str]:
+    """The numerator, the denominator (a count, or a figure such as a population) and the value."""
+    sizes = [c for c in table.frame.columns if isinstance(table.spec(c), Count | Figure)]
+    derived = [c for c in table.frame.columns if isinstance(table.spec(c), Derived)]
+    if len(sizes) < 2 or not derived:
+        raise ParameterError(
+            "a funnel table needs a numerator, a denominator and a value derived from them",
+            column=table.family,
+            found=list(table.frame.columns),
+        )
+    return str(sizes[0]), str(sizes[1]), str(derived[0])
 
-    One row per service whose numerator, denominator and percentage are all shown
-    (fixed order): ``service_id, numerator, n, proportion`` (0-1) and ``flag`` (which
-    limits it falls outside). ``attrs``: ``p0`` (the programme's published percentage
-    when shown, else pooled from the shown services only), ``p0_source``
-    (``"programme"`` / ``"shown"``) and ``left_out`` (services with data not drawn).
+
+def _funnel_kind(table: Table) -> tuple[str, float]:
+    """``("proportion", 100)`` (values in %) or ``("rate", 10000)`` (per 10,000), from the table."""
+    attrs = table.frame.attrs
+    return str(attrs.get("funnel_kind", "proportion")), float(attrs.get("funnel_scale", 100.0))
+
+
+def _value_text(value: float, *, kind: str, scale: float) -> str:
+    """A target or value on the chart's scale: ``40%`` or ``2.5 per 10,000``."""
+    if not np.isfinite(value):
+        return "not available"
+    if kind == "proportion":
+        return _pct(scale * value)
+    return f"{scale * value:.1f} per {scale:,.0f}"
+
+
+def funnel_points(
+    table: Table,
+    *,
+    release: Release | None = None,
+    overdispersion: str = DEFAULT_OVERDISPERSION,
+) -> pd.DataFrame:
+    """The points a funnel plot of ``table`` may draw, their limits and flags, and the average.
+
+    Works for every funnel table: a proportion (``funnel.risk``, ``funnel.endings``,
+    ``funnel.indicator.<id>``: values in %) or a rate (``funnel.referral_rate``: per
+    10,000). One row per service whose numerator, denominator and value are all shown
+    (fixed order): ``service_id, numerator, n`` (denominator or exposure), ``shown``
+    (the value as the table shows it), ``value`` (per unit: 0-1, or per child), the
+    limits at its size (per unit) and ``flag``. ``attrs``: ``p0`` (the programme's
+    published value when shown, else pooled from the shown services only; per unit),
+    ``p0_source`` (``"programme"`` / ``"shown"``), ``left_out`` (services with data not
+    drawn), ``kind``, ``scale`` and ``dispersion`` (estimated from the shown services
+    only, so limits depend on nothing the table hides).
     """
-    num, den, pct = _proportion_columns(table)
+    num, den, val = _funnel_columns(table)
+    kind, scale = _funnel_kind(table)
     visible = view(table, release=release).visible
     services = visible.drop(index=[table.total_row], errors="ignore")
-    ok = services[[num, den, pct]].notna().all(axis=1) & services[den].gt(0)
+    ok = services[[num, den, val]].notna().all(axis=1) & services[den].gt(0)
     shown = services.loc[ok]
     points = pd.DataFrame(
         {
             "service_id": [str(s) for s in shown.index],
             "numerator": shown[num].to_numpy(float),
             "n": shown[den].to_numpy(float),
-            "proportion": (shown[pct] / 100).to_numpy(float),
+            "shown": shown[val].to_numpy(float),
         }
     )
-    total = visible.loc[table.total_row, pct] if table.total_row in visible.index else np.nan
+    total = visible.loc[table.total_row, val] if table.total_row in visible.index else np.nan
     if pd.notna(total):
-        p0, source = float(total) / 100, "programme"
+        p0, source = float(total) / scale, "programme"
     else:
         n = points["n"].sum()
         p0, source = (float(points["numerator"].sum() / n) if n > 0 else np.nan), "shown"
-    if len(points) and 0 < p0 < 1:
-        limits = funnel_limits(points["n"], p0=p0, levels=FUNNEL_LEVELS)
-        points["flag"] = [_flag(points.loc[i, "proportion"], limits.loc[i]) for i in points.index]
-    else:
-        points["flag"] = "within"
+    points = compare_services(
+        points, kind=kind, target=p0, levels=FUNNEL_LEVELS, overdispersion_method=overdispersion
+    )
     had_data = table.frame.drop(index=[table.total_row], errors="ignore")[den].gt(0)
-    points.attrs.update(p0=p0, p0_source=source, left_out=int(had_data.sum()) - len(points))
+    points.attrs.update(
+        p0=p0, p0_source=source, left_out=int(had_data.sum()) - len(points), kind=kind, scale=scale
+    )
     return points
 
 
-def _flag(proportion: float, limits: pd.Series) -> str:
-    """Which limits a proportion falls outside (the widest one it crosses)."""
-    for level in sorted(FUNNEL_LEVELS, reverse=True):
-        name = f"{level * 100:g}".replace(".", "_")
-        if proportion > limits[f"upper_{name}"]:
-            return f"above {level * 100:g}%"
-        if proportion < limits[f"lower_{name}"]:
-            return f"below {level * 100:g}%"
-    return "within"
+def _average_words(points: pd.DataFrame) -> str:
+    """``the average of all services (40%)``, or that no average can be shown."""
+    if not np.isfinite(points.attrs["p0"]):
+        return "no average (no service's value can be shown)"
+    who = "all services" if points.attrs["p0_source"] == "programme" else "the services shown"
+    value = _value_text(points.attrs["p0"], kind=points.attrs["kind"], scale=points.attrs["scale"])
+    return f"the average of {who} ({value})"
 
 
 def _average_label(points: pd.DataFrame) -> str:
-    p0 = points.attrs["p0"]
-    who = "all services" if points.attrs["p0_source"] == "programme" else "the services shown"
-    return f"Average of {who} ({_pct(100 * p0)})"
+    words = _average_words(points)
+    return words[0].upper() + words[1:]
 
 
-def funnel_caption(table: Table, *, release: Release | None = None) -> str:
-    """Caption for a funnel plot: what the lines are and how many services were left out."""
-    points = funnel_points(table, release=release)
+def _limits_words(points: pd.DataFrame) -> str:
+    """``exact binomial`` / ``exact Poisson``, and whether widened for over-dispersion."""
+    method = "exact binomial" if points.attrs["kind"] == "proportion" else "exact Poisson"
+    return method + (", widened for over-dispersion" if points.attrs["dispersion"].adjusted else "")
+
+
+def _dispersion_words(points: pd.DataFrame) -> str:
+    kind, scale = points.attrs["kind"], points.attrs["scale"]
+    unit = "percentage points" if kind == "proportion" else f"per {scale:,.0f}"
+    return points.attrs["dispersion"].describe(scale=scale, unit=unit)
+
+
+def funnel_outliers(
+    table: Table, *, release: Release | None = None, overdispersion: str = DEFAULT_OVERDISPERSION
+) -> str:
+    """The sentence naming the shown services outside the limits (none hidden is ever named)."""
+    points = funnel_points(table, release=release, overdispersion=overdispersion)
+    if not len(points):
+        return "No service can be shown: their numbers are small (disclosure control)."
+    return outlier_sentence(points, levels=FUNNEL_LEVELS, left_out=points.attrs["left_out"])
+
+
+def funnel_caption(
+    table: Table, *, release: Release | None = None, overdispersion: str = DEFAULT_OVERDISPERSION
+) -> str:
+    """Caption: the lines (limits, adjusted or not), the dispersion check, the services outside
+    the limits, how many were left out, and the table's own note (e.g. the population's year)."""
+    points = funnel_points(table, release=release, overdispersion=overdispersion)
     who = "all services" if points.attrs["p0_source"] == "programme" else "the services shown"
     text = (
         f"Dashed and dotted lines: {' and '.join(f'{lv * 100:g}%' for lv in FUNNEL_LEVELS)} control "
-        f"limits (exact binomial) around the average of {who} (solid line)."
+        f"limits ({_limits_words(points)}) around the average of {who} (solid line)."
+        if np.isfinite(points.attrs["p0"])
+        else "No average or control limits can be drawn."
     )
-    return " ".join(t for t in (text, _left_out_sentence(points.attrs["left_out"])) if t)
+    parts = [text]
+    if len(points):
+        parts += [
+            _dispersion_words(points),
+            outlier_sentence(points, levels=FUNNEL_LEVELS, left_out=points.attrs["left_out"]),
+        ]
+    parts += [_left_out_sentence(points.attrs["left_out"]), str(table.frame.attrs.get("note", ""))]
+    return " ".join(t for t in parts if t)
 
 
 def funnel_plot(
     table: Table,
     *,
-    title: str,
-    ylabel: str,
-    xlabel: str = "Number of young people",
+    title: str | None = None,
+    ylabel: str | None = None,
+    xlabel: str | None = None,
     release: Release | None = None,
+    overdispersion: str = DEFAULT_OVERDISPERSION,
 ) -> plt.Figure:
-    """Funnel plot of a per-service proportion table: shown services in their fixed colours.
+    """Funnel plot of a per-service proportion or rate table: shown services in their fixed colours.
 
-    Draws the average and the control limits over the range of the shown services'
-    sizes only, each shown service as a labelled point, and says how many were left out.
+    Draws the average and the control limits (widened when the shown services are
+    over-dispersed) over the range of the shown services' sizes only, each shown service
+    as a labelled point, and says how many were left out. Titles and axis labels default
+    to the table's own (``frame.attrs``: ``title``, ``ylabel``, ``xlabel``).
     """
-    points = funnel_points(table, release=release)
-    p0 = points.attrs["p0"]
+    attrs = table.frame.attrs
+    title = title or str(attrs.get("title", "Services compared for their size"))
+    ylabel = ylabel or str(attrs.get("ylabel", "%"))
+    xlabel = xlabel or str(attrs.get("xlabel", "Number of young people"))
+    points = funnel_points(table, release=release, overdispersion=overdispersion)
+    kind, scale, p0 = points.attrs["kind"], points.attrs["scale"], points.attrs["p0"]
     fig, ax = new_figure(title=title)
     top = max(float(points["n"].max()) if len(points) else 0.0, 10.0) * 1.05
-    if 0 < p0 < 1:
-        grid = np.unique(np.linspace(1, top, 400).round())
-        limits = funnel_limits(grid, p0=p0, levels=FUNNEL_LEVELS)
+    valid = np.isfinite(p0) and p0 > 0 and (kind == "rate" or p0 < 1)
+    grid = (
+        np.unique(np.linspace(1, top, 400).round())
+        if kind == "proportion"
+        else np.linspace(top / 200, top, 400)
+    )
+    ymax = 100.0
+    if valid:
+        limits = control_limits(
+            grid, kind=kind, target=p0, levels=FUNNEL_LEVELS, dispersion=points.attrs["dispersion"]
+        )
+        widened = " (widened)" if points.attrs["dispersion"].adjusted else ""
         for level in FUNNEL_LEVELS:
             name = f"{level * 100:g}".replace(".", "_")
             style = _LIMIT_STYLES.get(level, "-.")
-            ax.plot(grid, 100 * limits[f"upper_{name}"], style, color=NEUTRAL, linewidth=1,
-                    label=f"{level * 100:g}% limits")  # fmt: skip
-            ax.plot(grid, 100 * limits[f"lower_{name}"], style, color=NEUTRAL, linewidth=1)
-        ax.axhline(100 * p0, color="#000000", linewidth=1, label=_average_label(points))
+            ax.plot(grid, scale * limits[f"upper_{name}"], style, color=NEUTRAL, linewidth=1,
+                    label=f"{level * 100:g}% limits{widened}")  # fmt: skip
+            ax.plot(grid, scale * limits[f"lower_{name}"], style, color=NEUTRAL, linewidth=1)
+        ax.axhline(scale * p0, color="#000000", linewidth=1, label=_average_label(points))
+        if kind == "rate":
+            smallest = float(points["n"].min()) if len(points) else top
+            at_smallest = control_limits(
+                [smallest], kind=kind, target=p0, levels=FUNNEL_LEVELS,
+                dispersion=points.attrs["dispersion"],
+            )  # fmt: skip
+            highest = float(points["shown"].max()) if len(points) else 0.0
+            ymax = 1.1 * max(
+                highest, scale * float(at_smallest.filter(like="upper_").max(axis=1)[0])
+            )
+    elif kind == "rate":
+        ymax = 1.1 * max(float(points["shown"].max()) if len(points) else 0.0, 1.0)
     all_services = [str(s) for s in table.frame.index if s != table.total_row]
     colours = service_colours(all_services)
     for row in points.itertuples(index=False):
-        ax.scatter(row.n, 100 * row.proportion, s=45, color=colours[row.service_id],
-                   edgecolor="black", zorder=3)  # fmt: skip
-        ax.annotate(row.service_id, (row.n, 100 * row.proportion), xytext=(4, 3),
+        ax.scatter(row.n, row.shown, s=45, color=colours[row.service_id], edgecolor="black",
+                   zorder=3)  # fmt: skip
+        ax.annotate(row.service_id, (row.n, row.shown), xytext=(4, 3),
                     textcoords="offset points", fontsize=8)  # fmt: skip
     ax.set_xlim(0, top)
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, ymax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if kind == "rate":  # populations: 175,000 rather than 175000
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     note = _left_out_sentence(points.attrs["left_out"])
     if not len(points):
         note = "No service can be shown: their numbers are small (disclosure control)."
@@ -161,23 +268,29 @@ def funnel_plot(
     return fig
 
 
-def funnel_alt(table: Table, *, measure: str, release: Release | None = None) -> str:
-    """Alt text for :func:`funnel_plot`: the average and where the shown services fall."""
-    points = funnel_points(table, release=release)
-    p0 = points.attrs["p0"]
-    who = "all services" if points.attrs["p0_source"] == "programme" else "the services shown"
+def funnel_alt(
+    table: Table,
+    *,
+    measure: str | None = None,
+    release: Release | None = None,
+    overdispersion: str = DEFAULT_OVERDISPERSION,
+) -> str:
+    """Alt text for :func:`funnel_plot`: the measure, the average, the limits (widened or not)
+    and where the shown services fall, naming those outside the limits."""
+    attrs = table.frame.attrs
+    measure = measure or str(attrs.get("measure", "the measure"))
+    size = str(attrs.get("xlabel", "Number of young people"))
+    points = funnel_points(table, release=release, overdispersion=overdispersion)
     parts = [
-        f"Funnel plot of {measure} for {len(points)} services against the number of young people in "
-        f"each, with the average of {who} ({_pct(100 * p0) if np.isfinite(p0) else 'not available'}) "
-        "and 95% and 99.8% control limits."
+        f"Funnel plot of {measure} for {len(points)} services against {size[0].lower() + size[1:]}, "
+        f"with {_average_words(points)} and 95% and 99.8% control limits "
+        f"({_limits_words(points)})."
     ]
-    parts.append(f"{int(points['flag'].eq('within').sum())} of them are within the 95% limits.")
-    for flag in ("above 99.8%", "above 95%", "below 95%", "below 99.8%"):
-        ids = service_order(list(points.loc[points["flag"].eq(flag), "service_id"]))
-        if ids:
-            parts.append(
-                f"{', '.join(ids)} {'is' if len(ids) == 1 else 'are'} {flag.replace('%', '% limit')}."
-            )
+    if len(points):
+        parts.append(f"{int(points['flag'].eq('within').sum())} of them are within the 95% limits.")
+        parts.append(
+            outlier_sentence(points, levels=FUNNEL_LEVELS, left_out=points.attrs["left_out"])
+        )
     return " ".join([*parts, _left_out_sentence(points.attrs["left_out"])]).strip()
 
 

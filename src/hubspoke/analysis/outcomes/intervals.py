@@ -1,0 +1,111 @@
+"""Confidence intervals of the outcome indicators, each against a published formula.
+
+Within one service the units (young people, sessions, Spoke workers, policy elements)
+are taken as independent: Wilson's score interval for a proportion, Student's t for a
+mean, the order-statistic (binomial) interval for a median and the exact (Garwood)
+Poisson interval for a count. Pooled over several services the units are clustered in
+services, so a ratio (a proportion or mean) gets the cluster-robust linearised interval
+with services as the unit (t with services - 1 degrees of freedom) and a median a
+cluster bootstrap over services. Every function returns ``(low, high)``; NaN where the
+data cannot give an interval (no units, one value for a t interval, too few for a
+median).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Resamples of the cluster bootstrap, and its fixed seed (same data, same interval).
+BOOTSTRAP_RESAMPLES = 1999
+BOOTSTRAP_SEED = 2014
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def wilson_interval(
+    successes: pd.Series, trials: pd.Series, *, level: float = 0.95
+) -> tuple[pd.Series, pd.Series]:
+    """Wilson score interval of ``successes / trials`` (NaN where ``trials`` is 0 or missing)."""
+    x = pd.to_numeric(successes, errors="coerce").astype(float)
+    n = pd.to_numeric(trials, errors="coerce").astype(float).where(lambda v: v > 0)
+    z = _z(level)
+    p = x / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return (centre - half).clip(lower=0.0), (centre + half).clip(upper=1.0)
+
+
+def poisson_interval(count: pd.Series, *, level: float = 0.95) -> tuple[pd.Series, pd.Series]:
+    """Exact (Garwood) interval of a Poisson count: chi-square quantiles over 2."""
+    k = pd.to_numeric(count, errors="coerce").astype(float)
+    alpha = 1 - level
+    low = pd.Series(stats.chi2.ppf(alpha / 2, 2 * k) / 2, index=k.index).where(k > 0, 0.0)
+    high = pd.Series(stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2, index=k.index)
+    return low.where(k.notna()), high.where(k.notna())
+
+
+def t_interval(
+    mean: pd.Series, sd: pd.Series, n: pd.Series, *, level: float = 0.95
+) -> tuple[pd.Series, pd.Series]:
+    """Student's t interval of a mean: ``mean +/- t(n - 1) sd / sqrt(n)`` (NaN for n < 2)."""
+    m = pd.to_numeric(mean, errors="coerce").astype(float)
+    s = pd.to_numeric(sd, errors="coerce").astype(float)
+    size = pd.to_numeric(n, errors="coerce").astype(float).where(lambda v: v >= 2)
+    half = pd.Series(stats.t.ppf(0.5 + level / 2, size - 1), index=m.index) * s / np.sqrt(size)
+    return m - half, m + half
+
+
+def median_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of a median from order statistics (binomial, at least ``level``).
+
+    With ``n`` values sorted, the interval is the ``l``-th to the ``(n - l + 1)``-th, ``l``
+    the largest with ``P(B < l) <= (1 - level) / 2`` for ``B ~ Binomial(n, 1/2)``: NaN when
+    no such ``l`` exists (5 values or fewer at 95%).
+    """
+    x = np.sort(np.asarray(values, dtype=float)[~np.isnan(np.asarray(values, dtype=float))])
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan
+    low = int(stats.binom.ppf((1 - level) / 2, n, 0.5))
+    if low < 1:
+        return np.nan, np.nan
+    return float(x[low - 1]), float(x[n - low])
+
+
+def cluster_ratio_interval(parts: pd.DataFrame, *, level: float = 0.95) -> tuple[float, float, int]:
+    """Cluster-robust interval of ``sum(num) / sum(den)`` over clusters (rows of ``parts``).
+
+    ``parts`` has one row per cluster (service) with ``num`` and ``den``. The variance is
+    the linearised (sandwich) one with the small-sample factor ``k / (k - 1)``; the
+    interval uses t with ``k - 1`` degrees of freedom. Returns ``(low, high, k)``, NaN
+    bounds for fewer than 2 clusters with data.
+    """
+    used = parts.loc[pd.to_numeric(parts["den"], errors="coerce").fillna(0) > 0]
+    num = used["num"].astype(float).to_numpy()
+    den = used["den"].astype(float).to_numpy()
+    k = len(used)
+    if k < 2:
+        return np.nan, np.nan, k
+    ratio = num.sum() / den.sum()
+    var = k / (k - 1) * np.sum((num - ratio * den) ** 2) / den.sum() ** 2
+    half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * float(np.sqrt(var))
+    return ratio - half, ratio + half, k
+
+
+def cluster_bootstrap_median(
+    groups: list[np.ndarray], *, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile interval of the median of all values, resampling clusters (services) whole."""
+    arrays = [np.asarray(g, dtype=float) for g in groups]
+    arrays = [a[~np.isnan(a)] for a in arrays if np.any(~np.isnan(a))]
+    if len(arrays) < 2:
+        return np.nan, np.nan
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picks = rng.integers(0, len(arrays), size=(BOOTSTRAP_RESAMPLES, len(arrays)))
+    medians = np.array([np.median(np.concatenate([arrays[i] for i in row])) for row in picks])
+    alpha = 1 - level
+    return float(np.quantile(medians, alpha / 2)), float(np.quantile(medians, 1 - alpha / 2))
