@@ -114,7 +114,11 @@ def write_results(
 
 
 #: Sections of RESULTS.md written by scripts run_all.py does not run; a rewrite keeps them.
-KEPT_SECTIONS = ("## De-identifier", "## Release-wide disclosure solve")
+KEPT_SECTIONS = (
+    "## De-identifier",
+    "## Release-wide disclosure solve",
+    "## Calibration of group comparisons",
+)
 
 
 def _kept_sections(path: Path) -> list[str]:

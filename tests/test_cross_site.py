@@ -162,16 +162,19 @@ def test_compare_groups_matches_hand_pooled_numbers() -> None:
     a, b = groups.set_index("group").loc["A"], groups.set_index("group").loc["B"]
     assert (a["n_services"], a["numerator"], a["denominator"]) == (2, 40, 100)
     assert a["proportion"] == pytest.approx(0.4) and b["proportion"] == pytest.approx(65 / 75)
-    # Wilson by hand for 40/100: centre (0.4 + z^2/200) / (1 + z^2/100).
-    z = stats.norm.ppf(0.975)
-    centre = (0.4 + z**2 / 200) / (1 + z**2 / 100)
-    half = z * math.sqrt(0.4 * 0.6 / 100 + z**2 / 40000) / (1 + z**2 / 100)
-    assert (a["ci_low"], a["ci_high"]) == pytest.approx((centre - half, centre + half))
-    chi2, p, _, _ = stats.chi2_contingency([[40, 60], [65, 10]], correction=False)
-    test = groups.attrs["test"]
-    assert test["method"].startswith("Chi-square") and test["p_value"] == pytest.approx(p)
-    assert test["statistic"] == pytest.approx(chi2)
-    assert "differs" in groups.attrs["note"]
+    # Two services a group: the service is the unit, so neither group can be compared.
+    assert not groups["comparable"].any()
+    assert set(groups["note"]) == {"2 services: too few to compare"}
+    assert groups.attrs["test"]["method"] == "none"
+    # With the minimum lowered to two, the groups are compared on 2 services each.
+    two = cs.compare_groups(
+        summary,
+        by="model_variant",
+        numerator="risk_reduced",
+        denominator="risk_rated",
+        min_services=2,
+    )
+    assert two["comparable"].all() and two.attrs["test"]["dof"] == (1, 2)
 
 
 def _hand_wilson(k: int, n: int, level: float) -> tuple[float, float]:
@@ -208,12 +211,13 @@ def test_wilson_interval_is_statsmodels_wilson_interval() -> None:
         assert cs.wilson_interval(k, n, level=level) == (float(low), float(high)), (k, n, level)
 
 
-def test_compare_groups_says_when_counts_are_too_small() -> None:
+def test_compare_groups_says_when_services_are_too_few() -> None:
     summary = _summary([("S01", 1, 3), ("S02", 2, 4), ("S03", 1, 2)], model_variant=["A", "B", "C"])
     groups = cs.compare_groups(
         summary, by="model_variant", numerator="risk_reduced", denominator="risk_rated"
     )
-    assert "too small" in groups.attrs["note"]
+    assert "not compared" in groups.attrs["note"]
+    assert set(groups["note"]) == {"1 service: too few to compare"}
     assert groups["suppressed"].all()
     one = cs.compare_groups(
         _summary([("S01", 1, 3)], model_variant=["A"]),
@@ -221,7 +225,7 @@ def test_compare_groups_says_when_counts_are_too_small() -> None:
         numerator="risk_reduced",
         denominator="risk_rated",
     )
-    assert one.attrs["test"]["method"] == "none" and "Only one group" in one.attrs["note"]
+    assert one.attrs["test"]["method"] == "none" and math.isnan(one.attrs["test"]["p_value"])
 
 
 def test_compare_groups_rejects_unknown_grouping() -> None:

@@ -26,7 +26,7 @@ from hubspoke.synth.context_file import write_context_files
 from hubspoke.synth.qual import write_qualitative
 from hubspoke.synth.reference import make_reference, write_reference
 from hubspoke.synth.seeds import part_seed
-from hubspoke.synth.submissions import write_submissions
+from hubspoke.synth.submissions import VariantEffect, variant_effects, write_submissions
 
 #: Folders under the raw folder whose presence means "raw data already here".
 _DATA_FOLDERS = ("reference", "submissions", "qualitative")
@@ -54,15 +54,33 @@ def write_quirk_log(path: Path, quirks: list[dict]) -> pd.DataFrame:
     return log
 
 
-def generate(out_dir: Path, *, seed: int = 2014, n_services: int = 16, scale: float = 1.0) -> dict:
-    """Write the whole synthetic raw data set into ``out_dir`` and return its manifest."""
+def generate(
+    out_dir: Path,
+    *,
+    seed: int = 2014,
+    n_services: int = 16,
+    scale: float = 1.0,
+    variant_effect: VariantEffect = 1.0,
+) -> dict:
+    """Write the whole synthetic raw data set into ``out_dir`` and return its manifest.
+
+    ``variant_effect`` sets the true difference between model variants: a factor on the
+    designed effects (0 for none) or each variant's shift of the chance of risk reduction
+    (:func:`hubspoke.synth.submissions.variant_effects`). Any value but the default is
+    recorded in the manifest.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     services, spokes = make_reference(n_services, seed=part_seed(seed, "reference"))
     write_reference(out_dir, services, spokes)
     quirks: list[dict] = []
     sub_quirks, truth = write_submissions(
-        out_dir, services, spokes, seed=part_seed(seed, "submissions"), scale=scale
+        out_dir,
+        services,
+        spokes,
+        seed=part_seed(seed, "submissions"),
+        scale=scale,
+        variant_effect=variant_effect,
     )
     quirks += sub_quirks
     quirks += write_qualitative(out_dir, services, seed=part_seed(seed, "qual"))
@@ -89,6 +107,8 @@ def generate(out_dir: Path, *, seed: int = 2014, n_services: int = 16, scale: fl
             for p in files
         },
     }
+    if variant_effect != 1.0:
+        manifest["variant_effect"] = variant_effects(variant_effect)
     (out_dir / LAYOUT["manifest"]).write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

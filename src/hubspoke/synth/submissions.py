@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hubspoke.errors import SchemaError
+from hubspoke.errors import ParameterError, SchemaError
 from hubspoke.spec.raw import ACTIVITIES, CASES, LAYOUT, POLICY, QUIRK_LOG_COLUMNS, SPOKE_SURVEY
 from hubspoke.spec.vocab import (
     ACTIVITY_TYPE,
@@ -189,10 +189,44 @@ _VARIANT_EFFECT = {
 }
 
 
-def make_truth(services: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One row per service with the parameters the data are drawn from."""
+#: What ``variant_effect`` accepts: a factor on :data:`_VARIANT_EFFECT`, or each variant's effect.
+VariantEffect = float | Mapping[str, float]
+
+
+def variant_effects(variant_effect: VariantEffect = 1.0) -> dict[str, float]:
+    """Each model variant's shift of the chance of risk reduction.
+
+    A number scales the programme's default effects (1: as designed, 0: no difference
+    between variants, 2: twice as large); a mapping gives each variant's shift
+    (variants not named get 0). Used to measure how often group comparisons call a
+    difference when there is none, and how often they find one that is there.
+    """
+    if isinstance(variant_effect, Mapping):
+        unknown = sorted(set(variant_effect) - set(_VARIANT_EFFECT))
+        if unknown:
+            raise ParameterError(
+                "unknown model variant", column="variant_effect",
+                allowed=list(_VARIANT_EFFECT), found=unknown[0],
+            )  # fmt: skip
+        return {v: float(variant_effect.get(v, 0.0)) for v in _VARIANT_EFFECT}
+    factor = float(variant_effect)
+    if not np.isfinite(factor):
+        raise ParameterError(
+            "not a number", column="variant_effect", allowed="a finite number",
+            found=variant_effect,
+        )  # fmt: skip
+    return {v: e * factor for v, e in _VARIANT_EFFECT.items()}
+
+
+def make_truth(
+    services: pd.DataFrame, rng: np.random.Generator, *, variant_effect: VariantEffect = 1.0
+) -> pd.DataFrame:
+    """One row per service with the parameters the data are drawn from.
+
+    ``variant_effect``: see :func:`variant_effects` (the default keeps the data as designed).
+    """
     n = len(services)
-    effect = services["model_variant"].map(_VARIANT_EFFECT).to_numpy(float)
+    effect = services["model_variant"].map(variant_effects(variant_effect)).to_numpy(float)
     return pd.DataFrame(
         {
             "service_id": services["service_id"].to_numpy(),
@@ -947,11 +981,22 @@ def _non_ascii_note(frame: pd.DataFrame, text: str) -> pd.DataFrame:
 
 
 def write_submissions(
-    raw_dir: Path, services: pd.DataFrame, spokes: pd.DataFrame, *, seed: int, scale: float
+    raw_dir: Path,
+    services: pd.DataFrame,
+    spokes: pd.DataFrame,
+    *,
+    seed: int,
+    scale: float,
+    variant_effect: VariantEffect = 1.0,
 ) -> tuple[list[dict], pd.DataFrame]:
-    """Write one submission per service-year; return (quirk records, truth per service)."""
+    """Write one submission per service-year; return (quirk records, truth per service).
+
+    ``variant_effect``: the difference between model variants (:func:`variant_effects`).
+    """
     raw_dir = Path(raw_dir)
-    truth = make_truth(services, np.random.default_rng(part_seed(seed, "truth")))
+    truth = make_truth(
+        services, np.random.default_rng(part_seed(seed, "truth")), variant_effect=variant_effect
+    )
     svc_by_id = services.set_index("service_id", drop=False)
     truth_by_id = truth.set_index("service_id", drop=False)
     years_of: dict[str, list[int]] = {}

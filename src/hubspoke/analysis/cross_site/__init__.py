@@ -25,10 +25,13 @@ from hubspoke.analysis.cross_site.funnel import (
 from hubspoke.analysis.cross_site.groups import (
     GROUP_LABELS,
     GROUPINGS,
+    MIN_GROUP_SERVICES,
+    compare_group_means,
     compare_groups,
     group_table,
     wilson_interval,
 )
+from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
 from hubspoke.analysis.cross_site.measures import MEASURES, Measure, side_by_side
 from hubspoke.analysis.cross_site.models import (
     FEW_SERVICES,
@@ -61,6 +64,9 @@ from hubspoke.analysis.cross_site.tables import (
 )
 
 __all__ = [
+    "MIN_GROUP_SERVICES",
+    "compare_group_means",
+    "indicator_tables",
     "FEW_SERVICES",
     "format_interval",
     "format_p",

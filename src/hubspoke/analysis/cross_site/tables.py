@@ -255,12 +255,16 @@ def ratings_tables(
 def group_tables(
     counts: pd.DataFrame, context: pd.DataFrame, *, scope: Mapping[str, str]
 ) -> dict[str, Table]:
-    """Risk reduction pooled per group of services: ``groups.<dim>`` for each grouping.
+    """Risk reduction per group of services: ``groups.<dim>`` for each grouping.
 
-    Rows are the group values (no service); columns Services (a Figure), Risk reduced
-    and With both risk ratings (counts: the group's cells, e.g. ``young_people`` with
-    ``risk_change="Reduced"`` and ``model_variant="Multi-host"``), % and the 95% Wilson
-    interval (derived). ``frame.attrs["note"]`` is the test across groups in words.
+    The service is the unit (:func:`~hubspoke.analysis.cross_site.groups.compare_groups`):
+    young people are clustered in services and the variant, host setting and phase are
+    properties of the service. Rows are the group values (no service); columns Services (a
+    Figure), Risk reduced and With both risk ratings (counts: the group's cells, e.g.
+    ``young_people`` with ``risk_change="Reduced"`` and ``model_variant="Multi-host"``), %
+    and its 95% interval (derived; the interval only where the group holds enough services
+    to compare) and a note per group ("3 services: too few to compare").
+    ``frame.attrs["note"]`` is the test across groups in words.
     """
     out: dict[str, Table] = {}
     rows = (
@@ -272,14 +276,16 @@ def group_tables(
         compared = compare_groups(
             rows, by=dim, numerator="risk_reduced", denominator="risk_assessed"
         ).set_index("group")
+        comparable = compared["comparable"].astype(bool)
         frame = pd.DataFrame(
             {
                 "services": compared["n_services"].astype(float),
                 "risk_reduced": compared["numerator"].astype(float),
                 "risk_assessed": compared["denominator"].astype(float),
                 "%": 100 * compared["proportion"].astype(float),
-                "ci_low": 100 * compared["ci_low"].astype(float),
-                "ci_high": 100 * compared["ci_high"].astype(float),
+                "ci_low": (100 * compared["ci_low"].astype(float)).where(comparable),
+                "ci_high": (100 * compared["ci_high"].astype(float)).where(comparable),
+                "note": compared["note"].astype(str).astype(object),
             },
             index=pd.Index([str(g) for g in compared.index], name=dim),
         )
@@ -298,6 +304,7 @@ def group_tables(
                 "%": Derived("pct_risk_reduced", sources, dp=0),
                 "ci_low": Derived("ci_low_pct_risk_reduced", sources, dp=0),
                 "ci_high": Derived("ci_high_pct_risk_reduced", sources, dp=0),
+                "note": Text("group_note"),
             },
             total_row=None,
             labels={
@@ -307,6 +314,7 @@ def group_tables(
                 "%": "%",
                 "ci_low": "95% CI low",
                 "ci_high": "95% CI high",
+                "note": "Note",
             },
         )
     return out

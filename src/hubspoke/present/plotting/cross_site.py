@@ -328,15 +328,15 @@ def side_by_side_chart(
 
 # --------------------------------------------------------------------------- groups
 def group_points(table: Table, *, release: Release | None = None) -> pd.DataFrame:
-    """The groups a group chart may draw: percentage and interval all shown (0-100).
+    """The groups a group chart may draw: percentage (0-100) and, where shown, its interval.
 
-    Columns ``group, services, proportion, ci_low, ci_high``; ``attrs["left_out"]``
-    counts groups with data not drawn, ``attrs["note"]`` is the test across groups in
-    words, only when no group is hidden (the test is computed from every group's counts).
+    Columns ``group, services, proportion, ci_low, ci_high``: the interval is NaN for a
+    group with too few services to compare (the table gives none). ``attrs["left_out"]``
+    counts groups with data the release hides; ``attrs["note"]`` is the test across groups
+    in words, only when no group it rests on is hidden.
     """
     visible = view(table, release=release).visible
-    cols = ["%", "ci_low", "ci_high"]
-    ok = visible[cols].notna().all(axis=1)
+    ok = visible["%"].notna()
     shown = visible.loc[ok]
     out = pd.DataFrame(
         {
@@ -348,28 +348,44 @@ def group_points(table: Table, *, release: Release | None = None) -> pd.DataFram
         }
     )
     had_data = table.frame["risk_assessed"].gt(0)
+    tested = table.frame["ci_low"].notna()  # the groups the test across groups rests on
     left_out = int((had_data & ~ok).sum())
-    note = str(table.frame.attrs.get("note", "")) if not (~ok & had_data).any() else ""
+    note = str(table.frame.attrs.get("note", "")) if not (~ok & had_data & tested).any() else ""
     out.attrs.update(left_out=left_out, note=note)
     return out
+
+
+def _group_label(group: str, services: float, has_interval: bool) -> str:
+    n = int(services)
+    label = f"{group} ({n} service{'' if n == 1 else 's'})"
+    return label if has_interval else f"{label}: too few to compare"
 
 
 def group_comparison_chart(
     table: Table, *, title: str, xlabel: str, release: Release | None = None
 ) -> plt.Figure:
-    """Point and 95% interval per group of a ``groups.<dim>`` table; hidden groups left out."""
+    """Point and 95% interval per group of a ``groups.<dim>`` table; hidden groups left out.
+
+    A group with too few services to compare is drawn as a hollow point with no interval,
+    and its label says so.
+    """
     shown = group_points(table, release=release)
     fig, ax = new_figure(title=title, height=max(2.5, 0.5 * len(table.frame) + 1.2))
     y = np.arange(len(shown))[::-1]
+    has_interval = shown["ci_low"].notna() & shown["ci_high"].notna()
     for i, row in shown.iterrows():
         colour = PALETTE[int(i) % len(PALETTE)]
-        ax.plot([row["ci_low"], row["ci_high"]], [y[i], y[i]], color=colour, linewidth=2)
-        ax.scatter(row["proportion"], y[i], color=colour, edgecolor="black", s=50, zorder=3)
+        if has_interval[i]:
+            ax.plot([row["ci_low"], row["ci_high"]], [y[i], y[i]], color=colour, linewidth=2)
+            ax.scatter(row["proportion"], y[i], color=colour, edgecolor="black", s=50, zorder=3)
+        else:
+            ax.scatter(row["proportion"], y[i], facecolor="white", edgecolor=colour, s=50,
+                       linewidth=1.5, zorder=3)  # fmt: skip
     ax.set_yticks(
         y,
         [
-            f"{g} ({int(n)} service{'' if int(n) == 1 else 's'})"
-            for g, n in zip(shown["group"], shown["services"], strict=True)
+            _group_label(g, n, bool(h))
+            for g, n, h in zip(shown["group"], shown["services"], has_interval, strict=True)
         ],
     )
     ax.set_xlim(0, 100)
@@ -391,6 +407,8 @@ def group_comparison_alt(table: Table, *, measure: str, release: Release | None 
     parts = [f"Chart of {measure} by {by}, with 95% confidence intervals, for {len(shown)} groups."]
     parts += [
         f"{r.group}: {_pct(r.proportion)} ({_pct(r.ci_low)} to {_pct(r.ci_high)})."
+        if pd.notna(r.ci_low) and pd.notna(r.ci_high)
+        else f"{r.group}: {_pct(r.proportion)} (too few services to compare)."
         for r in shown.itertuples()
     ]
     left_out = _left_out_sentence(shown.attrs["left_out"], "groups")
