@@ -24,6 +24,7 @@ import pandas as pd
 from hubspoke import __version__, load
 from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables
+from hubspoke.analysis.outcomes import indicators
 from hubspoke.analysis.realist.tables import (
     coding_quality_tables,
     local_context_tables,
@@ -57,9 +58,12 @@ def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
     """Every table of every funder report, in report order."""
     pairs = load.available_service_years(tables)
     years = sorted({y for ys in pairs.values() for y in ys})
+    every = indicators(tables)  # every service-year's indicators, computed once
     for service_id in load.service_order(list(pairs)):
         for year in pairs[service_id]:
-            yield from service_tables(tables, service_id=service_id, year=year).values()
+            yield from service_tables(
+                tables, service_id=service_id, year=year, indicator_table=every
+            ).values()
             yield from service_evidence_tables(tables, service_id=service_id, year=year).values()
     for choice in [*(str(y) for y in years), "all"]:
         yield from cross_site_tables(tables, year=choice).values()

@@ -31,7 +31,6 @@ from hubspoke.analysis.cross_site.groups import (
     group_table,
     wilson_interval,
 )
-from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
 from hubspoke.analysis.cross_site.measures import MEASURES, Measure, side_by_side
 from hubspoke.analysis.cross_site.models import (
     FEW_SERVICES,
@@ -66,7 +65,6 @@ from hubspoke.analysis.cross_site.tables import (
 __all__ = [
     "MIN_GROUP_SERVICES",
     "compare_group_means",
-    "indicator_tables",
     "FEW_SERVICES",
     "format_interval",
     "format_p",

@@ -19,7 +19,7 @@ plain note ("3 services: too few to compare") and left out of the test.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -523,3 +523,65 @@ def group_table(groups: pd.DataFrame) -> pd.DataFrame:
     )
     out.index.name = GROUP_LABELS.get(groups.attrs.get("by", ""), "group")
     return out
+
+
+def proportion_intervals(
+    numerators: pd.Series,
+    denominators: pd.Series,
+    *,
+    total_row: Hashable | None,
+    level: float = 0.95,
+) -> tuple[pd.Series, pd.Series]:
+    """95% intervals (as %) of each service's proportion and of the programme's ``total_row``.
+
+    A service's young people are its own: Wilson's interval per service. The programme
+    pools services, so its row gets the interval with the service as the unit
+    (:func:`ratio_interval`). NaN where a denominator is 0.
+    """
+    services = numerators.index != total_row
+    bounds = [
+        wilson_interval(k, n, level=level)
+        for k, n in zip(numerators[services], denominators[services], strict=True)
+    ]
+    low = pd.Series([b[0] for b in bounds], index=numerators.index[services], dtype=float)
+    high = pd.Series([b[1] for b in bounds], index=numerators.index[services], dtype=float)
+    if total_row is not None and total_row in numerators.index:
+        _, low.loc[total_row], high.loc[total_row] = ratio_interval(
+            numerators[services], denominators[services], level=level
+        )
+    return 100 * low.reindex(numerators.index), 100 * high.reindex(numerators.index)
+
+
+def rate_intervals(
+    counts: pd.Series,
+    exposures: pd.Series,
+    *,
+    per: float,
+    total_row: Hashable | None,
+    level: float = 0.95,
+) -> tuple[pd.Series, pd.Series]:
+    """95% intervals of each service's rate (``per`` units of exposure) and of the programme's.
+
+    A service's count: the exact (Garwood) Poisson interval, chi-square quantiles over 2.
+    The programme row pools services: the exposure-weighted mean of the services' rates
+    with the bias-reduced variance between services on t (:func:`weighted_mean_cr2`), never
+    narrower than the Poisson interval of the pooled count. NaN where exposure is missing or 0.
+    """
+    services = counts.index != total_row
+    k = counts.astype(float)
+    e = exposures.astype(float).where(exposures.astype(float) > 0)
+    alpha = 1 - level
+    low = pd.Series(stats.chi2.ppf(alpha / 2, 2 * k) / 2, index=k.index).where(k > 0, 0.0)
+    high = pd.Series(stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2, index=k.index)
+    low, high = per * low / e, per * high / e
+    if total_row is not None and total_row in counts.index:
+        ok = services & e.notna().to_numpy()
+        if ok.sum() >= 2 and e[services].notna().all():
+            rates = per * k[ok] / e[ok]
+            mean, variance, dof = weighted_mean_cr2(rates.to_numpy(), e[ok].to_numpy())
+            half = float(stats.t.ppf(1 - alpha / 2, dof)) * math.sqrt(variance)
+            low.loc[total_row] = min(max(mean - half, 0.0), float(low.loc[total_row]))
+            high.loc[total_row] = max(mean + half, float(high.loc[total_row]))
+        else:
+            low.loc[total_row] = high.loc[total_row] = math.nan
+    return low, high

@@ -26,6 +26,7 @@ import pandas as pd
 from hubspoke import load
 from hubspoke.analysis import outcomes
 from hubspoke.analysis.common import percent
+from hubspoke.analysis.cross_site.groups import proportion_intervals, rate_intervals
 from hubspoke.analysis.cross_site.models import _area_population
 from hubspoke.analysis.cross_site.summary import _submitted
 from hubspoke.analysis.outcomes import Framework, Indicator
@@ -73,6 +74,7 @@ def indicator_tables(
     scope: Mapping[str, object],
     framework: Framework | None = None,
     year_only: Collection[str] = YEAR_ONLY_INDICATORS,
+    indicator_table: pd.DataFrame | None = None,
 ) -> dict[str, Table]:
     """The funnel tables of the period: ``funnel.indicator.<id>`` per proportion indicator
     (framework order), then ``funnel.referral_rate``.
@@ -82,15 +84,18 @@ def indicator_tables(
     in ``year_only`` (:data:`YEAR_ONLY_INDICATORS`) get a table for single years only,
     without the Total row. Each table's ``frame.attrs`` say how to draw it
     (``funnel_kind``, ``funnel_scale``, ``title``, ``ylabel``, ``xlabel``, ``measure``,
-    ``slug``, ``note``).
+    ``slug``, ``note``). ``indicator_table``: the period's indicators per service (as
+    :func:`.ratings.period_indicators` computes them with ``framework``), when the caller
+    has them already.
     """
     fw = framework or outcomes.load_framework()
     chosen = Period.parse(year).year
-    values = (
-        outcomes.indicators(tables, framework=fw, year=chosen)
-        if chosen is not None
-        else outcomes.indicators(tables, framework=fw, by=("service_id",))
-    )
+    if indicator_table is not None:
+        values = indicator_table
+    elif chosen is not None:
+        values = outcomes.indicators(tables, framework=fw, year=chosen)
+    else:
+        values = outcomes.indicators(tables, framework=fw, by=("service_id",))
     out: dict[str, Table] = {}
     for _, indicator in fw.indicators:
         if indicator.kind != "proportion" or (chosen is None and indicator.id in year_only):
@@ -148,6 +153,9 @@ def proportion_table(
         total=total,
     )
     frame["value"] = percent(frame["numerator"], frame["denominator"])
+    frame["ci_low"], frame["ci_high"] = proportion_intervals(
+        frame["numerator"], frame["denominator"], total_row=TOTAL if total else None
+    )
     n_label = indicator.n_label or outcomes.TABLE_UNITS[indicator.table]
     frame.attrs.update(
         funnel_kind="proportion",
@@ -175,12 +183,26 @@ def proportion_table(
                 dp=1,
                 dims={"outcome_indicator": indicator.id},
             ),
+            "ci_low": Derived(
+                "ci_low_pct_outcome_indicator",
+                ("numerator", "denominator"),
+                dp=1,
+                dims={"outcome_indicator": indicator.id},
+            ),
+            "ci_high": Derived(
+                "ci_high_pct_outcome_indicator",
+                ("numerator", "denominator"),
+                dp=1,
+                dims={"outcome_indicator": indicator.id},
+            ),
         },
         total_row=TOTAL if total else None,
         labels={
             "numerator": indicator.label,
             "denominator": n_label[0].upper() + n_label[1:],
             "value": "%",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
         },
     )
 
@@ -267,6 +289,9 @@ def referral_rate_table(
     frame["value"] = (
         RATE_PER * frame["numerator"] / frame["denominator"].where(frame["denominator"] > 0)
     )
+    frame["ci_low"], frame["ci_high"] = rate_intervals(
+        frame["numerator"], frame["denominator"], per=RATE_PER, total_row=TOTAL
+    )
     pooled = len(years) > 1
     frame.attrs.update(
         funnel_kind="rate",
@@ -292,12 +317,26 @@ def referral_rate_table(
                 unit="per 10,000 children",
                 dp=1,
             ),
+            "ci_low": Derived(
+                "ci_low_referrals_per_10000_children",
+                ("numerator", "denominator"),
+                unit="per 10,000 children",
+                dp=1,
+            ),
+            "ci_high": Derived(
+                "ci_high_referrals_per_10000_children",
+                ("numerator", "denominator"),
+                unit="per 10,000 children",
+                dp=1,
+            ),
         },
         total_row=TOTAL,
         labels={
             "numerator": "Young people referred",
             "denominator": "Children (0-17) in the areas" + (SUMMED if pooled else ""),
             "value": "Per 10,000 children" + (" a year" if pooled else ""),
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
         },
     )
 

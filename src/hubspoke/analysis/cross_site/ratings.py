@@ -20,18 +20,30 @@ from hubspoke.load import Period, service_order
 RATING_VALUES: tuple[str, ...] = ("rating", "level_rating", "confidence", "basis", "level_basis")
 
 
-def outcome_ratings(tables: Mapping[str, pd.DataFrame], *, year: int | str = "all") -> pd.DataFrame:
+def period_indicators(
+    tables: Mapping[str, pd.DataFrame], *, year: int | str = "all"
+) -> pd.DataFrame:
+    """Every indicator per service for the period: that year's, or the years pooled (``"all"``)."""
+    chosen = Period.parse(year).year
+    if chosen is None:
+        return outcomes.indicators(tables, by=("service_id",))
+    return outcomes.indicators(tables, year=chosen)
+
+
+def outcome_ratings(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    year: int | str = "all",
+    indicator_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per service and outcome: :func:`hubspoke.analysis.outcomes.ratings` for the period.
 
     For one year, each service's ratings that year (progress on its first year's
     baseline); for ``"all"``, over the service's years pooled (level over the years,
-    progress from its first to its latest year).
+    progress from its first to its latest year). ``indicator_table``: the period's
+    :func:`period_indicators`, when the caller has them already.
     """
-    chosen = Period.parse(year).year
-    if chosen is None:
-        table = outcomes.indicators(tables, by=("service_id",))
-    else:
-        table = outcomes.indicators(tables, year=chosen)
+    table = period_indicators(tables, year=year) if indicator_table is None else indicator_table
     return outcomes.ratings(table)
 
 

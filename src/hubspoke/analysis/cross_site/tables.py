@@ -25,7 +25,12 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.common import format_p, percent
-from hubspoke.analysis.cross_site.groups import GROUPINGS, compare_groups
+from hubspoke.analysis.cross_site.context_tables import context_tables
+from hubspoke.analysis.cross_site.groups import (
+    GROUPINGS,
+    compare_groups,
+    proportion_intervals,
+)
 from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
 from hubspoke.analysis.cross_site.models import (
     ModelResult,
@@ -33,7 +38,11 @@ from hubspoke.analysis.cross_site.models import (
     risk_reduction_mixed_model,
     risk_reduction_model,
 )
-from hubspoke.analysis.cross_site.ratings import outcome_ratings, wide_ratings
+from hubspoke.analysis.cross_site.ratings import (
+    outcome_ratings,
+    period_indicators,
+    wide_ratings,
+)
 from hubspoke.analysis.cross_site.summary import _submitted, service_context
 from hubspoke.analysis.outcomes import load_framework
 from hubspoke.errors import ParameterError
@@ -157,7 +166,7 @@ def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
 def _proportion_table(
     counts: pd.DataFrame, *, numerator: str, denominator: str, family: str, scope: Mapping[str, str]
 ) -> Table:
-    """Per service and programme: a numerator, its denominator and the percentage."""
+    """Per service and programme: a numerator, its denominator, the percentage and its 95% CI."""
     specs = {
         "risk_reduced": (REDUCED, "Risk reduced", "pct_risk_reduced"),
         "risk_assessed": (ASSESSED, "With both risk ratings", ""),
@@ -168,6 +177,10 @@ def _proportion_table(
     den, den_label, _ = specs[denominator]
     frame = _with_total(counts[[numerator, denominator]].astype(float))
     frame["%"] = percent(frame[numerator], frame[denominator])
+    frame["ci_low"], frame["ci_high"] = proportion_intervals(
+        frame[numerator], frame[denominator], total_row=TOTAL_ROW
+    )
+    sources = (numerator, denominator)
     return Table(
         frame,
         family=family,
@@ -176,10 +189,18 @@ def _proportion_table(
         columns={
             numerator: num,
             denominator: den,
-            "%": Derived(pct_name, (numerator, denominator), dp=0),
+            "%": Derived(pct_name, sources, dp=0),
+            "ci_low": Derived(f"ci_low_{pct_name}", sources, dp=0),
+            "ci_high": Derived(f"ci_high_{pct_name}", sources, dp=0),
         },
         total_row=TOTAL_ROW,
-        labels={numerator: num_label, denominator: den_label, "%": "%"},
+        labels={
+            numerator: num_label,
+            denominator: den_label,
+            "%": "%",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
+        },
     )
 
 
@@ -189,6 +210,7 @@ def ratings_tables(
     year: str,
     counts: pd.DataFrame,
     scope: Mapping[str, str],
+    indicator_table: pd.DataFrame | None = None,
 ) -> dict[str, Table]:
     """Each core outcome's progress rating, level and confidence by service, and the counts they rest on.
 
@@ -198,7 +220,7 @@ def ratings_tables(
     (:data:`RATING_SOURCES`), so a rating is hidden wherever one is. ``ratings.counts``
     shows those counts.
     """
-    rated = outcome_ratings(tables, year=year)
+    rated = outcome_ratings(tables, year=year, indicator_table=indicator_table)
     ids = {o.name: o.id for o in load_framework().outcomes}
     out: dict[str, Table] = {}
     wide = pd.DataFrame()
@@ -378,15 +400,21 @@ def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
     each proportion indicator of the outcome framework and ``funnel.referral_rate``
     (young people referred per 10,000 children; :func:`.indicator_tables.indicator_tables`),
     ``groups.model_variant``,
-    ``groups.host_setting``, ``groups.phase`` and ``models.<name>`` for each model that
-    could be fitted.
+    ``groups.host_setting``, ``groups.phase``, policy progress over the years and the Spoke
+    survey pooled over the programme (``policy.by_year``, ``policy.groups.<dim>``,
+    ``policy.change.groups.<dim>``, ``survey.programme``:
+    :func:`.context_tables.context_tables`) and ``models.<name>`` for each model that could
+    be fitted.
     """
     period = time_period(tables, year)
     choice = "all" if Period.parse(year).is_all else period
     scope = {"time_period": period}
     counts = service_counts(tables, year=choice)
     out: dict[str, Table] = {}
-    out.update(ratings_tables(tables, year=choice, counts=counts, scope=scope))
+    values = period_indicators(tables, year=choice)  # shared by the ratings and the funnels
+    out.update(
+        ratings_tables(tables, year=choice, counts=counts, scope=scope, indicator_table=values)
+    )
     risk = _proportion_table(
         counts, numerator="risk_reduced", denominator="risk_assessed",
         family="cross_site_risk", scope=scope,
@@ -397,8 +425,9 @@ def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
         counts, numerator="planned_endings", denominator="episodes_closed",
         family="cross_site_endings", scope=scope,
     )  # fmt: skip
-    out.update(indicator_tables(tables, year=choice, scope=scope))
+    out.update(indicator_tables(tables, year=choice, scope=scope, indicator_table=values))
     out.update(group_tables(counts, service_context(tables), scope=scope))
+    out.update(context_tables(tables, year=choice, scope=scope))
     for name, result in cross_site_models(tables, year=choice).items():
         if result.ok:
             out[f"models.{name}"] = model_table(result, name=name, scope=scope)

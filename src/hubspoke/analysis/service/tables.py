@@ -152,8 +152,13 @@ def service_tables(
     service_id: str,
     year: int,
     framework: Framework | None = None,
+    indicator_table: pd.DataFrame | None = None,
 ) -> dict[str, Table]:
     """Every funder table of the service report for one service-year, by key, in report order.
+
+    ``indicator_table``: :func:`hubspoke.analysis.outcomes.indicators` of every service-year
+    (same tables and framework), computed once by a caller that builds many service-years
+    (the release); this service-year's rows are taken from it. Computed here when None.
 
     Keys: ``profile``, ``outcome_ratings``, ``outcome_evidence``, ``reach.young_people``,
     ``reach.activities``, ``demographics.<characteristic>``, ``referral_sources``,
@@ -165,7 +170,16 @@ def service_tables(
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     scope = {"time_period": str(year), "service_id": service_id}
     out: dict[str, Table] = {"profile": _profile(tables, service_id, scope)}
-    out |= _outcome_tables(tables, service_id, year, scope, framework or load_framework())
+    fw = framework or load_framework()
+    ind = (
+        indicators(tables, framework=fw, service_id=service_id, year=year)
+        if indicator_table is None
+        else indicator_table.loc[
+            indicator_table["service_id"].astype(str).eq(service_id)
+            & indicator_table["year"].eq(year)
+        ].reset_index(drop=True)
+    )
+    out |= _outcome_tables(ind, year, scope, fw)
     out |= _reach_tables(tables, service_id, year, scope)
     for name, frame in demographics(tables, service_id=service_id, year=year).items():
         out[f"demographics.{name}"] = Table(
@@ -696,8 +710,7 @@ def _year_on_year(tables: Mapping[str, pd.DataFrame], service_id: str, year: int
 
 # --------------------------------------------------------------------------- outcomes
 def _outcome_tables(
-    tables: Mapping[str, pd.DataFrame],
-    service_id: str,
+    ind: pd.DataFrame,
     year: int,
     scope: dict,
     framework: Framework,
@@ -710,7 +723,6 @@ def _outcome_tables(
     also rests on the baseline year's counts (the same quantities that year's report
     shows), and so do the progress rating and its words.
     """
-    ind = indicators(tables, framework=framework, service_id=service_id, year=year)
     evidence = _zero_when_none(evidence_table(ind), framework)
     rated = ratings_table(ratings(ind, framework=framework))
     ids = _evidence_ids(framework, scope)
