@@ -1212,6 +1212,14 @@ def _qic(fit: Any) -> tuple[float, float]:
     return float(-2 * quasi + 2 * np.trace(omega @ robust)), float(qicu)
 
 
+def _without_clock(text: str) -> str:
+    """A statsmodels summary without its "Date:" and "Time:" entries, so a report built twice
+    from the same data is the same page."""
+    return re.sub(
+        r"(Date|Time):\s+\S+(?: \d{2} \w{3} \d{4})?", lambda m: " " * len(m.group()), text
+    )
+
+
 def model_diagnostics(result: ModelResult) -> dict[str, object]:
     """Diagnostics of a fitted model for the analyst notebook.
 
@@ -1234,7 +1242,7 @@ def model_diagnostics(result: ModelResult) -> dict[str, object]:
                 "largest_residual_service": None}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = record.summary()
+        summary = _without_clock(str(record.summary()))
         qic, qicu = record.qic() if record.qic else (None, None)
     pearson = (record.y - record.mean) / np.sqrt(record.variance)
     by_service = (
