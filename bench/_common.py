@@ -201,3 +201,17 @@ def default_data(name: str = "default") -> tuple[Path, dict]:
     ensure_raw(base / "raw", env=env)
     ensure_clean(base / "raw", base / "processed", env=env)
     return base, env
+
+
+def replace_section(path: Path, section: str, block: list[str]) -> None:
+    """Replace (or add at the end) the ``section`` of a results file (up to the next ``## ``)."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith("## "):
+            skipping = line.startswith(section)
+        if not skipping:
+            out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    path.write_text("\n".join([*out, "", *block]), encoding="utf-8")

@@ -50,7 +50,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import hubspoke_env, remove_scratch, run, scratch, tool  # noqa: E402
+from _common import hubspoke_env, remove_scratch, replace_section, run, scratch, tool  # noqa: E402
 
 from hubspoke.analysis.cross_site.groups import (  # noqa: E402
     MIN_GROUP_SERVICES,
@@ -347,16 +347,7 @@ def section(lines: list[str], *, command: str, seconds: float, notes: list[str])
 
 def write_section(block: list[str], *, path: Path = RESULTS) -> None:
     """Replace (or add) this benchmark's section of ``RESULTS.md``."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("## "):
-            skipping = line.startswith(SECTION)
-        if not skipping:
-            out.append(line)
-    while out and not out[-1].strip():
-        out.pop()
-    path.write_text("\n".join([*out, "", *block]), encoding="utf-8")
+    replace_section(path, SECTION, block)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from _common import (  # noqa: E402
     hubspoke_env,
     median,
     remove_scratch,
+    replace_section,
     run,
     run_peak,
     scratch,
@@ -127,16 +128,7 @@ def write_section(result: Result, *, repeats: int, path: Path = RESULTS) -> None
         "```",
         "",
     ]
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("## "):
-            skipping = line.startswith(SECTION)
-        if not skipping:
-            out.append(line)
-    while out and not out[-1].strip():
-        out.pop()
-    path.write_text("\n".join([*out, "", *block]), encoding="utf-8")
+    replace_section(path, SECTION, block)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,12 +25,12 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from hubspoke import config
 from hubspoke.analysis.common import format_p
 from hubspoke.analysis.cross_site.funnel import is_small
 from hubspoke.analysis.cross_site.summary import one_row_per_service
+from hubspoke.analysis.outcomes import intervals
 from hubspoke.errors import ParameterError
 
 #: Groupings :func:`compare_groups` and :func:`compare_group_means` accept.
@@ -60,10 +60,8 @@ def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> tuple
     Young people within one service are the unit there; never use it to pool services
     (that is what :func:`compare_groups` is for).
     """
-    if n <= 0:
-        return (math.nan, math.nan)
-    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
-    return (float(low), float(high))
+    low, high = intervals.wilson_interval(pd.Series([successes]), pd.Series([n]), level=level)
+    return (float(low.iloc[0]), float(high.iloc[0]))
 
 
 # --------------------------------------------------------------------------- words
@@ -539,12 +537,7 @@ def proportion_intervals(
     (:func:`ratio_interval`). NaN where a denominator is 0.
     """
     services = numerators.index != total_row
-    bounds = [
-        wilson_interval(k, n, level=level)
-        for k, n in zip(numerators[services], denominators[services], strict=True)
-    ]
-    low = pd.Series([b[0] for b in bounds], index=numerators.index[services], dtype=float)
-    high = pd.Series([b[1] for b in bounds], index=numerators.index[services], dtype=float)
+    low, high = intervals.wilson_interval(numerators[services], denominators[services], level=level)
     if total_row is not None and total_row in numerators.index:
         _, low.loc[total_row], high.loc[total_row] = ratio_interval(
             numerators[services], denominators[services], level=level
@@ -571,8 +564,7 @@ def rate_intervals(
     k = counts.astype(float)
     e = exposures.astype(float).where(exposures.astype(float) > 0)
     alpha = 1 - level
-    low = pd.Series(stats.chi2.ppf(alpha / 2, 2 * k) / 2, index=k.index).where(k > 0, 0.0)
-    high = pd.Series(stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2, index=k.index)
+    low, high = intervals.poisson_interval(k, level=level)
     low, high = per * low / e, per * high / e
     if total_row is not None and total_row in counts.index:
         ok = services & e.notna().to_numpy()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 #: Resamples of the cluster bootstrap, and its fixed seed (same data, same interval).
 BOOTSTRAP_RESAMPLES = 1999
@@ -29,14 +30,22 @@ def _z(level: float) -> float:
 def wilson_interval(
     successes: pd.Series, trials: pd.Series, *, level: float = 0.95
 ) -> tuple[pd.Series, pd.Series]:
-    """Wilson score interval of ``successes / trials`` (NaN where ``trials`` is 0 or missing)."""
+    """Wilson score interval of ``successes / trials`` (NaN where ``trials`` is 0 or missing).
+
+    statsmodels' ``proportion_confint(method="wilson")``, over whole columns; the one Wilson
+    interval of the package (:func:`hubspoke.analysis.cross_site.groups.wilson_interval`
+    is this for one proportion).
+    """
     x = pd.to_numeric(successes, errors="coerce").astype(float)
     n = pd.to_numeric(trials, errors="coerce").astype(float).where(lambda v: v > 0)
-    z = _z(level)
-    p = x / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return (centre - half).clip(lower=0.0), (centre + half).clip(upper=1.0)
+    ok = x.notna() & n.notna()
+    low = pd.Series(np.nan, index=x.index)
+    high = pd.Series(np.nan, index=x.index)
+    if ok.any():
+        lo, hi = proportion_confint(x[ok].to_numpy(), n[ok].to_numpy(), alpha=1 - level,
+                                    method="wilson")  # fmt: skip
+        low[ok], high[ok] = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+    return low, high
 
 
 def poisson_interval(count: pd.Series, *, level: float = 0.95) -> tuple[pd.Series, pd.Series]:
