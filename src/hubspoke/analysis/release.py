@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
@@ -206,10 +207,15 @@ def write_release(release: Release, path: Path, *, stamp: str) -> None:
         "stamp": stamp,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # Temporary names of this process's own: two processes saving the same release (two
+    # kernels of a batch) must not move each other's half-written file.
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+    meta = path.with_suffix(".json")
+    meta_tmp = path.with_name(f"{meta.stem}.{os.getpid()}.json.tmp")
     frame.to_parquet(tmp, index=False)
+    meta_tmp.write_text(json.dumps(relations), encoding="utf-8")
     tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps(relations), encoding="utf-8")
+    meta_tmp.replace(meta)
 
 
 def read_release(

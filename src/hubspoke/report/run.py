@@ -331,6 +331,9 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         "HUBSPOKE_RAW_DIR": str(settings.raw_dir),
         "HUBSPOKE_PROCESSED_DIR": str(settings.processed_dir),
         "HUBSPOKE_FIGURES_DIR": str(settings.figures_dir),
+        # The kernels read the release the batch built (``<reports>/.release``), never
+        # another folder's, and never build one of their own.
+        "HUBSPOKE_REPORTS_DIR": str(settings.reports_dir),
         "HUBSPOKE_CONTEXT_DIR": str(settings.context_dir),
         "HUBSPOKE_KEY_FILE": str(settings.key_file),
         "MPLBACKEND": "agg",
