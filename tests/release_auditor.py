@@ -478,6 +478,7 @@ def audit(
     primary: Collection[Quantity] | None = None,
     others_above_threshold: bool = False,
     additive_years: bool = True,
+    exact_limit: int | None = None,
 ) -> AuditResult:
     """Attack the open data in ``data_dir``; see the module docstring.
 
@@ -485,6 +486,14 @@ def audit(
     ``sources`` names the counts each percentage comes from; ``primary`` is the set of
     hidden counts the attacker knows are small (then in 1..``threshold``; the others at
     least ``threshold + 1`` when ``others_above_threshold``, else at least 1).
+
+    ``exact_limit`` (with ``truth``): a group of linked unknowns larger than this is
+    certified instead of ranged, for national-scale releases where one group holds
+    thousands of cells: each hidden count is moved inside its neighbourhood with every
+    other unknown held at a solution through the true values (a witness that it is not
+    recoverable); a count no neighbourhood moves gets its exact range over the whole
+    group. Its ``ranges`` entry is then the spread of the witnesses found (a lower bound
+    on the feasible interval, at least 0.5 wide for a protected count).
     """
     cells, attributes = read_files(data_dir)
     shown, hidden, leaks, conflicts = _merge(cells)
@@ -512,6 +521,8 @@ def audit(
         threshold=threshold,
         primary=set(primary) if primary is not None else None,
         others_above_threshold=others_above_threshold,
+        truth=truth if exact_limit is not None else None,
+        exact_limit=exact_limit,
     )
     recoverable = sorted(q for q, (lo, hi) in ranges.items() if hi - lo < 0.5)
     return AuditResult(
@@ -561,6 +572,8 @@ def _solve(
     threshold: int,
     primary: set[Quantity] | None,
     others_above_threshold: bool,
+    truth: Mapping[Quantity, float] | None = None,
+    exact_limit: int | None = None,
 ) -> tuple[dict[Quantity, tuple[float, float]], list[Quantity]]:
     """Range of every audited hidden count by LP over its connected group of unknowns."""
     unknown_of: list[list[Quantity]] = [[q for q in r.terms if q not in shown] for r in relations]
@@ -606,9 +619,11 @@ def _solve(
             else:
                 lows.append(1.0)
                 highs.append(None)
-        result = _component_ranges(
-            variables, [relations[i] for i in rels_of.get(root, [])], shown, lows, highs
-        )
+        group = [relations[i] for i in rels_of.get(root, [])]
+        if truth is not None and exact_limit is not None and len(variables) > exact_limit:
+            result = _certify(variables, group, shown, lows, highs, truth=truth, targets=targets)
+        else:
+            result = _component_ranges(variables, group, shown, lows, highs)
         if result is None:
             infeasible.extend(targets)
             continue
@@ -617,18 +632,14 @@ def _solve(
     return ranges, sorted(infeasible)
 
 
-def _component_ranges(
+def _lp_args(
     variables: Sequence[Quantity],
     relations: Sequence[Relation],
     shown: Mapping[Quantity, float],
-    lows: Sequence[float],
-    highs: Sequence[float | None],
-) -> dict[Quantity, tuple[float, float]] | None:
-    """Min and max of each variable under the relations (None when infeasible)."""
+    bounds: Sequence[tuple[float, float | None]],
+) -> dict[str, object]:
+    """``linprog`` keyword arguments for the relations over ``variables`` (shown cells moved right)."""
     pos = {q: i for i, q in enumerate(variables)}
-    bounds = list(zip(lows, highs, strict=True))
-    if not relations:
-        return {q: (lows[i], math.inf if highs[i] is None else highs[i]) for q, i in pos.items()}
     eq_rows, eq_cols, eq_vals, b_eq = [], [], [], []
     ub_rows, ub_cols, ub_vals, b_ub = [], [], [], []
     for relation in relations:
@@ -651,15 +662,36 @@ def _component_ranges(
             vals.append(v)
         b.append(rhs)
     n = len(variables)
-    args: dict[str, object] = {"bounds": bounds, "method": "highs"}
+    args: dict[str, object] = {"bounds": list(bounds), "method": "highs"}
     if b_eq:
         args["A_eq"] = sparse.csr_array((eq_vals, (eq_rows, eq_cols)), shape=(len(b_eq), n))
         args["b_eq"] = np.array(b_eq)
     if b_ub:
         args["A_ub"] = sparse.csr_array((ub_vals, (ub_rows, ub_cols)), shape=(len(b_ub), n))
         args["b_ub"] = np.array(b_ub)
+    return args
+
+
+def _component_ranges(
+    variables: Sequence[Quantity],
+    relations: Sequence[Relation],
+    shown: Mapping[Quantity, float],
+    lows: Sequence[float],
+    highs: Sequence[float | None],
+    *,
+    which: Collection[Quantity] | None = None,
+) -> dict[Quantity, tuple[float, float]] | None:
+    """Min and max of each variable (or of ``which``) under the relations (None when infeasible)."""
+    pos = {q: i for i, q in enumerate(variables)}
+    bounds = list(zip(lows, highs, strict=True))
+    if not relations:
+        return {q: (lows[i], math.inf if highs[i] is None else highs[i]) for q, i in pos.items()}
+    args = _lp_args(variables, relations, shown, bounds)
+    n = len(variables)
     out: dict[Quantity, tuple[float, float]] = {}
     for q, i in pos.items():
+        if which is not None and q not in which:
+            continue
         limits = []
         for sign in (1.0, -1.0):
             cost = np.zeros(n)
@@ -674,6 +706,83 @@ def _component_ranges(
             else:
                 limits.append(float(res.x[i]))
         out[q] = (limits[0], limits[1])
+    return out
+
+
+#: Relation steps around a hidden count in which the certifier looks for a witness.
+NEIGHBOURHOODS = (1, 2, 4)
+
+
+def _certify(
+    variables: Sequence[Quantity],
+    relations: Sequence[Relation],
+    shown: Mapping[Quantity, float],
+    lows: Sequence[float],
+    highs: Sequence[float | None],
+    *,
+    truth: Mapping[Quantity, float],
+    targets: Sequence[Quantity],
+) -> dict[Quantity, tuple[float, float]] | None:
+    """Witnesses that each target can move (see :func:`audit`'s ``exact_limit``)."""
+    pos = {q: i for i, q in enumerate(variables)}
+    bounds = list(zip(lows, highs, strict=True))
+    # A solution through the true values: the unknowns with no true value solved for.
+    pinned_bounds = [(truth[q], truth[q]) if q in truth else bounds[i] for q, i in pos.items()]
+    first = linprog(
+        np.zeros(len(variables)), **_lp_args(variables, relations, shown, pinned_bounds)
+    )  # type: ignore[arg-type]
+    if first.status != 0:
+        return None
+    reference = dict(zip(variables, (float(x) for x in first.x), strict=True))
+    low = dict(reference)
+    high = dict(reference)
+    rels_of: dict[Quantity, list[int]] = defaultdict(list)
+    for r, relation in enumerate(relations):
+        for q in relation.terms:
+            if q in pos:
+                rels_of[q].append(r)
+    wanted = set(targets)
+    moved = {q for q in wanted if high[q] - low[q] >= 0.5}
+    for q in targets:
+        for depth in NEIGHBOURHOODS:
+            if q in moved:
+                break
+            near = {q}
+            frontier = [q]
+            for _ in range(depth):
+                frontier = [
+                    w
+                    for u in frontier
+                    for r in rels_of[u]
+                    for w in relations[r].terms
+                    if w in pos and w not in near and not near.add(w)  # type: ignore[func-returns-value]
+                ]
+            local = sorted(near)
+            rels = [relations[r] for r in sorted({r for u in local for r in rels_of[u]})]
+            held = {
+                **shown,
+                **{w: reference[w] for r in rels for w in r.terms if w in pos and w not in near},
+            }
+            args = _lp_args(local, rels, held, [bounds[pos[w]] for w in local])
+            at = {w: k for k, w in enumerate(local)}
+            for sign in (1.0, -1.0):
+                cost = np.zeros(len(local))
+                cost[at[q]] = sign
+                res = linprog(cost, **args)  # type: ignore[arg-type]
+                if res.status != 0:
+                    continue
+                for w, k in at.items():
+                    x = float(res.x[k])
+                    low[w], high[w] = min(low[w], x), max(high[w], x)
+                    if w in wanted and high[w] - low[w] >= 0.5:
+                        moved.add(w)
+    out = {q: (low[q], high[q]) for q in targets if q in moved}
+    rest = [q for q in targets if q not in moved]
+    if rest:
+        exact = _component_ranges(variables, relations, shown, lows, highs, which=set(rest))
+        if exact is None:
+            return None
+        out.update({q: exact[q] for q in rest})
     return out
 
 

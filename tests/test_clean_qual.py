@@ -43,7 +43,10 @@ def write_qual(
         "segment_id,transcript_id,service_id,year,respondent_role,coder,code_id,start,end,excerpt\n"
         f'G1,T1,S01,2015,Spoke worker,AK,PT1-M1,{start},{len(TEXT)},"{TEXT[start:]}"\n'
     )
-    judgements = judgements or "transcript_id,theory_id,judgement,rationale\nT1,PT1,supports,fine\n"
+    judgements = (
+        judgements
+        or "transcript_id,theory_id,coder,check,judgement,rationale\nT1,PT1,AK,main,supports,fine\n"
+    )
     for name, body in (
         ("codebook", codebook),
         ("transcripts", transcripts),
@@ -131,9 +134,7 @@ def test_positions_outside_the_transcript_are_quarantined(tmp_path, start, end, 
 
 
 def test_judgement_other_than_the_three_is_quarantined(tmp_path):
-    judgements = (
-        "transcript_id,theory_id,judgement,rationale\nT1,PT1,partly supports,x\nT1,PT2,supports,x\n"
-    )
+    judgements = "transcript_id,theory_id,coder,check,judgement,rationale\nT1,PT1,AK,main,partly supports,x\nT1,PT2,AK,main,supports,x\n"
     tables = clean(write_qual(tmp_path / "raw", judgements=judgements), tmp_path)
     found = reasons(tables, "judgements")
     assert [(r, c) for r, c, _ in found] == [(3, "judgement"), (4, "theory_id")]
@@ -152,9 +153,7 @@ def test_transcript_without_service_or_year_takes_its_codings_and_judgements_wit
         "segment_id,transcript_id,service_id,year,respondent_role,coder,code_id,start,end,excerpt\n"
         "G1,T1,S01,2015,Spoke worker,AK,PT1-M1,0,10,x\nG2,T2,S02,2015,Police,AK,PT1-M1,0,10,x\n"
     )
-    judgements = (
-        "transcript_id,theory_id,judgement,rationale\nT1,PT1,supports,x\nT2,PT1,refutes,x\n"
-    )
+    judgements = "transcript_id,theory_id,coder,check,judgement,rationale\nT1,PT1,AK,main,supports,x\nT2,PT1,AK,main,refutes,x\n"
     tables = clean(
         write_qual(
             tmp_path / "raw", transcripts=transcripts, segments=segments, judgements=judgements
@@ -224,7 +223,7 @@ def test_injected_names_never_reach_processed_excerpts(synthetic_raw, synthetic_
 def test_qualitative_files_reconcile_on_the_synthetic_data(synthetic_processed):
     rec = pd.read_parquet(synthetic_processed / "reconciliation.parquet")
     qual = rec[rec["file"].str.startswith("qualitative/")]
-    assert set(qual["table"]) == {"codebook", "transcripts", "codings", "judgements"}
+    assert set(qual["table"]) == {"codebook", "transcripts", "codings", "judgements", "refinements"}
     assert (qual["status"] == "ok").all()
     assert (
         qual["rows_in"]

@@ -31,7 +31,7 @@ QUAL = {
     'T1,S01,2015,Spoke worker,2015-05-01,"Respondent: the Spoke helped a lot here."\n',
     "coded_segments": "segment_id,transcript_id,service_id,year,respondent_role,coder,code_id,"
     "start,end,excerpt\nG1,T1,S01,2015,Spoke worker,AK,PT1-M1,0,10,Respondent\n",
-    "theory_judgements": "transcript_id,theory_id,judgement,rationale\nT1,PT1,supports,fine\n",
+    "theory_judgements": "transcript_id,theory_id,coder,check,judgement,rationale\nT1,PT1,AK,main,supports,fine\n",
 }
 
 

@@ -180,6 +180,25 @@ def test_group_with_two_hidden_services_is_safe(tmp_path: Path) -> None:
     assert audit(tmp_path).recoverable == []
 
 
+def test_certifying_large_groups_agrees_with_exact_ranges(tmp_path: Path) -> None:
+    """The national-scale mode (witnesses in neighbourhoods, exact_limit) finds the same
+    recoverable cells as exact ranges: a lone hidden cell pinned, two hidden cells safe."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    _gender_file(one, 25, "c", 0, 30)
+    _gender_file(two, 20, "c", "c", 30)
+    quantity = Quantity.of("young_people", time_period="2015", service_id="S01", gender="Male")
+    other = quantity.with_dims(gender="Not recorded")
+    truth = {quantity: 5.0, other: 5.0}
+    pinned = audit(one, truth={quantity: 5.0}, exact_limit=0)
+    assert pinned.recoverable == [quantity]
+    safe = audit(two, truth=truth, exact_limit=0)
+    assert safe.recoverable == []
+    assert all(high - low >= 0.5 for low, high in safe.ranges.values())
+    assert set(safe.ranges) == {quantity, other}
+
+
 def _years_file(folder: Path, y2014: object, y2015: object, pooled: object) -> None:
     """One count in two years and pooled."""
     write_ees(

@@ -44,7 +44,14 @@ from hubspoke.synth.submissions import (
 from hubspoke.synth.writers import FIXED_TIME
 
 #: Quirk kinds that belong to the qualitative files, not to submissions.
-QUAL_KINDS = {"name_in_excerpt", "unknown_code", "position_out_of_range", "invalid_judgement"}
+QUAL_KINDS = {
+    "name_in_excerpt",
+    "unknown_code",
+    "position_out_of_range",
+    "invalid_judgement",
+    "unknown_theory",
+    "unknown_evidence",
+}
 SUBMISSION_KINDS = set(QUIRK_KINDS) - QUAL_KINDS
 
 

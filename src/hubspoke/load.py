@@ -214,6 +214,7 @@ PROCESSED_TABLES: tuple[str, ...] = (
     "transcripts",
     "codings",
     "judgements",
+    "refinements",
     "context",
 )
 

@@ -255,6 +255,10 @@ def per_code_agreement(
     *,
     unit: Unit = "segment",
     codes: Iterable[Hashable] | None = None,
+    n_boot: int = 0,
+    seed: int = 2014,
+    level: float = 0.95,
+    dp: int | None = None,
 ) -> pd.DataFrame:
     """Cohen's kappa and Krippendorff's alpha (nominal) per code, over double-coded transcripts.
 
@@ -279,9 +283,17 @@ def per_code_agreement(
     Alpha uses all coders of each unit. ``percent_agreement`` is the share of those
     coder pairs giving the same value. ``codes`` lists codes to report even if never
     applied (from the codebook); their statistics are NaN.
+
+    Intervals (``n_boot`` > 0): ``percent_agreement_low/_high, kappa_low/_high,
+    alpha_low/_high``, a percentile bootstrap at ``level`` resampling double-coded
+    transcripts whole (``n_boot`` resamples from ``seed``, as
+    :func:`judgement_agreement`). ``dp`` (2 or 3) rounds every value exactly as it
+    prints and computes the bands from the rounded values, so bands agree with the
+    numbers shown; ``dp=None`` (default) keeps full precision.
     """
     if unit not in UNITS:
         raise ParameterError("unknown unit of analysis", allowed=UNITS, found=unit)
+    _check_interval_options(n_boot, level, dp)
     frame = _check_codings(codings)
     per_transcript = frame.groupby("transcript_id", sort=True)["coder"].nunique()
     double = per_transcript[per_transcript >= 2].index
@@ -302,10 +314,13 @@ def per_code_agreement(
         ],
         ignore_index=True,
     )
-    rows = [_code_row(code, presence) for code in all_codes]
-    result = pd.DataFrame(rows)
-    result["kappa_band"] = [agreement_band(v) for v in result["kappa"]]
-    result["alpha_band"] = [agreement_band(v, scale="krippendorff") for v in result["alpha"]]
+    result = pd.DataFrame([_code_row(code, presence) for code in all_codes])
+    values = ["percent_agreement", "kappa", "alpha"]
+    if n_boot:
+        bounds = _code_intervals(presence, list(all_codes), n_boot=n_boot, seed=seed, level=level)
+        result = result.merge(bounds, on="code_id", how="left")
+        values += [f"{v}{end}" for v in values for end in ("_low", "_high")]
+    result = _banded(result, dp, values=values)
     return result.sort_values("code_id", key=lambda s: s.astype(str), ignore_index=True)
 
 
@@ -412,3 +427,378 @@ def _pairs(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             firsts.append(matrix[both, i])
             seconds.append(matrix[both, j])
     return np.concatenate(firsts), np.concatenate(seconds)
+
+
+# --------------------------------------------------------------------------- bootstrap intervals
+#: Bootstrap resamples and seed of every agreement interval (same data, same interval).
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 2014
+#: Decimal places agreement values may be reported to.
+DECIMALS: tuple[int, ...] = (2, 3)
+#: How every agreement interval here is made, in words.
+CI_METHOD = "percentile bootstrap, transcripts resampled"
+
+
+def _kappa_from_tables(tables: np.ndarray) -> np.ndarray:
+    """Unweighted Cohen's kappa of each k x k table (last two axes); NaN where chance is perfect."""
+    n = tables.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.trace(tables, axis1=-2, axis2=-1) / n
+        chance = (tables.sum(axis=-1) * tables.sum(axis=-2)).sum(axis=-1) / n**2
+        kappa = (observed - chance) / (1 - chance)
+    return np.where((n > 0) & (chance < 1), kappa, np.nan)
+
+
+def _alpha_from_coincidences(coincidences: np.ndarray) -> np.ndarray:
+    """Nominal Krippendorff's alpha of each coincidence matrix (last two axes); NaN when undefined."""
+    n = coincidences.sum(axis=(-2, -1))
+    totals = coincidences.sum(axis=-1)
+    disagree = n - np.trace(coincidences, axis1=-2, axis2=-1)
+    expected = n**2 - (totals**2).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = 1 - (n - 1) * disagree / expected
+    return np.where(expected > 0, alpha, np.nan)
+
+
+def _observed_from_tables(tables: np.ndarray) -> np.ndarray:
+    """Share of pairs on the diagonal of each table (NaN with no pairs)."""
+    n = tables.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.trace(tables, axis1=-2, axis2=-1) / n, np.nan)
+
+
+def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Coincidence matrix of each unit from its value counts (units x k -> units x k x k)."""
+    m = counts.sum(axis=1)
+    weight = np.where(m >= 2, 1 / np.maximum(m - 1, 1), 0.0)
+    outer = counts[:, :, None] * counts[:, None, :]
+    diagonal = counts[:, :, None] * np.eye(counts.shape[1])[None, :, :]
+    return (outer - diagonal) * weight[:, None, None]
+
+
+def _percentile_bounds(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along axis 0, ignoring resamples where the statistic is undefined."""
+    tail = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        defined = ~np.isnan(values).all(axis=0)
+    low = np.full(values.shape[1:], np.nan)
+    high = np.full(values.shape[1:], np.nan)
+    if defined.any():
+        low[defined] = np.nanquantile(values[:, defined], tail, axis=0)
+        high[defined] = np.nanquantile(values[:, defined], 1 - tail, axis=0)
+    return low, high
+
+
+def _bootstrap(
+    pair_tables: np.ndarray,
+    coincidences: np.ndarray,
+    *,
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile intervals of observed agreement, kappa and alpha, resampling transcripts.
+
+    ``pair_tables`` and ``coincidences`` are per transcript (axis 0) and per statistic
+    group (axis 1), k x k each; both add up over transcripts, so a resample is a
+    weighted sum with multinomial counts.
+    """
+    n_t = pair_tables.shape[0]
+    draws = np.random.default_rng(seed).multinomial(n_t, np.full(n_t, 1 / n_t), size=n_boot)
+    tables = np.einsum("bt,tgij->bgij", draws, pair_tables)
+    coincide = np.einsum("bt,tgij->bgij", draws, coincidences)
+    return {
+        "observed": _percentile_bounds(_observed_from_tables(tables), level),
+        "kappa": _percentile_bounds(_kappa_from_tables(tables), level),
+        "alpha": _percentile_bounds(_alpha_from_coincidences(coincide), level),
+    }
+
+
+def _check_interval_options(n_boot: int, level: float, dp: int | None) -> None:
+    """Resamples a whole number >= 0, level in (0, 1), dp one of :data:`DECIMALS` (or None)."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise ParameterError("n_boot must be a whole number >= 0", column="n_boot", found=n_boot)
+    if not 0 < level < 1:
+        raise ParameterError("level must be between 0 and 1", column="level", found=level)
+    if dp is not None and dp not in DECIMALS:
+        raise ParameterError(
+            "agreement values are reported to 2 or 3 decimal places",
+            column="dp",
+            allowed=DECIMALS,
+            found=dp,
+        )
+
+
+def shown(value: float, dp: int) -> float:
+    """``value`` rounded to ``dp`` places exactly as it is printed (``f"{value:.{dp}f}"``)."""
+    return float("nan") if value is None or pd.isna(value) else round(float(value), dp)
+
+
+def _banded(frame: pd.DataFrame, dp: int | None, *, values: Iterable[str]) -> pd.DataFrame:
+    """Values rounded to ``dp`` (when given), then bands computed from those shown values."""
+    if dp is not None:
+        frame = frame.assign(**{c: [shown(v, dp) for v in frame[c]] for c in values})
+    return frame.assign(
+        kappa_band=[agreement_band(v) for v in frame["kappa"]],
+        alpha_band=[agreement_band(v, scale="krippendorff") for v in frame["alpha"]],
+    )
+
+
+# --------------------------------------------------------------------------- per code, intervals
+def _per_transcript_tables(
+    presence: pd.DataFrame, codes: Sequence[Hashable]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per double-coded transcript and code: pooled coder-pair 2 x 2 table and coincidence matrix."""
+    transcripts = sorted(presence["transcript_id"].unique(), key=str)
+    t_index = {t: i for i, t in enumerate(transcripts)}
+    c_index = {c: i for i, c in enumerate(codes)}
+    wide = presence.pivot_table(
+        index=["transcript_id", "unit", "code_id"], columns="coder_rank", values="value",
+        aggfunc="first",
+    )  # fmt: skip
+    matrix = wide.to_numpy(dtype=float)
+    t_of = np.array([t_index[t] for t in wide.index.get_level_values("transcript_id")])
+    c_of = np.array([c_index[c] for c in wide.index.get_level_values("code_id")])
+    tables = np.zeros((len(transcripts), len(codes), 2, 2))
+    for i in range(matrix.shape[1]):
+        for j in range(i + 1, matrix.shape[1]):
+            both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
+            np.add.at(
+                tables,
+                (t_of[both], c_of[both], matrix[both, i].astype(int), matrix[both, j].astype(int)),
+                1,
+            )
+    ones = np.nansum(matrix, axis=1)
+    m = (~np.isnan(matrix)).sum(axis=1)
+    unit_coincidences = _unit_coincidences(np.column_stack([m - ones, ones]))
+    coincidences = np.zeros((len(transcripts), len(codes), 2, 2))
+    np.add.at(coincidences, (t_of, c_of), unit_coincidences)
+    return tables, coincidences
+
+
+def _code_intervals(
+    presence: pd.DataFrame, codes: Sequence[Hashable], *, n_boot: int, seed: int, level: float
+) -> pd.DataFrame:
+    """Bootstrap bounds of percent agreement, kappa and alpha per code."""
+    tables, coincidences = _per_transcript_tables(presence, codes)
+    bounds = _bootstrap(tables, coincidences, n_boot=n_boot, seed=seed, level=level)
+    return pd.DataFrame(
+        {
+            "code_id": list(codes),
+            "percent_agreement_low": bounds["observed"][0] * 100,
+            "percent_agreement_high": bounds["observed"][1] * 100,
+            "kappa_low": bounds["kappa"][0],
+            "kappa_high": bounds["kappa"][1],
+            "alpha_low": bounds["alpha"][0],
+            "alpha_high": bounds["alpha"][1],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- judgement agreement
+JUDGEMENT_CATEGORIES: tuple[str, ...] = ("supports", "refutes", "refines")
+JUDGEMENT_COLUMNS: tuple[str, ...] = ("transcript_id", "theory_id", "coder", "check", "judgement")
+#: The ``coder_pair`` of the row pooling every pair of coders.
+ALL_PAIRS = "All pairs"
+
+
+def _judgement_rows(judgements: pd.DataFrame) -> pd.DataFrame:
+    """Judgements checked: required columns, known judgements and checks, plain strings."""
+    if not isinstance(judgements, pd.DataFrame):
+        raise SchemaError(
+            "judgements must be a table",
+            allowed="pandas DataFrame",
+            found=type(judgements).__name__,
+        )
+    missing = [c for c in JUDGEMENT_COLUMNS if c not in judgements.columns]
+    if missing:
+        raise SchemaError(
+            "judgements: required column missing",
+            column=missing[0],
+            allowed=JUDGEMENT_COLUMNS,
+            found=list(judgements.columns),
+        )
+    frame = judgements.loc[:, list(JUDGEMENT_COLUMNS)].astype("string")
+    for column, allowed in (("judgement", JUDGEMENT_CATEGORIES), ("check", ("main", "agreement"))):
+        bad = ~frame[column].isin(allowed)
+        if bad.any():
+            raise SchemaError(
+                f"judgements: unknown {column}",
+                column=column,
+                allowed=allowed,
+                found=str(frame.loc[bad, column].iloc[0]),
+            )
+    return frame
+
+
+def _judgement_pairs(judgements: pd.DataFrame) -> pd.DataFrame:
+    """Main and agreement judgement of each double-judged transcript and theory, by two coders."""
+    frame = _judgement_rows(judgements)
+    main = frame[frame["check"] == "main"].drop_duplicates(["transcript_id", "theory_id"])
+    second = frame[frame["check"] == "agreement"]
+    pairs = main.merge(second, on=["transcript_id", "theory_id"], suffixes=("_main", "_second"))
+    pairs = pairs[pairs["coder_main"] != pairs["coder_second"]]
+    if pairs.empty:
+        raise ParameterError(
+            "no transcript was judged by two coders (a main and an agreement judgement), so "
+            "judgement agreement cannot be computed",
+            column="check",
+            allowed="at least one transcript x theory with main and agreement rows",
+            found=f"{len(main)} main, {len(second)} agreement rows",
+        )
+    first_is_main = pairs["coder_main"] <= pairs["coder_second"]
+    return pairs.assign(
+        coder_pair=[" & ".join(sorted(p)) for p in zip(pairs["coder_main"],
+                                                        pairs["coder_second"], strict=True)],
+        first=pairs["judgement_main"].where(first_is_main, pairs["judgement_second"]),
+        second=pairs["judgement_second"].where(first_is_main, pairs["judgement_main"]),
+    ).reset_index(drop=True)  # fmt: skip
+
+
+def _group_tables(
+    pairs: pd.DataFrame, first: str, second: str, units: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per transcript: the k x k table of (first, second) and the coincidences of its units."""
+    k = len(JUDGEMENT_CATEGORIES)
+    index = {c: i for i, c in enumerate(JUDGEMENT_CATEGORIES)}
+    transcripts = sorted(set(pairs["transcript_id"]))
+    t_index = {t: i for i, t in enumerate(transcripts)}
+    tables = np.zeros((len(transcripts), 1, k, k))
+    np.add.at(
+        tables,
+        (
+            pairs["transcript_id"].map(t_index).to_numpy(),
+            0,
+            pairs[first].map(index).to_numpy(),
+            pairs[second].map(index).to_numpy(),
+        ),
+        1,
+    )
+    counts = (
+        units.assign(_v=units["judgement"].map(index))
+        .groupby(["transcript_id", "theory_id"])["_v"]
+        .apply(lambda v: np.bincount(v, minlength=k))
+    )
+    coincidences = np.zeros((len(transcripts), 1, k, k))
+    if len(counts):
+        unit_matrix = _unit_coincidences(np.vstack(counts.to_numpy()).astype(float))
+        t_of = np.array([t_index[t] for t in counts.index.get_level_values("transcript_id")])
+        np.add.at(coincidences, (t_of, np.zeros_like(t_of)), unit_matrix)
+    return tables, coincidences, len(transcripts)
+
+
+def _agreement_row(
+    label: str,
+    pairs: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    first: str,
+    second: str,
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, object]:
+    """One row of :func:`judgement_agreement`: estimates and their bootstrap intervals."""
+    tables, coincidences, n_transcripts = _group_tables(pairs, first, second, units)
+    total, coincide = tables.sum(axis=0), coincidences.sum(axis=0)
+    row: dict[str, object] = {
+        "coder_pair": label,
+        "n_transcripts": n_transcripts,
+        "n_pairs": int(total.sum()),
+        "observed_agreement": float(_observed_from_tables(total)[0]),
+        "kappa": float(_kappa_from_tables(total)[0]),
+        "alpha": float(_alpha_from_coincidences(coincide)[0]),
+    }
+    bounds = (
+        _bootstrap(tables, coincidences, n_boot=n_boot, seed=seed, level=level) if n_boot else {}
+    )
+    for stat, name in (("observed", "observed_agreement"), ("kappa", "kappa"), ("alpha", "alpha")):
+        low, high = bounds.get(stat, (np.array([np.nan]), np.array([np.nan])))
+        row[f"{name}_low"], row[f"{name}_high"] = float(low[0]), float(high[0])
+    return row
+
+
+def judgement_agreement(
+    judgements: pd.DataFrame,
+    *,
+    n_boot: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    dp: int = 2,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Agreement between coders on the judgements that drive verdicts (supports / refutes / refines).
+
+    ``judgements`` holds ``transcript_id, theory_id, coder, check, judgement``: one
+    ``main`` row per transcript and theory and, where the transcript was double-judged,
+    an ``agreement`` row by another coder. Each unit is a transcript x theory with both;
+    an agreement row by the main coder is ignored.
+
+    One row per coder pair (``"AB & CD"``, coders in name order; Cohen's kappa with the
+    first-named coder as rater 1), then ``"All pairs"`` (every pair pooled: kappa with the
+    main judgement as rater 1 and the agreement judgement as rater 2; alpha with every
+    coder's judgement of each unit). Intervals: percentile bootstrap at ``level``,
+    resampling transcripts (all units of a transcript together), ``n_boot`` resamples
+    from ``seed`` (same data and seed, same interval); ``n_boot=0`` leaves them missing.
+
+    Columns: ``coder_pair, n_transcripts, n_pairs`` (units compared), ``observed_agreement``
+    (share of units where the two agree, 0-1) with ``observed_agreement_low/_high``,
+    ``kappa, kappa_low, kappa_high, kappa_band`` (Landis & Koch), ``alpha, alpha_low,
+    alpha_high, alpha_band`` (Krippendorff, nominal), ``dp``, ``n_boot``, ``level``,
+    ``ci_method``. Every value is rounded to ``dp`` places (2 or 3) exactly as it prints,
+    and each band is computed from that rounded value, so a band never disagrees with
+    the number shown beside it. Undefined statistics are NaN with band "not defined".
+    """
+    _check_interval_options(n_boot, level, dp)
+    pairs = _judgement_pairs(judgements)
+    frame = _judgement_rows(judgements)
+    rows = []
+    for label, group in pairs.groupby("coder_pair", sort=True):
+        units = pd.concat(
+            [
+                group.loc[:, ["transcript_id", "theory_id", "judgement_main"]].rename(
+                    columns={"judgement_main": "judgement"}
+                ),
+                group.loc[:, ["transcript_id", "theory_id", "judgement_second"]].rename(
+                    columns={"judgement_second": "judgement"}
+                ),
+            ]
+        )
+        rows.append(
+            _agreement_row(
+                str(label),
+                group,
+                units,
+                first="first",
+                second="second",
+                n_boot=int(n_boot),
+                seed=seed,
+                level=level,
+            )  # fmt: skip
+        )
+    keys = pairs.loc[:, ["transcript_id", "theory_id"]].drop_duplicates()
+    everyone = frame.merge(keys, on=["transcript_id", "theory_id"]).drop_duplicates(
+        ["transcript_id", "theory_id", "coder"]
+    )
+    rows.append(
+        _agreement_row(
+            ALL_PAIRS,
+            pairs,
+            everyone,
+            first="judgement_main",
+            second="judgement_second",
+            n_boot=int(n_boot),
+            seed=seed,
+            level=level,
+        )  # fmt: skip
+    )
+    values = [
+        f"{name}{end}"
+        for name in ("observed_agreement", "kappa", "alpha")
+        for end in ("", "_low", "_high")
+    ]
+    out = _banded(pd.DataFrame(rows), dp, values=values)
+    columns = ["coder_pair", "n_transcripts", "n_pairs",
+               "observed_agreement", "observed_agreement_low", "observed_agreement_high",
+               "kappa", "kappa_low", "kappa_high", "kappa_band",
+               "alpha", "alpha_low", "alpha_high", "alpha_band"]  # fmt: skip
+    return out.loc[:, columns].assign(dp=dp, n_boot=int(n_boot), level=level, ci_method=CI_METHOD)

@@ -1,4 +1,4 @@
-"""Qualitative cleaning: codebook, transcripts, coded segments and theory judgements.
+"""Qualitative cleaning: codebook, transcripts, coded segments, theory judgements, refinements.
 
 Reuses the quantitative machinery (:func:`~hubspoke.clean.base.clean_frame` for
 types, vocabularies, blank/notes rows and duplicates; :func:`~hubspoke.clean.quarantine.split_rows`
@@ -11,11 +11,21 @@ Checks beyond each column's own rules:
 * a code used in a segment but absent from the codebook (``code_id``);
 * a segment or judgement whose transcript is unknown or has no service or year;
 * character positions outside the transcript (``start``/``end``), or end not after start;
-* a judgement other than supports / refutes / refines (the vocabulary check);
-* a judgement on a theory the codebook does not define.
+* a judgement other than supports / refutes / refines, or a ``check`` other than
+  main / agreement (the vocabulary checks), or no coder;
+* a judgement or refinement on a theory the codebook does not define;
+* judgements: a second row for the same transcript, theory and coder; a second ``main``
+  row for a transcript and theory; an ``agreement`` row by the main row's coder, or with
+  no main row to compare it with (run on the rows that passed every other check);
+* refinements (``qualitative/refinements.csv``, optional): a context value that is not
+  one of its dimension's values; an empty statement; a date written other than as ISO
+  ``YYYY-MM-DD``; an evidence id that is not a transcript or coded segment of the
+  cleaned data; a second row with the same ``refinement_id``.
 
-Excerpts reach processed data only after :func:`hubspoke.privacy.deidentify.deidentify`;
-transcript texts and evaluators' rationales never do. Where the CSV form of the
+Excerpts and refinement statements reach processed data only after
+:func:`hubspoke.privacy.deidentify.deidentify`; transcript texts and evaluators'
+rationales never do. An absent refinements file gives an empty ``refinements``
+table and a warning saying so. Where the CSV form of the
 coded segments is absent but a REFI-QDA project is present (the ``.qdpx`` of the layout,
 else a bare ``.qde`` of the same name, as MAXQDA exports it), the codings are imported
 from it (:func:`hubspoke.io.refiqda.read_refi_qda`) and cleaned the same way:
@@ -32,6 +42,7 @@ from it (:func:`hubspoke.io.refiqda.read_refi_qda`) and cleaned the same way:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +55,7 @@ from hubspoke.io.tabular import RawSheet, read_csv_table
 from hubspoke.privacy.deidentify import deidentify
 from hubspoke.spec import raw as rs
 from hubspoke.spec import vocab
+from hubspoke.spec.processed import REFINEMENTS
 
 QUAL_DIR = "qualitative"
 
@@ -162,17 +174,10 @@ def segment_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCh
     ]
 
 
-def judgement_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCheck]:
-    """Cross-table checks of theory judgements against the transcripts and the codebook's theories."""
-    theories = set(codes["theory_id"].astype(str))
+def _unknown_theory(theories: set[str]) -> RowCheck:
+    """A row naming a theory the codebook does not define."""
 
-    def unknown_transcript(f: pd.DataFrame) -> pd.Series:
-        return reason_where(
-            ~f["transcript_id"].astype(str).isin(transcripts.index.astype(str)),
-            "transcript_id: no transcript with a service and year has this id",
-        )
-
-    def unknown_theory(f: pd.DataFrame) -> pd.Series:
+    def test(f: pd.DataFrame) -> pd.Series:
         return reason_where(
             ~f["theory_id"].astype(str).isin(theories),
             "theory_id: "
@@ -180,7 +185,114 @@ def judgement_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[Row
             + " is not a theory in the codebook",
         )
 
-    return [RowCheck("transcript_id", unknown_transcript), RowCheck("theory_id", unknown_theory)]
+    return RowCheck("theory_id", test)
+
+
+def judgement_checks(codes: pd.DataFrame, transcripts: pd.DataFrame) -> list[RowCheck]:
+    """Cross-table checks of theory judgements against the transcripts and the codebook's theories."""
+
+    def unknown_transcript(f: pd.DataFrame) -> pd.Series:
+        return reason_where(
+            ~f["transcript_id"].astype(str).isin(transcripts.index.astype(str)),
+            "transcript_id: no transcript with a service and year has this id",
+        )
+
+    return [
+        RowCheck("transcript_id", unknown_transcript),
+        _unknown_theory(set(codes["theory_id"].astype(str))),
+    ]
+
+
+JUDGEMENT_PAIR = ("transcript_id", "theory_id")
+
+
+def _pair_words(f: pd.DataFrame) -> pd.Series:
+    """``T1 on PT1`` per row: the transcript and theory a judgement is about."""
+    return f["transcript_id"].astype("string") + " on " + f["theory_id"].astype("string")
+
+
+def _main_of_pair(f: pd.DataFrame) -> pd.DataFrame:
+    """Per row, the coder and raw row of the first ``main`` judgement of its transcript and theory."""
+    pair = list(JUDGEMENT_PAIR)
+    main = f.loc[f["check"].astype("string").eq("main").fillna(False).to_numpy()]
+    first = main.drop_duplicates(pair)[[*pair, "coder", "_row"]]
+    found = f[pair].merge(first, how="left", on=pair)
+    return pd.DataFrame(
+        {
+            "coder": found["coder"].astype("string").to_numpy(),
+            "row": found["_row"].astype("Int64").astype("string").to_numpy(),
+        },
+        index=f.index,
+    )
+
+
+def judgement_structure_checks() -> list[RowCheck]:
+    """The main/agreement structure: one main row per transcript and theory, agreement by another coder.
+
+    Run on the judgements that passed every other check, so a row quarantined for
+    its own fault does not make a later row look like a second one.
+    """
+
+    def second_main(f: pd.DataFrame) -> pd.Series:
+        is_main = f["check"].astype("string").eq("main").fillna(False)
+        again = is_main & f[list(JUDGEMENT_PAIR)].where(is_main).duplicated(keep="first")
+        return reason_where(
+            again,
+            "check: a second 'main' judgement of "
+            + _pair_words(f)
+            + " (the main judgement is at row "
+            + _main_of_pair(f)["row"].fillna("")
+            + "; allowed: one main row per transcript and theory, any other is 'agreement')",
+        )
+
+    def agreement_by_main_coder(f: pd.DataFrame) -> pd.Series:
+        main = _main_of_pair(f)
+        same = f["check"].astype("string").eq("agreement") & f["coder"].astype("string").eq(
+            main["coder"]
+        )
+        return reason_where(
+            same,
+            "coder: '"
+            + f["coder"].astype("string")
+            + "' made the main judgement of "
+            + _pair_words(f)
+            + " (row "
+            + main["row"].fillna("")
+            + "); an agreement judgement must be by another coder",
+        )
+
+    def agreement_without_main(f: pd.DataFrame) -> pd.Series:
+        lonely = f["check"].astype("string").eq("agreement") & _main_of_pair(f)["coder"].isna()
+        return reason_where(
+            lonely,
+            "check: 'agreement' judgement of "
+            + _pair_words(f)
+            + " has no main judgement to compare with (allowed: main; agreement beside a main row)",
+        )
+
+    def same_key(f: pd.DataFrame) -> pd.Series:
+        key = [*JUDGEMENT_PAIR, "coder"]
+        first = f.groupby(key, sort=False, dropna=False)["_row"].transform("first")
+        dup = f.duplicated(key, keep="first")
+        dup &= agreement_by_main_coder(f).isna() & second_main(f).isna()
+        return reason_where(
+            dup,
+            "coder: '"
+            + f["coder"].astype("string")
+            + "' already judged "
+            + _pair_words(f)
+            + " at row "
+            + first.astype("Int64").astype("string")
+            + " (allowed: one judgement per transcript, theory and coder)",
+        )
+
+    checks = tuple(vocab.JUDGEMENT_CHECKS)
+    return [
+        RowCheck("check", second_main, vocabulary=checks),
+        RowCheck("coder", agreement_by_main_coder),
+        RowCheck("check", agreement_without_main, vocabulary=checks),
+        RowCheck("coder", same_key),
+    ]
 
 
 def finish_codings(
@@ -204,6 +316,148 @@ def finish_judgements(frame: pd.DataFrame, transcripts: pd.DataFrame) -> pd.Data
         service_id=frame["transcript_id"].map(transcripts["service_id"]),
         year=frame["transcript_id"].map(transcripts["year"]),
         respondent_role=frame["transcript_id"].map(transcripts["respondent_role"]).astype("string"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Refinements written by evaluators
+# ---------------------------------------------------------------------------
+
+#: The shape of an evidence id a quarantine reason may repeat (``T0012``, ``SG00012``).
+EVIDENCE_ID_SHAPE = re.compile(r"[A-Z]{1,3}\d{1,8}")
+ISO_DATE = r"\s*\d{4}-\d{2}-\d{2}\s*"
+
+
+def evidence_ids(text: pd.Series) -> pd.Series:
+    """Per row, the distinct ``;``-separated evidence ids in order (blank pieces dropped)."""
+    return (
+        text.astype("string")
+        .fillna("")
+        .str.split(";")
+        .map(lambda parts: list(dict.fromkeys(p.strip() for p in parts if p.strip())))
+    )
+
+
+def _unknown_evidence_reason(unknown: list[str]) -> str:
+    """Why evidence fails: the unknown ids of a safe shape, and how many others there are."""
+    shown = [i for i in unknown if EVIDENCE_ID_SHAPE.fullmatch(i)]
+    others = len(unknown) - len(shown)
+    parts = [", ".join(shown)] if shown else []
+    if others:
+        parts.append(f"{others} value(s) of another shape")
+    return (
+        "evidence: not a transcript or coded segment of the cleaned data: "
+        + " and ".join(parts)
+        + " (allowed: ';'-separated transcript ids such as T0012 and coded segment ids "
+        "such as SG00012)"
+    )
+
+
+def canonical_context(frame: pd.DataFrame) -> pd.Series:
+    """Each row's context value as its dimension spells it (NA when it is not one of them).
+
+    Matched as labels are (case-insensitive, white space folded): ``multi-host`` -> ``Multi-host``.
+    """
+    lookup = {
+        (dimension, vocab.normalise_label(value)): value
+        for dimension, values in vocab.CONTEXT_VALUES.items()
+        for value in values
+    }
+    label = frame["context_value"].astype("string").fillna("").map(vocab.normalise_label)
+    dimension = frame["context_dimension"].astype("string").fillna("")
+    return pd.Series(
+        [lookup.get(pair) for pair in zip(dimension, label, strict=True)],
+        index=frame.index,
+        dtype="string",
+    )
+
+
+def refinement_checks(
+    codes: pd.DataFrame, transcript_ids: set[str], segment_ids: set[str]
+) -> list[RowCheck]:
+    """Checks of refinements against the codebook, the context values and the cleaned evidence.
+
+    Expects the raw statement and date texts in ``_statement`` and ``_written_on``.
+    """
+    known = transcript_ids | segment_ids
+
+    def context(f: pd.DataFrame) -> pd.Series:
+        allowed = (
+            f["context_dimension"]
+            .astype("string")
+            .map(lambda d: ", ".join(vocab.CONTEXT_VALUES.get(str(d), ())))
+        )
+        return reason_where(
+            canonical_context(f).isna(),
+            "context_value: '"
+            + f["context_value"].astype("string").fillna("")
+            + "' is not a "
+            + f["context_dimension"].astype("string").fillna("")
+            + " value (allowed: "
+            + allowed
+            + ")",
+        )
+
+    def statement(f: pd.DataFrame) -> pd.Series:
+        text = f["_statement"].astype("string").fillna("").str.strip()
+        return reason_where(
+            text.str.lower().isin(vocab.MISSING_MARKERS), "statement: required value missing"
+        )
+
+    def iso(f: pd.DataFrame) -> pd.Series:
+        text = f["_written_on"].astype("string").fillna("")
+        return reason_where(
+            f["written_on"].notna() & ~text.str.fullmatch(ISO_DATE).fillna(False),
+            "written_on: "
+            + text.str.strip()
+            + " is not an ISO date (allowed: YYYY-MM-DD, e.g. 2016-11-30)",
+        )
+
+    def evidence(f: pd.DataFrame) -> pd.Series:
+        ids = evidence_ids(f["evidence"])
+        unknown = ids.map(lambda row: [i for i in row if i not in known])
+        reason = unknown.map(lambda bad: _unknown_evidence_reason(bad) if bad else None)
+        reason = reason.mask(ids.map(len).eq(0), "evidence: no transcript or segment id given")
+        return reason.astype("string")
+
+    return [
+        _unknown_theory(set(codes["theory_id"].astype(str))),
+        RowCheck(
+            "context_value",
+            context,
+            vocabulary=tuple(v for vs in vocab.CONTEXT_VALUES.values() for v in vs),
+        ),
+        RowCheck("statement", statement, report_value=False),
+        RowCheck("written_on", iso),
+        RowCheck("evidence", evidence),
+    ]
+
+
+def refinement_key_check() -> RowCheck:
+    """A second row with an earlier row's ``refinement_id`` (run on rows that passed the rest)."""
+
+    def test(f: pd.DataFrame) -> pd.Series:
+        first = f.groupby("refinement_id", sort=False)["_row"].transform("first")
+        return reason_where(
+            f.duplicated("refinement_id", keep="first"),
+            "refinement_id: "
+            + f["refinement_id"].astype("string")
+            + " is already used at row "
+            + first.astype("Int64").astype("string")
+            + " (allowed: one row per refinement id)",
+        )
+
+    return RowCheck("refinement_id", test)
+
+
+def finish_refinements(frame: pd.DataFrame) -> pd.DataFrame:
+    """Refinements: context value as its dimension spells it, statement redacted, evidence joined and counted."""
+    ids = evidence_ids(frame["evidence"])
+    return frame.assign(
+        context_value=canonical_context(frame),
+        statement=frame["_statement"].astype("string").fillna("").str.strip().map(deidentify),
+        evidence=ids.map(";".join).astype("string"),
+        n_evidence=ids.map(len).astype("Int64"),
     )
 
 
@@ -306,6 +560,74 @@ def segments_from_qdpx(
     return RawSheet(rs.SEGMENTS, rel, "", frame, header_row=0), note
 
 
+def _raw_column(sheet: RawSheet, column: str) -> pd.Series:
+    """A raw column's text (empty where the file lacks the column)."""
+    frame = sheet.frame
+    return frame[column] if column in frame else pd.Series("", index=frame.index)
+
+
+def clean_codings(
+    segments: RawSheet,
+    result: CleanerResult,
+    *,
+    codes: pd.DataFrame,
+    transcripts: pd.DataFrame,
+    note: str = "",
+) -> pd.DataFrame:
+    """Clean coded segments (their ``segment_id`` kept for the refinements' evidence)."""
+    clean = _clean(segments, result, name="codings", note=note)
+    clean = clean.assign(_excerpt=_raw_column(segments, "excerpt").reindex(clean.index))
+    clean = _cross(clean, segment_checks(codes, transcripts), result, name="codings")
+    _set_clean(result, segments.file, len(clean))
+    return finish_codings(clean, codes, transcripts)
+
+
+def clean_judgements(
+    judged: RawSheet, result: CleanerResult, *, codes: pd.DataFrame, transcripts: pd.DataFrame
+) -> pd.DataFrame:
+    """Clean theory judgements: columns, then transcripts and theories, then main/agreement structure."""
+    clean = _cross(
+        _clean(judged, result, name="judgements"),
+        judgement_checks(codes, transcripts),
+        result,
+        name="judgements",
+    )
+    clean = _cross(clean, judgement_structure_checks(), result, name="judgements")
+    _set_clean(result, judged.file, len(clean))
+    return finish_judgements(clean, transcripts)
+
+
+def clean_refinements(
+    sheet: RawSheet,
+    result: CleanerResult,
+    *,
+    codes: pd.DataFrame,
+    transcript_ids: set[str],
+    segment_ids: set[str],
+) -> pd.DataFrame:
+    """Clean evaluators' refinements: columns, then codebook, context and evidence, then ids."""
+    clean = _clean(sheet, result, name="refinements")
+    raw = sheet.frame.reindex(clean.index)
+    clean = clean.assign(
+        _statement=_raw_column(sheet, "statement").reindex(clean.index),
+        _written_on=raw["written_on"],
+    )
+    checks = refinement_checks(codes, transcript_ids, segment_ids)
+    split = split_rows(clean, checks, table="refinements", raw=raw)
+    result.quarantine.append(split.quarantine)
+    clean = _cross(split.clean, [refinement_key_check()], result, name="refinements")
+    _set_clean(result, sheet.file, len(clean))
+    return finish_refinements(clean)
+
+
+def absent_refinements_note() -> str:
+    """What the log says when no refinements file was sent."""
+    return (
+        f"no {rs.LAYOUT['refinements']}: the refinements table is empty "
+        "(no evaluator's refined theory statements to report yet)"
+    )
+
+
 def clean_qualitative(ctx: CleanContext) -> CleanerResult:
     """The qualitative cleaner (one of :func:`hubspoke.clean.run.default_cleaners`)."""
     result = CleanerResult()
@@ -317,46 +639,48 @@ def clean_qualitative(ctx: CleanContext) -> CleanerResult:
     if segments is None and not (ctx.raw_dir / rs.LAYOUT["segments"]).exists():
         segments, note = segments_from_qdpx(ctx, result, scripts=scripts)
     judged = _read(ctx, "judgements", rs.JUDGEMENTS_TABLE, result)
+    refined = _read(ctx, "refinements", rs.REFINEMENTS_TABLE, result)
     if book is None or scripts is None:
         return result
 
     codes = clean_codebook(_clean(book, result, name="codebook"))
     codes = _cross(codes, codebook_checks(codes), result, name="codebook")
     _set_clean(result, book.file, len(codes))
+    kept = _clean(scripts, result, name="transcripts")
+    # reindex, not assign: assigning a Series to an empty frame adopts the Series' rows
     texts = (
         scripts.frame["text"]
         if "text" in scripts.frame
         else pd.Series(pd.NA, index=scripts.frame.index)
     )
-    kept = _clean(scripts, result, name="transcripts")
-    # reindex, not assign: assigning a Series to an empty frame adopts the Series' rows
     transcripts = transcript_lookup(kept.assign(_text=texts.reindex(kept.index)))
     _set_clean(result, scripts.file, len(transcripts))
     result.tables["codebook"] = codes
 
+    segment_ids: set[str] = set()
     if segments is not None:
-        excerpts = (
-            segments.frame["excerpt"]
-            if "excerpt" in segments.frame
-            else pd.Series("", index=segments.frame.index)
-        )
-        clean = _clean(segments, result, name="codings", note=note)
-        clean = clean.assign(_excerpt=excerpts.reindex(clean.index))
-        clean = _cross(clean, segment_checks(codes, transcripts), result, name="codings")
-        result.tables["codings"] = finish_codings(clean, codes, transcripts)
-        _set_clean(result, segments.file, len(clean))
+        codings = clean_codings(segments, result, codes=codes, transcripts=transcripts, note=note)
+        result.tables["codings"] = codings
+        segment_ids = set(codings["segment_id"].dropna().astype(str))
     if judged is not None:
-        clean = _cross(
-            _clean(judged, result, name="judgements"),
-            judgement_checks(codes, transcripts),
-            result,
-            name="judgements",
+        result.tables["judgements"] = clean_judgements(
+            judged, result, codes=codes, transcripts=transcripts
         )
-        result.tables["judgements"] = finish_judgements(clean, transcripts)
-        _set_clean(result, judged.file, len(clean))
+    if refined is not None:
+        result.tables["refinements"] = clean_refinements(
+            refined,
+            result,
+            codes=codes,
+            transcript_ids=set(transcripts.index.astype(str)),
+            segment_ids=segment_ids,
+        )
+    elif not (ctx.raw_dir / rs.LAYOUT["refinements"]).exists():
+        result.tables["refinements"] = REFINEMENTS.empty()
+        result.warnings.append(absent_refinements_note())
     return result
 
 
 def qualitative_files(raw_dir: Path) -> list[Path]:
-    """The qualitative files a run reads (for documentation and tests)."""
-    return [raw_dir / rs.LAYOUT[k] for k in ("codebook", "transcripts", "segments", "judgements")]
+    """The qualitative files a run reads (for documentation and tests; refinements are optional)."""
+    keys = ("codebook", "transcripts", "segments", "judgements", "refinements")
+    return [raw_dir / rs.LAYOUT[k] for k in keys]

@@ -298,6 +298,15 @@ class _Model:
             for v, _ in rel:
                 self.rels_of[v].append(r)
         self.know_primary = False
+        self.reference = _reference_values(values, eqs, ineqs, self.rels_of)
+        rows = [r for r, rel in enumerate(eqs) for _ in rel]
+        cols = [v for rel in eqs for v, _ in rel]
+        #: Equations x cells, 1 where a cell is in an equation (to count unknowns per equation).
+        self.incidence = sparse.csr_array(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(eqs), len(ids))
+        )
+        #: Unknown cells per equation, kept up to date by :meth:`_hide`.
+        self.eq_unknown = np.zeros(len(eqs), dtype=int)
         self.is_total = np.zeros(len(ids), dtype=int)  # in how many equations a cell is the total
         for rel in eqs:
             for v, coef in rel:
@@ -350,6 +359,7 @@ class _Model:
         known = ~self.free
         self.primary = known & (self.values >= 1) & (self.values <= threshold)
         self.hidden = self.primary.copy()
+        self.eq_unknown = np.rint(self.incidence @ self._unknown().astype(float)).astype(int)
         # Hiding more cells only widens what a reader can deduce, so after the first audit
         # only the cells pinned last time and the cells hidden since need checking again.
         check = np.ones(len(self.ids), dtype=bool)
@@ -371,25 +381,31 @@ class _Model:
     def _unknown(self) -> np.ndarray:
         return self.hidden | self.free
 
+    def _hide(self, v: int) -> list[int]:
+        """Hide cell ``v``; the equations it leaves with a single unknown cell."""
+        if self.hidden[v] or self.free[v]:
+            return []
+        self.hidden[v] = True
+        n_eq = len(self.eqs)
+        lonely = []
+        for r in self.rels_of[v]:
+            if r < n_eq:
+                self.eq_unknown[r] += 1
+                if self.eq_unknown[r] == 1:
+                    lonely.append(r)
+        return lonely
+
     def _secure_lines(self) -> None:
         """Give every equation with exactly one unknown count a second one."""
-        n_eq = len(self.eqs)
-        unknown = self._unknown()
-        count = np.array([sum(bool(unknown[v]) for v, _ in rel) for rel in self.eqs], dtype=int)
-        todo = [r for r in range(n_eq) if count[r] == 1]
+        todo = [int(r) for r in np.flatnonzero(self.eq_unknown == 1)]
         while todo:
             r = todo.pop()
-            if count[r] != 1:
+            if self.eq_unknown[r] != 1:
                 continue
             choice = self._candidate({v for v, _ in self.eqs[r]})
             if choice is None:  # only zeros or unknowns left: the audit decides
                 continue
-            self.hidden[choice] = True
-            for other in self.rels_of[choice]:
-                if other < n_eq:
-                    count[other] += 1
-                    if count[other] == 1:
-                        todo.append(other)
+            todo.extend(self._hide(choice))
 
     def _candidate(self, members: Iterable[int]) -> int | None:
         """The shown non-zero count among ``members`` whose hiding costs least.
@@ -402,12 +418,8 @@ class _Model:
         unknown = self._unknown()
         n_eq = len(self.eqs)
 
-        def lonely(v: int) -> int:
-            return sum(
-                1
-                for r in self.rels_of[v]
-                if r < n_eq and not any(unknown[w] for w, _ in self.eqs[r] if w != v)
-            )
+        def lonely(v: int) -> int:  # v is shown: its equations with no unknown cell yet
+            return sum(1 for r in self.rels_of[v] if r < n_eq and self.eq_unknown[r] == 0)
 
         options = [
             (int(self.is_total[v]), lonely(v), self.values[v], v)
@@ -448,7 +460,7 @@ class _Model:
                 ):
                     choice = wider
             if choice is not None:
-                self.hidden[choice] = True
+                self._hide(choice)
                 unknown[choice] = True
                 touched.update(self.rels_of[choice])
                 added = True
@@ -473,11 +485,21 @@ class _Model:
 
     # ----------------------------------------------------------------- the audit
     def _audit(self, threshold: int, *, check: np.ndarray) -> np.ndarray:
-        """Which hidden counts among ``check`` a reader could work out exactly (one LP group at a time)."""
+        """Which hidden counts among ``check`` a reader could work out exactly (one LP group at a time).
+
+        A group of up to :data:`EXACT_LIMIT` cells is audited exactly. In a larger one
+        (service -> group -> programme sums tie many services' hidden cells together at
+        national scale) a cell is moved within its neighbourhood, every other cell held at
+        a solution of the relations (the true counts; for quantities no table shows, one
+        solution found once): a move found there is a move of the whole group too, so the
+        cell is safe. A cell that no neighbourhood moves is counted as pinned (so gets a
+        neighbour hidden: more suppression, never less protection).
+        """
         unknown = self._unknown()
         pinned = np.zeros(len(self.ids), dtype=bool)
         wanted = check & self.hidden & ~self.free
         done = np.zeros(len(self.ids), dtype=bool)
+        primary = self.primary if self.know_primary else np.zeros_like(self.primary)
         for start in np.flatnonzero(wanted):
             if done[start]:
                 continue
@@ -485,19 +507,131 @@ class _Model:
                 int(start), unknown, self.eqs, self.ineqs, self.rels_of
             )
             done[variables] = True
-            found = _pinned(
-                variables,
-                relations,
-                self.eqs,
-                self.ineqs,
-                values=self.values,
-                unknown=unknown,
-                primary=self.primary if self.know_primary else np.zeros_like(self.primary),
-                test=wanted[variables],
-                threshold=threshold,
-            )
-            pinned[variables] = found
+            group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
+            if len(variables) <= EXACT_LIMIT:
+                found = group.pinned(variables, relations, test=wanted[variables])
+                pinned[variables] = found
+                continue
+            pinned |= group.pinned_large(variables, relations, wanted=wanted)
         return pinned
+
+
+#: The largest group of hidden cells audited exactly; larger ones neighbourhood first.
+EXACT_LIMIT: Final = 3000
+#: In a large group with more cells to check than this, a few LPs over the whole group first.
+MANY: Final = 400
+#: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
+NEIGHBOURHOODS: Final = (1, 2, 4)
+
+
+class _Group:
+    """The audit of one group of hidden cells (see :meth:`_Model._audit`)."""
+
+    def __init__(
+        self, model: _Model, *, unknown: np.ndarray, primary: np.ndarray, threshold: int
+    ) -> None:
+        self.model = model
+        self.unknown = unknown
+        self.primary = primary
+        self.threshold = threshold
+
+    def pinned(
+        self,
+        variables: list[int],
+        relations: list[int],
+        *,
+        test: np.ndarray,
+        unknown: np.ndarray | None = None,
+        exhaustive: bool = True,
+    ) -> np.ndarray:
+        m = self.model
+        return _pinned(
+            variables,
+            relations,
+            m.eqs,
+            m.ineqs,
+            values=m.reference,
+            free=m.free,
+            unknown=self.unknown if unknown is None else unknown,
+            primary=self.primary,
+            test=test,
+            threshold=self.threshold,
+            exhaustive=exhaustive,
+        )
+
+    def pinned_large(
+        self, variables: list[int], relations: list[int], *, wanted: np.ndarray
+    ) -> np.ndarray:
+        """The wanted cells of a large group that no neighbourhood moves."""
+        m = self.model
+        out = np.zeros(len(m.ids), dtype=bool)
+        todo = [v for v in variables if wanted[v]]
+        if len(todo) > MANY:  # many cells: a few LPs over the whole group settle most
+            test = wanted[variables]
+            open_ = self.pinned(variables, relations, test=test, exhaustive=False)
+            todo = [v for v, o in zip(variables, open_, strict=True) if o]
+        settled: set[int] = set()
+        for v in todo:
+            if v in settled:
+                continue
+            moved = False
+            for depth in NEIGHBOURHOODS:
+                near, rels = self._neighbourhood(v, depth)
+                local = np.zeros(len(m.ids), dtype=bool)
+                local[near] = True
+                test = np.array([u == v or (wanted[u] and u not in settled) for u in near])
+                open_ = self.pinned(near, rels, test=test, unknown=local, exhaustive=False)
+                settled.update(u for u, t, o in zip(near, test, open_, strict=True) if t and not o)
+                if v in settled:
+                    moved = True
+                    break
+            if not moved:
+                out[v] = True
+        return out
+
+    def _neighbourhood(self, v: int, depth: int) -> tuple[list[int], list[int]]:
+        """Unknown cells within ``depth`` relation steps of ``v``, and the relations touching them."""
+        m = self.model
+        all_rels = m.eqs + m.ineqs
+        seen = {v}
+        frontier = [v]
+        for _ in range(depth):
+            nxt = []
+            for u in frontier:
+                for r in m.rels_of[u]:
+                    for w, _ in all_rels[r]:
+                        if self.unknown[w] and w not in seen:
+                            seen.add(w)
+                            nxt.append(w)
+            frontier = nxt
+        rels = sorted({r for u in seen for r in m.rels_of[u]})
+        return sorted(seen), rels
+
+
+def _reference_values(
+    values: np.ndarray, eqs: list, ineqs: list, rels_of: list[list[int]]
+) -> np.ndarray:
+    """The true counts, and for quantities no table shows one value consistent with them.
+
+    Holding cells outside a neighbourhood at these values keeps every relation true, so a
+    solution found inside the neighbourhood is a solution of the whole release.
+    """
+    out = np.array(values, dtype=float)
+    free = np.isnan(out)
+    done = np.zeros(len(out), dtype=bool)
+    for start in np.flatnonzero(free):
+        if done[start]:
+            continue
+        variables, relations = _component(int(start), free, eqs, ineqs, rels_of)
+        done[variables] = True
+        if not relations:
+            out[variables] = 0.0
+            continue
+        rows = _rows(variables, relations, eqs, values=out, unknown=free)
+        n = len(variables)
+        lp = _LpModel(rows[True], rows[False], lo=np.zeros(n), hi=np.full(n, _CAP))
+        out[variables] = lp.minimise(np.zeros(n))
+    return out
 
 
 def _check_true(
@@ -547,6 +681,8 @@ def _component(
     return sorted(seen), sorted(relations)
 
 
+#: Most LPs with an objective over every unproven cell of a group, before one cell at a time.
+MAX_ATTEMPTS: Final = 12
 #: A cap on every variable while searching for alternative solutions (keeps LPs bounded).
 _CAP = 1e7
 
@@ -622,35 +758,18 @@ class _LpModel:
         return np.asarray(self.highs.getSolution().col_value)
 
 
-def _pinned(
+def _rows(
     variables: list[int],
     relations: list[int],
     eqs: list,
-    ineqs: list,
     *,
     values: np.ndarray,
     unknown: np.ndarray,
-    primary: np.ndarray,
-    test: np.ndarray,
-    threshold: int,
-) -> np.ndarray:
-    """Which of the ``test`` variables of one group of hidden cells a reader can work out exactly.
-
-    A hidden count is safe once some solution consistent with everything shown gives it
-    another value (at least 0.5 away from the true one; the true values are a solution
-    too). A few LPs with objectives over all cells still unproven settle most of them at
-    once; each one left gets its own minimum and maximum. Only a cell whose minimum and
-    maximum both stay within 0.5 of its value is pinned.
-    """
-    n = len(variables)
+    ineqs: list | None = None,
+) -> dict[bool, tuple[list[int], list[int], list[float], list[float]]]:
+    """The relations as sparse rows over ``variables`` (equations: True), known cells moved right."""
+    ineqs = ineqs if ineqs is not None else []
     pos = {v: i for i, v in enumerate(variables)}
-    free = np.isnan(values[variables])
-    lo = np.where(free, 0.0, 1.0)
-    hi = np.array([float(threshold) if primary[v] else _CAP for v in variables])
-    true = values[variables]
-    todo = {i for i in range(n) if test[i] and not free[i]}
-    if not relations:
-        return np.array([i in todo and hi[i] - lo[i] < 0.5 for i in range(n)])
     n_eq = len(eqs)
     rows: dict[bool, tuple[list[int], list[int], list[float], list[float]]] = {
         True: ([], [], [], []),
@@ -670,31 +789,70 @@ def _pinned(
             else:
                 const -= coef * values[v]
         rhs.append(const)
+    return rows
 
+
+def _pinned(
+    variables: list[int],
+    relations: list[int],
+    eqs: list,
+    ineqs: list,
+    *,
+    values: np.ndarray,
+    free: np.ndarray,
+    unknown: np.ndarray,
+    primary: np.ndarray,
+    test: np.ndarray,
+    threshold: int,
+    exhaustive: bool = True,
+) -> np.ndarray:
+    """Which of the ``test`` variables of one group of hidden cells a reader can work out exactly.
+
+    A hidden count is safe once some solution consistent with everything shown gives it
+    another value (at least 0.5 away from the true one; the true values are a solution
+    too). A few LPs with objectives over all cells still unproven settle most of them at
+    once; each one left gets its own minimum and maximum. Only a cell whose minimum and
+    maximum both stay within 0.5 of its value is pinned. ``values``: a solution of every
+    relation (cells outside ``unknown`` are held at it); ``free``: quantities no table
+    shows (at least 0, never tested). With ``exhaustive=False`` the per-cell LPs are
+    skipped and the cells still unproven are returned instead (not known to be pinned).
+    """
+    n = len(variables)
+    is_free = free[variables]
+    lo = np.where(is_free, 0.0, 1.0)
+    hi = np.array([float(threshold) if primary[v] else _CAP for v in variables])
+    true = values[variables]
+    todo = {i for i in range(n) if test[i] and not is_free[i]}
+    if not relations:
+        return np.array([i in todo and hi[i] - lo[i] < 0.5 for i in range(n)])
+    rows = _rows(variables, relations, eqs, values=values, unknown=unknown, ineqs=ineqs)
     model = _LpModel(rows[True], rows[False], lo=lo, hi=hi)
-
-    def solve(cost: np.ndarray) -> np.ndarray:
-        return model.minimise(cost)
 
     def settle(x: np.ndarray) -> None:
         todo.difference_update({i for i in todo if abs(x[i] - true[i]) >= 0.5})
 
     rng = np.random.default_rng(15)
-    for attempt in range(4):
+    for attempt in range(MAX_ATTEMPTS):
         if not todo:
             break
+        before = len(todo)
         cost = np.zeros(n)
         idx = sorted(todo)
         cost[idx] = (1.0, -1.0)[attempt] if attempt < 2 else rng.choice((-1.0, 1.0), len(idx))
-        settle(solve(cost))
+        settle(model.minimise(cost))
+        if attempt >= 3 and before - len(todo) < max(2, before // 50):
+            break  # objectives over many cells stopped paying: one cell at a time
     pinned = np.zeros(n, dtype=bool)
+    if not exhaustive:
+        pinned[sorted(todo)] = True
+        return pinned
     for i in sorted(todo):
         if i not in todo:
             continue
         for sign in (1.0, -1.0):
             cost = np.zeros(n)
             cost[i] = sign
-            settle(solve(cost))
+            settle(model.minimise(cost))
             if i not in todo:
                 break
         if i in todo:

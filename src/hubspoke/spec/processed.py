@@ -542,6 +542,12 @@ CODINGS = TableSchema(
     "codings",
     "One row per application of a code to a span of a transcript by one coder (excerpt redacted).",
     (
+        _f(
+            "segment_id",
+            "string",
+            "Segment id as in the raw file (e.g. SG00012; a selection's GUID when imported from a "
+            "REFI-QDA project): what a refinement's evidence names.",
+        ),
         _f("transcript_id", "string", "Transcript coded.", nullable=False),
         _f("service_id", "string", "Service interviewed.", nullable=False),
         _f("year", "int", "Evaluation year.", nullable=False, minimum=2014, maximum=2016),
@@ -565,16 +571,68 @@ CODINGS = TableSchema(
 
 JUDGEMENTS = TableSchema(
     "judgements",
-    "Per transcript and programme theory, the evaluator's judgement.",
+    "Per transcript, programme theory and coder, a judgement: one main judgement per transcript "
+    "and theory, and a second coder's agreement judgement where the transcript was double-judged.",
     (
         _f("transcript_id", "string", "Transcript.", nullable=False),
         _f("service_id", "string", "Service interviewed."),
         _f("year", "int", "Evaluation year.", minimum=2014, maximum=2016),
         _cat("respondent_role", vocab.RESPONDENT_ROLES, "Role of the respondent."),
         _f("theory_id", "string", "Programme theory.", nullable=False),
+        _f("coder", "string", "Coder's initials.", nullable=False),
+        _cat(
+            "check",
+            vocab.JUDGEMENT_CHECKS,
+            "main (drives verdicts) or agreement (a second coder's, to measure agreement only).",
+            nullable=False,
+        ),
         _cat("judgement", vocab.JUDGEMENTS, "supports, refutes or refines.", nullable=False),
     ),
-    key=("transcript_id", "theory_id"),
+    key=("transcript_id", "theory_id", "coder"),
+    notes=(
+        "Exactly one main row per transcript and theory; an agreement row's coder differs from "
+        "the main row's. Only main rows drive verdicts.",
+    ),
+)
+
+REFINEMENTS = TableSchema(
+    "refinements",
+    "Refined theory statements written by evaluators, with the context and the evidence they rest "
+    "on (empty when the raw refinements file is absent).",
+    (
+        _f("refinement_id", "string", "Refinement id, e.g. R001.", nullable=False),
+        _f("theory_id", "string", "Programme theory refined (in the codebook).", nullable=False),
+        _cat(
+            "context_dimension",
+            vocab.CONTEXT_DIMENSIONS,
+            "The context dimension the statement is about.",
+            nullable=False,
+        ),
+        _f(
+            "context_value",
+            "string",
+            "The context: a model variant, or a main host setting ('Mixed' for a tie).",
+            nullable=False,
+        ),
+        _f(
+            "statement",
+            "string",
+            "The evaluator's statement with names and places redacted.",
+            nullable=False,
+        ),
+        _f("author", "string", "Initials of the evaluator who wrote it.", nullable=False),
+        _f("written_on", "date", "Date written.", nullable=False),
+        _f(
+            "evidence",
+            "string",
+            "';'-joined ids of the transcripts and coded segments it rests on, each in the "
+            "cleaned data.",
+            nullable=False,
+            pattern=r"[^;\s]+(?:;[^;\s]+)*",
+        ),
+        _f("n_evidence", "int", "Number of distinct evidence ids.", nullable=False, minimum=1),
+    ),
+    key=("refinement_id",),
 )
 
 CONTEXT = TableSchema(
@@ -624,6 +682,7 @@ SCHEMAS: Mapping[str, TableSchema] = MappingProxyType(
             CODEBOOK,
             CODINGS,
             JUDGEMENTS,
+            REFINEMENTS,
             CONTEXT,
         )
     }

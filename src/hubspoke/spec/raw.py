@@ -45,6 +45,7 @@ LAYOUT: Mapping[str, str] = MappingProxyType(
         "transcripts": "qualitative/transcripts.csv",
         "segments": "qualitative/coded_segments.csv",
         "judgements": "qualitative/theory_judgements.csv",
+        "refinements": "qualitative/refinements.csv",
         "qdpx": "qualitative/hubspoke_interviews.qdpx",
         "context_cin": "context/cin_factors_at_assessment_synthetic.csv",
         "context_population": "context/population_0_17_synthetic.csv",
@@ -76,7 +77,8 @@ QuirkKind = Literal[
     "blank_row", "notes_row", "duplicate_row", "renamed_column", "reordered_columns",
     "header_offset", "encoding_cp1252", "encoding_bom", "risk_tool", "direct_identifier",
     "name_in_free_text", "out_of_range", "invalid_label", "date_order", "name_in_excerpt",
-    "unknown_code", "position_out_of_range", "invalid_judgement",
+    "unknown_code", "position_out_of_range", "invalid_judgement", "unknown_theory",
+    "unknown_evidence",
 ]  # fmt: skip
 QuirkAction = Literal["harmonise", "quarantine", "merge", "drop_column", "skip", "file"]
 QUIRK_KINDS: Mapping[QuirkKind, tuple[QuirkAction, str]] = MappingProxyType(
@@ -124,6 +126,14 @@ QUIRK_KINDS: Mapping[QuirkKind, tuple[QuirkAction, str]] = MappingProxyType(
         "invalid_judgement": (
             "quarantine",
             "a theory judgement other than supports / refutes / refines",
+        ),
+        "unknown_theory": (
+            "quarantine",
+            "a refinement (or judgement) naming a programme theory the codebook does not define",
+        ),
+        "unknown_evidence": (
+            "quarantine",
+            "a refinement whose evidence names a transcript or coded segment not in the data",
         ),
     }
 )
@@ -605,7 +615,7 @@ SUBMISSION_TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in SUBMISSION_TABLE
 REFERENCE_TABLES: tuple[RawTable, ...] = (SERVICES, SPOKES)
 
 # ---------------------------------------------------------------------------
-# Qualitative: codebook, transcripts, coded segments, judgements
+# Qualitative: codebook, transcripts, coded segments, judgements, refinements
 # ---------------------------------------------------------------------------
 
 
@@ -697,11 +707,30 @@ SEGMENTS = RawTable(
 )
 JUDGEMENTS_TABLE = RawTable(
     name="theory_judgements",
-    description="Per transcript and programme theory, the evaluator's judgement.",
-    key=("transcript_id", "theory_id"),
+    description=(
+        "Per transcript, programme theory and coder, a judgement. Exactly one `main` row per "
+        "transcript and theory drives verdicts; `agreement` rows are a second coder's independent "
+        "judgement of the same transcript and theory, kept only to measure agreement."
+    ),
+    key=("transcript_id", "theory_id", "coder"),
     columns=(
         Column("transcript_id", "id", "Transcript.", True),
         Column("theory_id", "id", "Programme theory.", True),
+        Column(
+            "coder",
+            "id",
+            "Coder's initials (an agreement row's coder is not the main row's coder).",
+            True,
+            aliases=("coder initials", "judged by"),
+        ),
+        Column(
+            "check",
+            "category",
+            "main (the judgement that counts) or agreement (a second coder's, for agreement only).",
+            True,
+            vocabulary=vocab.vocabulary({c: () for c in vocab.JUDGEMENT_CHECKS}),
+            aliases=("judgement check", "purpose"),
+        ),
         Column(
             "judgement",
             "category",
@@ -713,7 +742,63 @@ JUDGEMENTS_TABLE = RawTable(
         Column("rationale", "free_text", "Evaluator's note (may contain names)."),
     ),
 )
-QUAL_TABLES: tuple[RawTable, ...] = (CODEBOOK, TRANSCRIPTS, SEGMENTS, JUDGEMENTS_TABLE)
+REFINEMENTS_TABLE = RawTable(
+    name="refinements",
+    description=(
+        "Optional: refined theory statements written by evaluators, one row per statement, "
+        "with the context it refines the theory for and the evidence it rests on."
+    ),
+    key=("refinement_id",),
+    columns=(
+        Column("refinement_id", "id", "Refinement id, e.g. R001.", True),
+        Column(
+            "theory_id",
+            "id",
+            "Programme theory refined (in the codebook).",
+            True,
+            quirks=("unknown_theory",),
+        ),
+        Column(
+            "context_dimension",
+            "category",
+            "The context dimension the statement is about.",
+            True,
+            vocabulary=vocab.vocabulary(
+                {"model_variant": ("model variant",), "host_setting": ("host setting",)}
+            ),
+        ),
+        Column(
+            "context_value",
+            "text",
+            "The context, one of its dimension's values: "
+            + "; ".join(f"{d}: {', '.join(v)}" for d, v in vocab.CONTEXT_VALUES.items())
+            + f" (a service's main host setting, '{vocab.MIXED_HOST_SETTING}' for a tie).",
+            True,
+        ),
+        Column(
+            "statement",
+            "free_text",
+            "The refined statement as the evaluator wrote it (names and places redacted when cleaned).",
+            True,
+        ),
+        Column("author", "id", "Initials of the evaluator who wrote it.", True),
+        Column("written_on", "date", "Date written, ISO (YYYY-MM-DD).", True),
+        Column(
+            "evidence",
+            "text",
+            "';'-separated ids of the transcripts (T0012) and coded segments (SG00012) it rests on.",
+            True,
+            quirks=("unknown_evidence",),
+        ),
+    ),
+)
+QUAL_TABLES: tuple[RawTable, ...] = (
+    CODEBOOK,
+    TRANSCRIPTS,
+    SEGMENTS,
+    JUDGEMENTS_TABLE,
+    REFINEMENTS_TABLE,
+)
 
 ALL_TABLES: tuple[RawTable, ...] = (*REFERENCE_TABLES, *SUBMISSION_TABLES, *QUAL_TABLES)
 

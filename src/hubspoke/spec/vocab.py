@@ -332,6 +332,20 @@ CMO_ELEMENTS: Mapping[str, str] = MappingProxyType(
     {"C": "context", "M": "mechanism", "O": "outcome"}
 )
 JUDGEMENTS: tuple[str, ...] = ("supports", "refutes", "refines")
+#: What a theory judgement is for: ``main`` drives verdicts (one per transcript and theory);
+#: ``agreement`` is a second coder's independent judgement, kept only to measure agreement.
+JUDGEMENT_CHECKS: tuple[str, ...] = ("main", "agreement")
+#: The context dimensions a programme theory is refined along.
+CONTEXT_DIMENSIONS: tuple[str, ...] = ("model_variant", "host_setting")
+#: The main host setting of a service whose Spokes are hosted equally in several settings.
+MIXED_HOST_SETTING = "Mixed"
+#: The values each context dimension takes (a service's model variant, or its main host setting).
+CONTEXT_VALUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "model_variant": MODEL_VARIANTS,
+        "host_setting": (*HOST_SETTINGS, MIXED_HOST_SETTING),
+    }
+)
 RESPONDENT_ROLES: tuple[str, ...] = (
     "Spoke worker",
     "Hub manager",

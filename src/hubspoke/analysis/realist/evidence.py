@@ -1,11 +1,16 @@
 """Where the interview evidence points: each theory by context, by respondent and refined.
 
-From the processed ``judgements`` (one per transcript and theory) and ``codings``:
+From the processed ``judgements`` (one main judgement per transcript and theory) and
+``codings``:
 
+* :func:`service_context_table` - each service's value on both context dimensions;
 * :func:`theory_context_matrix` - supports / refutes / refines per theory and context
-  (model variant or host setting) with a verdict per cell (:data:`VERDICT_RULE`);
+  (by default each theory's own dimension: PT1 and PT4 host setting, the others model
+  variant) with a verdict per cell (:data:`VERDICT_RULE`);
 * :func:`evidence_counts` - transcripts and coded segments per theory by role and year;
-* :func:`refined_theories` - each theory with the contexts where it was refined or refuted;
+* :func:`refined_theories` - each theory with the contexts where it was refined or
+  refuted, and the evaluators' statements on them (never a sentence filled from a
+  template: a context without a statement says it awaits one);
 
 and their display forms (:func:`matrix_wide`, :func:`role_evidence_table`,
 :func:`refined_display`). Interview counts for small respondent groups can point to a
@@ -14,18 +19,26 @@ person: pass them through :func:`hubspoke.present.display.table` with ``count_co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import pandas as pd
 
 from hubspoke.analysis.cross_site import host_labels
-from hubspoke.analysis.realist.inputs import _judgements, _require
+from hubspoke.analysis.realist.inputs import (
+    MIXED_HOST as MIXED_HOST,
+)
+from hubspoke.analysis.realist.inputs import (
+    _context_order,
+    _judgements,
+    _refinements,
+    _require,
+    _theories,
+)
 from hubspoke.analysis.realist.theories import (
     CONTEXT_DIMENSIONS,
     Theory,
     _theory_order,
-    load_theories,
 )
 from hubspoke.analysis.realist.verdicts import (
     CONTESTED,
@@ -34,12 +47,13 @@ from hubspoke.analysis.realist.verdicts import (
     TOO_LITTLE,
     _tally,
     _with_verdicts,
+    theory_verdicts,
 )
 from hubspoke.errors import ParameterError
-from hubspoke.spec.vocab import HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS, RESPONDENT_ROLES
+from hubspoke.spec.vocab import JUDGEMENTS, RESPONDENT_ROLES
 
-#: Label for pooled services (the same label as the outcome indicator table uses).
-MIXED_HOST = "Mixed"
+#: What a refined or refuted context shows until an evaluator has written a statement.
+AWAITING_STATEMENT = "awaiting an evaluator's statement"
 
 
 def service_contexts(
@@ -67,11 +81,21 @@ def service_contexts(
     return labels.loc[:, ["service_id", "host_setting"]].astype("string")
 
 
-def _context_order(by: str, seen: Iterable[str]) -> list[str]:
-    """Context values in their fixed order (model variants, host settings, then Mixed)."""
-    fixed = list(MODEL_VARIANTS) if by == "model_variant" else [*HOST_SETTINGS, MIXED_HOST]
-    seen = [str(s) for s in dict.fromkeys(seen) if pd.notna(s)]
-    return [v for v in fixed if v in seen] + sorted(v for v in seen if v not in fixed)
+def service_context_table(
+    services: pd.DataFrame, spokes: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per service both context values: ``service_id, model_variant, host_setting``.
+
+    The ``contexts`` argument of the realist analyses (each theory is read in its own
+    dimension). ``host_setting`` is the main host of the service's Spokes, a tie
+    "Mixed" (:func:`service_contexts`); without ``spokes`` the column is left out, so a
+    host-setting theory then fails naming it.
+    """
+    table = service_contexts(services, by="model_variant")
+    if spokes is None:
+        return table
+    return table.merge(service_contexts(services, spokes, by="host_setting"), on="service_id",
+                       how="left")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- theory x context
@@ -80,24 +104,33 @@ def theory_context_matrix(
     services: pd.DataFrame,
     spokes: pd.DataFrame | None = None,
     *,
-    by: Literal["model_variant", "host_setting"] = "model_variant",
+    by: Literal["model_variant", "host_setting"] | None = None,
     form: Literal["long", "wide"] = "long",
+    theories: Sequence[Theory] | None = None,
 ) -> pd.DataFrame:
     """Supports / refutes / refines per theory and context, with a verdict per cell.
 
-    ``by="host_setting"`` places each service in its main host setting (needs
-    ``spokes``). Every theory judged appears with every context of the services table,
-    so empty cells show as "too little evidence".
+    ``by=None`` (default) reads each theory in its own context dimension
+    (``Theory.context_dimension``: PT1 and PT4 host setting, needing ``spokes``; the
+    others model variant). ``by="model_variant"`` or ``"host_setting"`` puts every theory
+    in that one dimension (to compare, not to judge a theory by). Only main judgements
+    count. Every theory judged appears with every context of the services table, so
+    empty cells show as "too little evidence".
 
-    ``form="long"``: one row per theory and context: ``theory_id, <by>, supports,
+    ``form="long"``: one row per theory and context: ``theory_id, <context>, supports,
     refutes, refines, n_judgements, share_supports, share_refutes, share_refines,
-    modal_judgement, verdict``. ``form="wide"``: theories as rows, contexts as
-    columns, each cell ``"<verdict> (n=<judgements>)"`` for display.
+    modal_judgement, verdict``, where ``<context>`` is the column ``by`` or, for
+    ``by=None``, the two columns ``context_dimension, context``. ``form="wide"``:
+    theories as rows, contexts as columns, each cell ``"<verdict> (n=<judgements>)"``
+    (with ``by=None`` a theory's cells outside its own dimension are empty).
     """
     if form not in ("long", "wide"):
         raise ParameterError(
             "unknown table form", column="form", allowed=["long", "wide"], found=form
         )
+    if by is None:
+        own = _own_dimension_matrix(judgements, services, spokes, theories=theories)
+        return own if form == "long" else matrix_wide(own, by="context")
     frame = _judgements(judgements)
     contexts = service_contexts(services, spokes, by=by)
     placed = frame.merge(contexts, on="service_id", how="left")
@@ -108,11 +141,10 @@ def theory_context_matrix(
             column="service_id",
             found=str(placed.loc[unplaced, "service_id"].iloc[0]),
         )
-    theories = _theory_order(frame["theory_id"])
     order = _context_order(by, contexts[by])
-    grid = pd.MultiIndex.from_product([theories, order], names=["theory_id", by]).to_frame(
-        index=False
-    )
+    grid = pd.MultiIndex.from_product(
+        [_theory_order(frame["theory_id"]), order], names=["theory_id", by]
+    ).to_frame(index=False)
     counts = (
         grid.astype("string")
         .merge(
@@ -129,13 +161,43 @@ def theory_context_matrix(
     return long if form == "long" else matrix_wide(long, by=by)
 
 
+def _own_dimension_matrix(
+    judgements: pd.DataFrame,
+    services: pd.DataFrame,
+    spokes: pd.DataFrame | None,
+    *,
+    theories: Sequence[Theory] | None,
+) -> pd.DataFrame:
+    """:func:`theory_verdicts` with contexts from the services (and spokes) tables."""
+    frame = _judgements(judgements)
+    dims = {t.id: t.context_dimension for t in _theories(theories)}
+    needs_hosts = any(dims.get(str(t)) == "host_setting" for t in frame["theory_id"].unique())
+    if needs_hosts and spokes is None:
+        raise ParameterError(
+            "a host-setting theory (e.g. PT1) is read by host setting, which needs the spokes table",
+            column="spokes",
+            found=None,
+        )
+    contexts = service_context_table(services, spokes if needs_hosts else None)
+    return theory_verdicts(frame, contexts, theories=theories)
+
+
 def matrix_wide(long: pd.DataFrame, *, by: str = "model_variant") -> pd.DataFrame:
-    """Wide display form of :func:`theory_context_matrix`: cell = ``"<verdict> (n=<judgements>)"``."""
-    return (
+    """Wide display form of :func:`theory_context_matrix`: cell = ``"<verdict> (n=<judgements>)"``.
+
+    ``by="context"`` for the own-dimension form: contexts in the order they first
+    appear, a theory's cells outside its own dimension ``""``.
+    """
+    wide = (
         long.assign(cell=long["verdict"] + " (n=" + long["n_judgements"].astype("string") + ")")
         .pivot(index="theory_id", columns=by, values="cell")
         .rename_axis(index="Theory", columns=None)
     )
+    if isinstance(long[by].dtype, pd.CategoricalDtype):
+        return wide
+    order = [str(c) for c in pd.unique(long[by].astype("string")) if pd.notna(c)]
+    theories = [str(t) for t in pd.unique(long["theory_id"].astype("string"))]
+    return wide.reindex(index=theories, columns=order).fillna("")
 
 
 # --------------------------------------------------------------------------- evidence counts
@@ -216,15 +278,31 @@ def evidence_counts(
 
 
 # --------------------------------------------------------------------------- refined theories
-def _context_phrase(values: Sequence[str], dimension: str) -> str:
-    """Contexts in words: 'the Hub outreach and Rural dispersed models', 'Police host settings'."""
-    if not values:
+def _statements(
+    refinements: pd.DataFrame | None, theory: Theory, dimension: str, contexts: Sequence[str]
+) -> str:
+    """The evaluators' statements on these contexts, as written, or that one is awaited.
+
+    ``"<context>: <statement> (<refinement id>, <author>, <date>)"`` per statement,
+    ``"<context>: awaiting an evaluator's statement"`` where none exists, joined by
+    ``" | "``. Statements are written on the theory's own dimension only, so in any
+    other dimension the text is ``""``.
+    """
+    if not contexts or dimension != theory.context_dimension:
         return ""
-    joined = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
-    plural = len(values) > 1
-    if dimension == "model_variant":
-        return f"the {joined} model{'s' if plural else ''}"
-    return f"{joined} host setting{'s' if plural else ''}"
+    mine = (
+        refinements[refinements["theory_id"] == theory.id]
+        if refinements is not None
+        else pd.DataFrame(columns=["context_value"])
+    )
+    parts = []
+    for context in contexts:
+        found = mine[mine["context_value"] == context]
+        parts += [
+            f"{context}: {row.statement} ({row.refinement_id}, {row.author}, {row.written_on})"
+            for row in found.itertuples()
+        ] or [f"{context}: {AWAITING_STATEMENT}"]
+    return " | ".join(parts)
 
 
 def refined_theories(
@@ -233,17 +311,26 @@ def refined_theories(
     *,
     services: pd.DataFrame,
     spokes: pd.DataFrame | None = None,
-    by: Literal["model_variant", "host_setting"] | None = "model_variant",
+    by: Literal["model_variant", "host_setting"] | None = None,
+    refinements: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Each theory with its counts and the contexts where the evidence refines or refutes it.
+    """Each theory with its counts, the contexts where the evidence refines or refutes it,
+    and what the evaluators wrote about them.
 
     Contexts come from :func:`theory_context_matrix` (verdict 'refined' or 'refuted');
-    ``by=None`` uses each theory's own ``context_dimension``. Columns: ``theory_id,
-    theory, statement, n_transcripts, supports, refutes, refines, verdict`` (over all
-    contexts), ``refined_in, refuted_in, contested_in`` ('; '-separated), and
-    ``refined_statement, refuted_statement`` (the templates filled, '' when none).
+    ``by=None`` (default) uses each theory's own ``context_dimension``. Columns:
+    ``theory_id, theory, statement`` (the theory as stated), ``n_transcripts, supports,
+    refutes, refines, verdict`` (main judgements over all contexts), ``refined_in,
+    refuted_in, contested_in`` ('; '-separated), and ``refined_statement,
+    refuted_statement``: the evaluators' statements from ``refinements`` (the processed
+    refinements table) on those contexts, each as written with its id, author and date,
+    or "<context>: awaiting an evaluator's statement" (:data:`AWAITING_STATEMENT`); ''
+    when the theory was not refined (refuted) anywhere, or when ``by`` is not the
+    theory's own dimension (statements are written on that dimension only). No text is
+    made up from a template.
     """
-    theories = load_theories() if theories is None else theories
+    theories = _theories(theories)
+    checked = None if refinements is None else _refinements(refinements, theories)
     frame = _judgements(judgements)
     overall = _tally(frame, ["theory_id"]).set_index("theory_id")
     matrices: dict[str, pd.DataFrame] = {}
@@ -270,12 +357,8 @@ def refined_theories(
                 "refined_in": "; ".join(refined),
                 "refuted_in": "; ".join(refuted),
                 "contested_in": "; ".join(where(CONTESTED)),
-                "refined_statement": theory.refined.format(contexts=_context_phrase(refined, dim))
-                if refined
-                else "",
-                "refuted_statement": theory.refuted.format(contexts=_context_phrase(refuted, dim))
-                if refuted
-                else "",
+                "refined_statement": _statements(checked, theory, dim, refined),
+                "refuted_statement": _statements(checked, theory, dim, refuted),
             }
         )
     return pd.DataFrame(rows)
@@ -302,17 +385,29 @@ def role_evidence_table(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def refined_display(refined: pd.DataFrame) -> pd.DataFrame:
-    """:func:`refined_theories` as a table to show: statement, verdict, and where it was refined or refuted."""
+    """:func:`refined_theories` as a table to show: the theory, its verdict, where it was refined
+    or refuted and the evaluators' statements there (or that one is awaited)."""
     out = (
         refined.set_index("theory_id")
-        .loc[:, ["statement", "verdict", "refined_in", "refuted_in", "refined_statement"]]
+        .loc[
+            :,
+            [
+                "statement",
+                "verdict",
+                "refined_in",
+                "refuted_in",
+                "refined_statement",
+                "refuted_statement",
+            ],
+        ]
         .rename(
             columns={
                 "statement": "Theory",
                 "verdict": "Verdict overall",
                 "refined_in": "Refined in",
                 "refuted_in": "Refuted in",
-                "refined_statement": "Refined statement",
+                "refined_statement": "Evaluators' statements (refined)",
+                "refuted_statement": "Evaluators' statements (refuted)",
             }
         )
     )

@@ -1,8 +1,9 @@
 """The programme theories (PT1-PT6), read from ``theories.toml`` next to this module.
 
-Each theory names the context it is about (model variant or host setting), the
-outcome indicators it is tested against (first = main) and templates for its refined
-and refuted statements. Keeping the theories as data lets an evaluator change the
+Each theory names the context it is about (model variant or host setting) and the
+outcome indicators it is tested against (first = main). Refined statements are not
+here: evaluators write them from the evidence, with their name, date and evidence, in
+the refinements file (processed table ``refinements``). Keeping the theories as data lets an evaluator change the
 reports without touching code; :func:`load_theories` validates the file and names
 the field at fault.
 """
@@ -34,11 +35,12 @@ class Theory:
     context_dimension: str
     context: str
     indicators: tuple[str, ...]
-    refined: str
-    refuted: str
 
 
-_TEXT_FIELDS = ("id", "label", "statement", "context_dimension", "context", "refined", "refuted")
+_TEXT_FIELDS = ("id", "label", "statement", "context_dimension", "context")
+#: Fields of earlier versions that held pre-written "refined" sentences: refused, so a
+#: template can never be presented as a finding (evaluators write refinements as data).
+_TEMPLATE_FIELDS = ("refined", "refuted")
 _THEORY_FIELDS = (*_TEXT_FIELDS, "indicators")
 
 
@@ -47,6 +49,14 @@ def _theory(raw: Any, position: int, path: Path) -> Theory:
     where = f"theories[{position}]"
     if not isinstance(raw, dict):
         raise SchemaError(f"{where} must be a table", file=path, found=type(raw).__name__)
+    templates = sorted(set(raw) & set(_TEMPLATE_FIELDS))
+    if templates:
+        raise SchemaError(
+            f"{where}: pre-written refined statements are not allowed; evaluators write "
+            "refinements with their evidence in the refinements file",
+            file=path,
+            column=templates[0],
+        )
     unknown = sorted(set(raw) - set(_THEORY_FIELDS))
     if unknown:
         raise SchemaError(
@@ -80,16 +90,6 @@ def _theory(raw: Any, position: int, path: Path) -> Theory:
             column="indicators",
             found=ids,
         )
-    for name in ("refined", "refuted"):
-        fields = set(re.findall(r"{([^{}]*)}", raw[name]))
-        if fields != {"contexts"}:
-            raise SchemaError(
-                f"{where} ({raw['id']}): template must use the one placeholder {{contexts}}",
-                file=path,
-                column=name,
-                allowed=["{contexts}"],
-                found=sorted(fields),
-            )
     return Theory(**{n: raw[n].strip() for n in _TEXT_FIELDS}, indicators=tuple(ids))
 
 

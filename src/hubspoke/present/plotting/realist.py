@@ -3,17 +3,24 @@
 * :func:`theory_context_heatmap` - verdict per theory and context, judgements in each cell;
 * :func:`evidence_by_role_chart` - interviews per theory by respondent role, stacked bars;
 * :func:`agreement_dot_plot` - Krippendorff's alpha (or kappa) per code, with the 0.667
-  and 0.800 thresholds.
+  and 0.800 thresholds;
+* :func:`joint_display_chart` - one theory's joint display on an A4 page: per service,
+  grouped by the theory's own context, the indicator's value (n, 95% CI), the
+  interviews' supports / refutes / refines and the call, in colour and in words.
 
-Every chart takes the funder tables of
+Every chart but the joint display takes the funder tables of
 :mod:`hubspoke.analysis.realist.tables` and draws only what the release shows
 (:func:`hubspoke.present.views.view`): a hidden count or verdict is never drawn and is
-marked with the suppression symbol instead.
+marked with the suppression symbol instead. The joint display takes the frame of
+:func:`hubspoke.analysis.realist.joint_display` with hidden cells already missing,
+and draws the symbol (never a number) wherever a cell is missing.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,6 +28,14 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from hubspoke.analysis.agreement import KRIPPENDORFF_RELIABLE, KRIPPENDORFF_TENTATIVE
+from hubspoke.analysis.realist.joint import (
+    CONFIRM,
+    DISCORD,
+    EXPAND,
+    QUANT_MET,
+    QUANT_NO_DATA,
+    QUANT_NOT_MET,
+)
 from hubspoke.analysis.realist.verdicts import (
     CONTESTED,
     REFINED,
@@ -30,6 +45,7 @@ from hubspoke.analysis.realist.verdicts import (
     VERDICTS,
 )
 from hubspoke.errors import ParameterError
+from hubspoke.load import ALL_SERVICES
 from hubspoke.present.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Release, Shown
@@ -262,3 +278,281 @@ def agreement_alt(table: Table, *, statistic: str = "alpha", release: Release | 
         worst = quality.loc[values.idxmin()]
         text += f" Lowest: {worst['code_id']} ({values.min():.2f})."
     return text
+
+
+# --------------------------------------------------------------------------- joint display
+#: One colour per joint-display call (Okabe-Ito), always drawn with the call's word on it.
+CALL_COLOURS: dict[str, str] = {
+    CONFIRM: OKABE_ITO[2],
+    EXPAND: OKABE_ITO[4],
+    DISCORD: OKABE_ITO[5],
+}
+#: Printable width of an A4 portrait page with 2 cm margins, in inches.
+A4_WIDTH = 6.7
+#: Height of one row of the joint display, in inches.
+_ROW = 0.21
+#: Column positions (fraction of the width) and alignment: service, value, n, CI, target,
+#: S/R/F, verdict, call.
+_COLUMNS: dict[str, tuple[float, str]] = {
+    "service": (0.035, "left"),
+    "value": (0.19, "right"),
+    "n": (0.26, "right"),
+    "ci": (0.285, "left"),
+    "target": (0.405, "left"),
+    "srf": (0.615, "center"),
+    "verdict": (0.69, "left"),
+    "call": (0.93, "center"),
+}
+_HEADERS = {
+    "service": "Service",
+    "value": "Value",
+    "n": "n",
+    "ci": "95% CI",
+    "target": "Indicator\ntarget",
+    "srf": "Interviews\nS / R / F",
+    "verdict": "Interview\nverdict",
+    "call": "Call",
+}
+#: The quantitative side in a few words (:data:`hubspoke.analysis.realist.joint.QUANT_MET`...).
+_TARGET_WORDS = {QUANT_MET: "met", QUANT_NOT_MET: "not met", QUANT_NO_DATA: "not enough data"}
+_CALL_WIDTH = 0.12
+_CALL_WORDS = {
+    CONFIRM: "both sides agree",
+    EXPAND: "interviews add to the number",
+    DISCORD: "the sides disagree",
+}
+_DIMENSION_WORDS = {"model_variant": "model variant", "host_setting": "host setting"}
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def _is_share(row: pd.Series) -> bool:
+    """Whether the row's indicator is a proportion (drawn as a percentage)."""
+    return any(str(row.get(c)) == "proportion" for c in ("kind", "unit") if _present(row.get(c)))
+
+
+def _short(value: float, share: bool) -> str:
+    if share:
+        return f"{value:.0%}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _joint_cells(row: pd.Series, symbol: str) -> dict[str, str]:
+    """The texts of one service's row; a missing value hides its n, interval and target too."""
+    share = _is_share(row)
+    value, n = row.get("value"), row.get("n")
+    low, high = row.get("ci_low"), row.get("ci_high")
+    shown = _present(value)
+    counts = [row.get(j) for j in ("supports", "refutes", "refines")]
+    ci = ""
+    if shown and _present(low) and _present(high):
+        ci = f"{_short(float(low), share)} to {_short(float(high), share)}"
+    elif shown:
+        ci = "no interval"
+    side = row.get("quantitative")
+    return {
+        "value": _short(float(value), share) if shown else symbol,
+        "n": f"{int(n)}" if shown and _present(n) else "",
+        "ci": ci,
+        "target": _TARGET_WORDS.get(str(side), str(side)) if shown and _present(side) else "",
+        "srf": " / ".join(f"{int(c)}" if _present(c) else symbol for c in counts),
+        "verdict": str(row["qualitative"]) if _present(row.get("qualitative")) else symbol,
+        "call": str(row["call"]) if _present(row.get("call")) else symbol,
+    }
+
+
+def _joint_rows(
+    joint: pd.DataFrame, *, theory_id: str, indicator_id: str | None, year: int | None
+) -> pd.DataFrame:
+    """The rows of one theory, one indicator (default: its main one) and one period."""
+    theories = [str(t) for t in dict.fromkeys(joint["theory_id"].astype(str))]
+    rows = joint[joint["theory_id"].astype(str) == theory_id]
+    if rows.empty:
+        raise ParameterError(
+            "theory not in the joint display", column="theory_id", allowed=theories, found=theory_id
+        )
+    ids = [str(i) for i in dict.fromkeys(rows["indicator_id"].astype(str))]
+    chosen = indicator_id if indicator_id is not None else ids[0]
+    if chosen not in ids:
+        raise ParameterError(
+            f"indicator not in the joint display of {theory_id}",
+            column="indicator_id",
+            allowed=ids,
+            found=chosen,
+        )
+    rows = rows[rows["indicator_id"].astype(str) == chosen]
+    years = pd.to_numeric(rows["year"], errors="coerce")
+    known = sorted({int(y) for y in years.dropna()})
+    if year is not None:
+        picked = years.eq(int(year)).fillna(False)
+    elif years.isna().any():
+        picked = years.isna()
+    elif len(known) == 1:
+        picked = years.eq(known[0]).fillna(False)
+    else:
+        raise ParameterError(
+            "the joint display holds several years: choose one", column="year", allowed=known
+        )
+    if not picked.any():
+        raise ParameterError(
+            "year not in the joint display", column="year", allowed=known, found=year
+        )
+    return rows[picked.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _groups(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Rows grouped by context in the frame's order; all services last, without a heading."""
+    pooled = rows["service_id"].astype(str) == ALL_SERVICES
+    context = (
+        rows["context"].astype("string").fillna("context not given")
+        if "context" in rows.columns
+        else pd.Series("", index=rows.index, dtype="string")
+    )
+    groups = [
+        (str(c), part)
+        for c, part in rows[~pooled].groupby(context[~pooled], sort=False, dropna=False)
+    ]
+    if pooled.any():
+        groups.append(("", rows[pooled]))
+    return groups
+
+
+def _period_words(rows: pd.DataFrame) -> str:
+    year = pd.to_numeric(rows["year"], errors="coerce").dropna()
+    return "all years" if year.empty else f"{int(year.iloc[0])}"
+
+
+def _indicator_words(row: pd.Series) -> str:
+    """'Indicator 1.3 Days from concern to referral (median, days)'."""
+    label = f"{row['indicator_id']}"
+    if _present(row.get("indicator")) and str(row["indicator"]) != label:
+        label += f" {row['indicator']}"
+    how = [str(row[c]) for c in ("kind", "unit") if _present(row.get(c))]
+    how = list(dict.fromkeys(how))
+    return f"Indicator {label}" + (f" ({', '.join(how)})" if how else "")
+
+
+def _dimension(rows: pd.DataFrame) -> str:
+    if "context_dimension" not in rows.columns or rows["context_dimension"].isna().all():
+        return ""
+    return _DIMENSION_WORDS.get(str(rows["context_dimension"].dropna().iloc[0]), "")
+
+
+def _draw_row(ax: plt.Axes, y: float, label: str, cells: dict[str, str]) -> None:
+    """One service's row: texts in their columns and the call in a coloured box."""
+    x, align = _COLUMNS["service"]
+    ax.text(x, y, label, ha=align, va="center", fontsize=8, gid=f"service:{label}")
+    for key in ("value", "n", "ci", "target", "srf", "verdict"):
+        x, align = _COLUMNS[key]
+        if cells[key]:
+            ax.text(x, y, cells[key], ha=align, va="center", fontsize=8, gid=f"{key}:{label}")
+    x, _ = _COLUMNS["call"]
+    colour = CALL_COLOURS.get(cells["call"])
+    if colour is not None:
+        ax.add_patch(
+            plt.Rectangle(
+                (x - _CALL_WIDTH / 2, y - 0.42), _CALL_WIDTH, 0.84,
+                facecolor=colour, alpha=0.55, edgecolor="none",
+            )
+        )  # fmt: skip
+    ax.text(x, y, cells["call"], ha="center", va="center", fontsize=8, gid=f"call:{label}")
+
+
+def joint_display_chart(
+    joint: pd.DataFrame,
+    *,
+    theory_id: str,
+    indicator_id: str | None = None,
+    year: int | None = None,
+    title: str | None = None,
+    symbol: str = "c",
+) -> plt.Figure:
+    """One theory's joint display as a chart for an A4 page (:data:`A4_WIDTH` inches wide).
+
+    ``joint`` is :func:`hubspoke.analysis.realist.joint_display`'s frame (hidden cells
+    already missing). Services are rows grouped by the theory's own context; each row
+    gives the indicator's value, n, 95% CI and whether it met its target, the
+    interviews' supports / refutes / refines and their verdict, and the call, written on
+    a box of its colour (legend below).
+    ``indicator_id`` defaults to the theory's main indicator; ``year`` to the pooled
+    rows, or the only year. A missing value is drawn as ``symbol`` with no n, interval
+    or target; missing counts, verdicts and calls are drawn as ``symbol`` too.
+    """
+    rows = _joint_rows(joint, theory_id=theory_id, indicator_id=indicator_id, year=year)
+    groups = _groups(rows)
+    first = rows.iloc[0]
+    name = f" {first['theory']}" if _present(first.get("theory")) else ""
+    heading = textwrap.wrap(title or f"{theory_id}{name}: indicator and interviews by service", 64)
+    dimension = _dimension(rows)
+    grouped = f"; services grouped by {dimension}" if dimension else ""
+    about = textwrap.wrap(f"{_indicator_words(first)}, {_period_words(rows)}{grouped}", 100)
+    head = len(about) + 2  # the lines above the first service: subtitle, two of column headers
+    n_lines = head + len(rows) + sum(1 for g, _ in groups if g)
+    top, bottom = 0.15 + 0.22 * len(heading), 0.8
+    height = top + bottom + _ROW * n_lines
+    fig, ax = new_figure(title="\n".join(heading), width=A4_WIDTH, height=height)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - top / height, bottom=bottom / height)
+    ax.axis("off")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(n_lines - 0.5, -0.5)
+    ax.text(0.0, (len(about) - 1) / 2, "\n".join(about), ha="left", va="center", fontsize=8,
+            color=NEUTRAL)  # fmt: skip
+    for key, (x, align) in _COLUMNS.items():
+        ax.text(x, head - 1.5, _HEADERS[key], ha=align, va="center", fontsize=8, fontweight="bold")
+    ax.axhline(head - 0.5, color="#BBBBBB", linewidth=0.8)
+    line = head
+    for context, part in groups:
+        if context:
+            ax.text(0.0, line, context, ha="left", va="center", fontsize=8, fontweight="bold")
+            line += 1
+        for _, row in part.iterrows():
+            _draw_row(ax, line, str(row["service_id"]), _joint_cells(row, symbol))
+            line += 1
+    fig.legend(
+        handles=[
+            Patch(facecolor=c, alpha=0.55, label=f"{k}: {_CALL_WORDS[k]}")
+            for k, c in CALL_COLOURS.items()
+        ],
+        loc="lower left", bbox_to_anchor=(0.0, 0.26 / height), ncol=len(CALL_COLOURS),
+        fontsize=8, handlelength=1.5, columnspacing=1.2,
+    )  # fmt: skip
+    fig.text(
+        0.01, 0.08 / height,
+        f"S / R / F: interviews that support / refute / refine the theory. {symbol}: not shown.",
+        ha="left", va="bottom", fontsize=7, color=NEUTRAL,
+    )  # fmt: skip
+    return fig
+
+
+def joint_display_alt(
+    joint: pd.DataFrame,
+    *,
+    theory_id: str,
+    indicator_id: str | None = None,
+    year: int | None = None,
+    symbol: str = "c",
+) -> str:
+    """Alt text for :func:`joint_display_chart`: the calls, and each discord with both sides."""
+    rows = _joint_rows(joint, theory_id=theory_id, indicator_id=indicator_id, year=year)
+    first = rows.iloc[0]
+    dimension = _dimension(rows)
+    calls = rows["call"].astype("string").value_counts()
+    tally = ", ".join(f"{int(calls.get(c, 0))} {c}" for c in CALL_COLOURS)
+    discords = []
+    for _, row in rows[rows["call"].astype("string").eq(DISCORD).fillna(False)].iterrows():
+        cells = _joint_cells(row, symbol)
+        of = f" of {cells['n']}" if cells["n"] else ""
+        discords.append(
+            f"{row['service_id']}: value {cells['value']}{of}, interviews {cells['srf']} "
+            f"(supports / refutes / refines), {cells['verdict']}"
+        )
+    grouped = f", grouped by {dimension}" if dimension else ""
+    text = (
+        f"Table-like chart of {theory_id}, {_indicator_words(first)} ({_period_words(rows)}), "
+        f"for {len(rows)} rows of services{grouped}: each row gives the indicator's value "
+        "with n and 95% confidence interval, the interviews that support, refute or refine "
+        f"the theory, their verdict and the call ({symbol}: not shown). Calls: {tally}."
+    )
+    return text + (" Discord in " + "; ".join(discords) + "." if discords else "")
