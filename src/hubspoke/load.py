@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,29 @@ def service_years(folder: Path | None = None) -> list[tuple[str, int]]:
     return sorted(pairs)
 
 
+#: The last few answers of :func:`available_service_years`, by the frames they were read
+#: from (a report or the release asks it thousands of times of the same loaded tables).
+#: Held by weak reference, so remembering never keeps a frame alive.
+_PAIRS_SEEN: list[tuple[tuple[weakref.ref, ...], dict[str, list[int]]]] = []
+
+
 def available_service_years(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[int]]:
-    """Each service with submission rows in ``tables`` and its years, in order."""
+    """Each service with submission rows in ``tables`` and its years, in order.
+
+    Remembered for the same frame objects (loaded tables are read, never changed in
+    place); a copy is returned, so callers may change it.
+    """
+    frames = tuple(tables[n] for n in SUBMISSION_TABLE_NAMES if n in tables)
+    for seen, answer in _PAIRS_SEEN:
+        if len(seen) == len(frames) and all(a() is b for a, b in zip(seen, frames, strict=True)):
+            return {sid: list(years) for sid, years in answer.items()}
+    answer = _service_years_of(tables)
+    _PAIRS_SEEN.insert(0, (tuple(weakref.ref(f) for f in frames), answer))
+    del _PAIRS_SEEN[4:]
+    return {sid: list(years) for sid, years in answer.items()}
+
+
+def _service_years_of(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[int]]:
     pairs: set[tuple[str, int]] = set()
     for name in (n for n in SUBMISSION_TABLE_NAMES if n in tables):
         frame = tables[name]
