@@ -315,3 +315,63 @@ def test_a_count_equal_to_its_total_hides_the_total():
     shown = release.view(table)
     assert shown.display.loc["r0", "c0"] == "c" and shown.display.loc["r0", "Total"] == "c"
     assert not pinned(release) and not release.residual
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(rows=_grids(), total_row=st.booleans(), total_column=st.booleans())
+def test_large_groups_audited_by_neighbourhood_cannot_be_undone(
+    rows, total_row, total_column, every_group_large
+):
+    """The national-scale path (groups above EXACT_LIMIT moved within neighbourhoods, every
+    other cell held at a solution) leaves nothing the exact attacker can pin."""
+    table = _crosstab(rows, total_row, total_column)
+    release = _protect(table)
+    assert set(pinned(release)) <= set(release.residual)
+
+
+def _triangle() -> tuple[dict, list[dict]]:
+    """Three counts, each pair adding up to a shown total: two equations with two hidden
+    cells each still pin all three (x1 + x2 = 10, x1 + x3 = 8, x2 + x3 = 12)."""
+    from hubspoke.privacy.release import ReleaseCell
+
+    ids = {name: CellId.of("young_people", part=name) for name in ("x1", "x2", "x3")}
+    totals = {name: CellId.of("young_people", pair=name) for name in ("t12", "t13", "t23")}
+    values = {"x1": 3, "x2": 7, "x3": 5, "t12": 10, "t13": 8, "t23": 12}
+    cells = {
+        cid: ReleaseCell(cid, "count", float(values[name]))
+        for name, cid in {**ids, **totals}.items()
+    }
+    equations = [
+        {ids["x1"]: 1.0, ids["x2"]: 1.0, totals["t12"]: -1.0},
+        {ids["x1"]: 1.0, ids["x3"]: 1.0, totals["t13"]: -1.0},
+        {ids["x2"]: 1.0, ids["x3"]: 1.0, totals["t23"]: -1.0},
+    ]
+    return cells, equations
+
+
+def test_cells_pinned_by_several_equations_get_more_hidden():
+    """Each equation has two hidden cells, yet together they pin every one: the audit finds it."""
+    cells, equations = _triangle()
+    release = protect(cells, equations=equations)
+    assert not pinned(release) and not release.residual
+
+
+def test_large_group_path_finds_cells_pinned_by_several_equations(every_group_large):
+    """The same, audited by neighbourhoods (as in a national release)."""
+    cells, equations = _triangle()
+    release = protect(cells, equations=equations)
+    assert not pinned(release) and not release.residual
+
+
+@pytest.fixture
+def every_group_large(monkeypatch):
+    """Every group counts as large (and every check as many), so a test takes the
+    neighbourhood path of national releases on small tables."""
+    import hubspoke.privacy.release as release_module
+
+    monkeypatch.setattr(release_module, "EXACT_LIMIT", 1)
+    monkeypatch.setattr(release_module, "MANY", 2)

@@ -48,6 +48,13 @@ NOT_AVAILABLE = "x"
 #: Relation: coefficients over cell ids; ``== 0`` for equations, ``<= 0`` for inequalities.
 Relation = Mapping[CellId, float]
 
+#: The largest group of hidden cells audited exactly; larger ones neighbourhood first.
+EXACT_LIMIT: Final = 3000
+#: In a large group with more cells to check than this, a few LPs over the whole group first.
+MANY: Final = 400
+#: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
+NEIGHBOURHOODS: Final = (1, 2, 4)
+
 
 @dataclass(frozen=True)
 class ReleaseCell:
@@ -466,12 +473,14 @@ class _Model:
                 added = True
         return added
 
-    def _component_of(self, k: int) -> set[int]:
-        """The relations reachable from variable ``k`` through unknown cells."""
+    def _component_of(self, k: int, *, limit: int = EXACT_LIMIT) -> set[int]:
+        """The relations reachable from variable ``k`` through unknown cells (the first
+        ``limit`` found: in a national release the group can hold most of it)."""
         all_rels = self.eqs + self.ineqs
         unknown = self._unknown()
-        seen_v, seen_r, todo = {k}, set(), [k]
-        while todo:
+        seen_v, todo = {k}, [k]
+        seen_r: set[int] = set()
+        while todo and len(seen_r) < limit:
             v = todo.pop()
             for r in self.rels_of[v]:
                 if r in seen_r:
@@ -503,25 +512,17 @@ class _Model:
         for start in np.flatnonzero(wanted):
             if done[start]:
                 continue
-            variables, relations = _component(
-                int(start), unknown, self.eqs, self.ineqs, self.rels_of
+            variables, relations, whole = _component(
+                int(start), unknown, self.eqs, self.ineqs, self.rels_of, limit=EXACT_LIMIT + 1
             )
             done[variables] = True
             group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
-            if len(variables) <= EXACT_LIMIT:
+            if whole:
                 found = group.pinned(variables, relations, test=wanted[variables])
                 pinned[variables] = found
                 continue
             pinned |= group.pinned_large(variables, relations, wanted=wanted)
         return pinned
-
-
-#: The largest group of hidden cells audited exactly; larger ones neighbourhood first.
-EXACT_LIMIT: Final = 3000
-#: In a large group with more cells to check than this, a few LPs over the whole group first.
-MANY: Final = 400
-#: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
-NEIGHBOURHOODS: Final = (1, 2, 4)
 
 
 class _Group:
@@ -562,13 +563,19 @@ class _Group:
     def pinned_large(
         self, variables: list[int], relations: list[int], *, wanted: np.ndarray
     ) -> np.ndarray:
-        """The wanted cells of a large group that no neighbourhood moves."""
+        """The wanted cells of a part of a large group that no neighbourhood moves.
+
+        ``variables``: up to :data:`EXACT_LIMIT` cells of the group, ``relations`` every
+        relation touching them; the rest of the group is held at the reference solution.
+        """
         m = self.model
         out = np.zeros(len(m.ids), dtype=bool)
         todo = [v for v in variables if wanted[v]]
-        if len(todo) > MANY:  # many cells: a few LPs over the whole group settle most
+        if len(todo) > MANY:  # many cells: a few LPs over this part of the group settle most
+            part = np.zeros(len(m.ids), dtype=bool)
+            part[variables] = True
             test = wanted[variables]
-            open_ = self.pinned(variables, relations, test=test, exhaustive=False)
+            open_ = self.pinned(variables, relations, test=test, unknown=part, exhaustive=False)
             todo = [v for v, o in zip(variables, open_, strict=True) if o]
         settled: set[int] = set()
         for v in todo:
@@ -622,7 +629,7 @@ def _reference_values(
     for start in np.flatnonzero(free):
         if done[start]:
             continue
-        variables, relations = _component(int(start), free, eqs, ineqs, rels_of)
+        variables, relations, _ = _component(int(start), free, eqs, ineqs, rels_of)
         done[variables] = True
         if not relations:
             out[variables] = 0.0
@@ -661,14 +668,23 @@ def _missing(value: object) -> bool:
 
 
 def _component(
-    start: int, unknown: np.ndarray, eqs: list, ineqs: list, rels_of: list[list[int]]
-) -> tuple[list[int], list[int]]:
-    """The unknown cells linked to ``start`` by relations, with the relations that touch them."""
+    start: int,
+    unknown: np.ndarray,
+    eqs: list,
+    ineqs: list,
+    rels_of: list[list[int]],
+    *,
+    limit: int | None = None,
+) -> tuple[list[int], list[int], bool]:
+    """The unknown cells linked to ``start`` by relations, the relations that touch them, and
+    whether that is the whole group (False when it was cut at ``limit`` cells)."""
     all_rels = eqs + ineqs
     seen = {start}
     relations: set[int] = set()
     todo = [start]
     while todo:
+        if limit is not None and len(seen) >= limit:
+            return sorted(seen), sorted({r for u in seen for r in rels_of[u]}), False
         v = todo.pop()
         for r in rels_of[v]:
             if r in relations:
@@ -678,7 +694,7 @@ def _component(
                 if unknown[w] and w not in seen:
                     seen.add(w)
                     todo.append(w)
-    return sorted(seen), sorted(relations)
+    return sorted(seen), sorted(relations), True
 
 
 #: Most LPs with an objective over every unproven cell of a group, before one cell at a time.
