@@ -63,7 +63,9 @@ SMALL = judgements(
 
 # --------------------------------------------------------------------------- matrix
 def test_matrix_counts_match_hand_counts():
-    m = r.theory_context_matrix(SMALL, services()).set_index(["theory_id", "model_variant"])
+    m = r.theory_context_matrix(SMALL, services(), by="model_variant").set_index(
+        ["theory_id", "model_variant"]
+    )
     assert tuple(m.loc[("PT1", "Multi-host"), ["supports", "refutes", "refines"]]) == (3, 1, 0)
     assert tuple(m.loc[("PT1", "Hub outreach"), ["supports", "refutes", "refines"]]) == (0, 1, 1)
     assert tuple(m.loc[("PT2", "Multi-host"), ["supports", "refutes", "refines"]]) == (1, 0, 2)
@@ -86,14 +88,14 @@ def test_matrix_by_host_setting_uses_main_host_and_mixed():
 
 
 def test_matrix_wide_form_and_bad_input():
-    wide = r.theory_context_matrix(SMALL, services(), form="wide")
+    wide = r.theory_context_matrix(SMALL, services(), by="model_variant", form="wide")
     assert list(wide.columns) == ["Multi-host", "Hub outreach"]
     assert wide.loc["PT1", "Multi-host"] == "supported (n=4)"
     bad = SMALL.assign(judgement=["partly supports", *SMALL["judgement"][1:]])
     with pytest.raises(SchemaError, match="partly supports"):
-        r.theory_context_matrix(bad, services())
+        r.theory_context_matrix(bad, services(), by="model_variant")
     with pytest.raises(ParameterError, match="S99"):
-        r.theory_context_matrix(SMALL.assign(service_id="S99"), services())
+        r.theory_context_matrix(SMALL.assign(service_id="S99"), services(), by="model_variant")
 
 
 @pytest.mark.parametrize(
@@ -246,17 +248,34 @@ def test_quotes_are_safe_and_attributed_by_role_and_year():
     assert excluded.loc[excluded["theory_id"] == "PT2", "quote_1"].item() == ""
 
 
-def test_refined_theories_fill_templates():
+def test_refined_theories_show_evaluators_statements_never_templates():
     theories = r.load_theories()
     judged = judgements(
-        [("S01", "PT1", F), ("S03", "PT1", F), ("S01", "PT1", S)] + [("S02", "PT1", R)] * 3
+        [("S01", "PT2", F), ("S03", "PT2", F), ("S01", "PT2", S)] + [("S02", "PT2", R)] * 3
     )
-    out = r.refined_theories(judged, theories, services=services()).set_index("theory_id")
-    assert out.loc["PT1", "refined_in"] == "Multi-host"
-    assert out.loc["PT1", "refuted_in"] == "Hub outreach"
-    assert "the Multi-host model" in out.loc["PT1", "refined_statement"]
-    assert "the Hub outreach model" in out.loc["PT1", "refuted_statement"]
-    assert out.loc["PT2", "refined_statement"] == "" and out.loc["PT2", "n_transcripts"] == 0
+    written = pd.DataFrame(
+        {
+            "refinement_id": ["R001"],
+            "theory_id": ["PT2"],
+            "context_dimension": ["model_variant"],
+            "context_value": ["Multi-host"],
+            "statement": ["Persistence worked only where workers could visit weekly."],
+            "author": ["AK"],
+            "written_on": ["2016-05-01"],
+            "evidence": ["T0001;T0002"],
+        }
+    )
+    out = r.refined_theories(
+        judged, theories, services=services(), spokes=spokes(), refinements=written
+    ).set_index("theory_id")
+    assert out.loc["PT2", "refined_in"] == "Multi-host"
+    assert out.loc["PT2", "refuted_in"] == "Hub outreach"
+    assert out.loc["PT2", "refined_statement"] == (
+        "Multi-host: Persistence worked only where workers could visit weekly. "
+        "(R001, AK, 2016-05-01)"
+    )
+    assert out.loc["PT2", "refuted_statement"] == f"Hub outreach: {r.AWAITING_STATEMENT}"
+    assert out.loc["PT3", "refined_statement"] == "" and out.loc["PT3", "n_transcripts"] == 0
 
 
 # --------------------------------------------------------------------------- coding quality
@@ -313,8 +332,6 @@ statement = "S"
 context_dimension = "model_variant"
 context = "C"
 indicators = ["1.1"]
-refined = "In {contexts}, x."
-refuted = "In {contexts}, y."
 """
 
 
@@ -327,7 +344,16 @@ refuted = "In {contexts}, y."
             "region",
         ),
         (('indicators = ["1.1"]', "indicators = []"), "indicators", "[]"),
-        (('refined = "In {contexts}, x."', 'refined = "In {places}, x."'), "refined", "places"),
+        (
+            ('indicators = ["1.1"]', 'indicators = ["1.1"]\nrefined = "In {contexts}, x."'),
+            "refined",
+            None,
+        ),
+        (
+            ('indicators = ["1.1"]', 'indicators = ["1.1"]\nrefuted = "In {contexts}, y."'),
+            "refuted",
+            None,
+        ),
         (('id = "PT1"', 'id = "theory one"'), "id", "theory one"),
         (('label = "L"\n', ""), "label", None),
         (('label = "L"', 'label = "L"\ncolour = "red"'), "colour", None),
@@ -395,7 +421,9 @@ def qualitative(synthetic_raw: Path) -> dict[str, pd.DataFrame]:
 
 
 def test_full_synthetic_matrix_recovers_generator_pattern(qualitative):
-    m = r.theory_context_matrix(qualitative["judgements"], qualitative["services"])
+    m = r.theory_context_matrix(
+        qualitative["judgements"], qualitative["services"], by="model_variant"
+    )
     cells = [(row.theory_id, str(row.model_variant), row.modal_judgement) for row in m.itertuples()]
     matches = [modal == PATTERN[t][v] for t, v, modal in cells if t != "PT5"]
     assert np.mean(matches) >= 0.8

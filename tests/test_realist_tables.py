@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from hubspoke.analysis import realist as r
+from hubspoke.analysis.agreement import agreement_band
 from hubspoke.analysis.realist import tables as rt
 from hubspoke.errors import ParameterError
-from hubspoke.privacy.release import gather, protect
-from hubspoke.privacy.table import CellId
+from hubspoke.privacy.release import Shown, gather, protect
+from hubspoke.privacy.table import CellId, Count, Figure
 
 S, R, F = "supports", "refutes", "refines"
 
@@ -132,3 +133,163 @@ def test_coding_quality_counts_are_counts():
     shown = release.view(table)
     assert shown.hidden.loc["cases", "rows_quarantined"]
     assert shown.hidden.loc["cases", "rows_in"] or shown.hidden.loc["cases", "rows_clean"]
+
+
+# --------------------------------------------------------------------------- the signed synthesis
+def _coded(rows: list[tuple[str, str, str, list[str]]]) -> pd.DataFrame:
+    """(transcript, service, role, codes) rows -> codings of PT2 in 2015, one coder."""
+    return pd.DataFrame(
+        [
+            {"transcript_id": t, "service_id": s, "year": 2015, "respondent_role": role,
+             "coder": "AK", "code_id": c, "cmo": {"M": "mechanism", "O": "outcome"}[c[4]],
+             "theory_id": "PT2", "start": 10 * k, "end": 10 * k + 9,
+             "excerpt": f"The worker kept coming back every week, code {c} of {t}."}
+            for t, s, role, codes in rows
+            for k, c in enumerate(codes)
+        ]
+    )  # fmt: skip
+
+
+def _pt2() -> r.Theory:
+    return next(t for t in r.load_theories() if t.id == "PT2")
+
+
+def test_cmo_table_counts_interviews_per_context_with_a_true_total():
+    tables = _tables(
+        [("S01", 2015, "Spoke worker", "PT2", S)] * 2 + [("S02", 2015, "Police", "PT2", F)]
+    )
+    codings = _coded(
+        [("T0001", "S01", "Spoke worker", ["PT2-M1", "PT2-O1"]),
+         ("T0002", "S03", "Spoke worker", ["PT2-M1", "PT2-O1", "PT2-O2"]),
+         ("T0003", "S02", "Police", ["PT2-M1", "PT2-O1"])]
+    )  # fmt: skip
+    contexts = r.service_context_table(tables["services"], tables["spokes"])
+    config = r.cmo_configurations(codings, None, contexts, theories=[_pt2()])
+    scopes = rt.context_scopes(
+        tables, codings.assign(judgement=S), by="model_variant", time_period="2015"
+    )
+    table = rt.cmo_table(
+        config, theory=_pt2(), scopes=scopes, labels={"PT2-M1": "Keeps showing up"},
+        time_period="2015",
+    )  # fmt: skip
+    assert table is not None
+    frame = table.frame
+    assert frame.loc["PT2-M1 > PT2-O1", ["Multi-host", "Hub outreach", "Total"]].tolist() == [
+        2,
+        1,
+        3,
+    ]
+    assert frame.loc["PT2-M1 > PT2-O2", ["Multi-host", "Hub outreach", "Total"]].tolist() == [
+        1,
+        0,
+        1,
+    ]
+    assert frame.loc["PT2-M1 > PT2-O1", "Mechanism"] == "PT2-M1 Keeps showing up"
+    one_service = table.cell_id("PT2-M1 > PT2-O1", "Hub outreach")
+    assert one_service == CellId.of(
+        "interviews", service_id="S02", theory_id="PT2", mechanism="PT2-M1", outcome="PT2-O1",
+        time_period="2015",
+    )  # fmt: skip
+    total = table.cell_id("PT2-M1 > PT2-O1", "Total")
+    assert any(eq.get(total) == -1.0 and eq.get(one_service) == 1.0 for eq in table.equations())
+    cells, equations = gather([table])
+    release = protect(cells, equations=equations)
+    shown = release.view(table)
+    assert shown.hidden.loc["PT2-M1 > PT2-O1", "Total"]  # 3 interviews: suppressed
+
+
+def test_refinements_table_shares_the_context_cells_and_never_writes_a_statement():
+    rows = [("S01", 2015, "Spoke worker", "PT2", F)] * 3 + [("S02", 2015, "Police", "PT2", R)] * 2
+    tables = _tables(rows)
+    tables["refinements"] = pd.DataFrame(
+        {
+            "refinement_id": ["R001"], "theory_id": ["PT2"],
+            "context_dimension": ["model_variant"], "context_value": ["Multi-host"],
+            "statement": ["Weekly visits mattered more than the base."], "author": ["AK"],
+            "written_on": ["2016-05-01"], "evidence": ["T0001;T0002"],
+        }
+    )  # fmt: skip
+    judged = tables["judgements"].assign(coder="AK", check="main")
+    table = rt.refinements_table(tables, judged, theories=[_pt2()], time_period="2015")
+    assert table is not None
+    frame = table.frame
+    written = frame[frame["Author"] == "AK"].iloc[0]
+    assert written["Evaluator's statement"] == "Weekly visits mattered more than the base."
+    assert written["Evidence"] == "T0001; T0002" and written["Refining interviews"] == 3
+    awaiting = frame[frame["Context"] == "Hub outreach"].iloc[0]
+    assert awaiting["Evaluator's statement"] == r.AWAITING_STATEMENT
+    assert "T0004" in awaiting["Evidence"] and awaiting["Refuting interviews"] == 2
+    context = rt.context_tables(
+        tables, tables["judgements"], by="model_variant", time_period="2015", theories=["PT2"]
+    )
+    ids = {c.id for t in context.values() for c in t.cells() if c.kind == "count"}
+    mine = {c.id for c in table.cells() if c.kind == "count"}
+    assert mine <= ids  # one cell in the release, whichever table prints it
+    refined = rt.refined_table(tables, tables["judgements"], theories=[_pt2()], time_period="2015")
+    statements = " ".join(refined.frame.astype(str).to_numpy().ravel())
+    assert "Weekly visits mattered more than the base. (R001, AK, 2016-05-01)" in statements
+    assert "Statement" not in refined.frame.columns and "statement" not in refined.frame.columns
+
+
+def test_joint_chart_frame_draws_only_what_the_view_shows():
+    frame = pd.DataFrame(
+        {
+            "Service": ["S01", "S02"], "Theory": ["PT2", "PT2"], "Context": ["Multi-host", ""],
+            "Indicator": ["2.1", "2.1"], "Unit": ["%", "%"], "Value": [50.0, 80.0],
+            "n": [10.0, 20.0], "CI low": [20.0, 60.0], "CI high": [80.0, 92.0],
+            "Indicator side": ["not enough data", "meets threshold"], "Interviews": [3, 9],
+            "Supports": [1, 8], "Refutes": [1, 1], "Refines": [1, 0],
+            "Interview verdict": ["contested", "supported"], "Call": ["expand", "confirm"],
+            "Reason": ["a", "b"],
+        },
+        index=pd.Index(["S01 PT2", "S02 PT2"], name="Service and theory"),
+    )  # fmt: skip
+    table = rt._cell_table(frame, rows="joint_row", items={})
+    hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    hidden.loc["S01 PT2", ["Value", "Supports", "Call"]] = True
+    chart = rt.joint_chart_frame(
+        Shown(table=table, display=frame.astype(str), hidden=hidden, symbol="c")
+    )
+    first, second = chart.iloc[0], chart.iloc[1]
+    assert pd.isna(first["value"]) and pd.isna(first["supports"]) and pd.isna(first["call"])
+    assert first["refutes"] == 1 and second["value"] == pytest.approx(0.8)
+    assert second["kind"] == "proportion" and second["call"] == "confirm"
+
+
+def test_participants_add_up_over_roles_and_years():
+    rows = [("S01", 2014, "Spoke worker", "PT2", S), ("S01", 2015, "Police", "PT2", S),
+            ("S02", 2015, "Police", "PT1", R)]  # fmt: skip
+    tables = _tables(rows)
+    table = rt.participants_table(tables, year="all", time_period="2014-2015")
+    assert table.frame.loc["Police", ["2014", "2015", "2014-2015"]].tolist() == [0, 2, 2]
+    assert table.frame.loc[rt.ALL_ROLES, "2014-2015"] == 3
+    assert table.cell_id(rt.ALL_ROLES, "2015") == CellId.of("interviews", time_period="2015")
+    assert any(eq.get(table.cell_id("Police", "2014-2015")) == -1.0 for eq in table.equations())
+
+
+def test_judgement_agreement_table_bands_match_the_values_shown():
+    judged = pd.DataFrame(
+        {
+            "transcript_id": [f"T{i:04d}" for i in range(8)] * 2,
+            "theory_id": "PT1",
+            "coder": ["AK"] * 8 + ["SB"] * 8,
+            "check": ["main"] * 8 + ["agreement"] * 8,
+            "judgement": [S, S, R, F, S, R, F, S] + [S, S, R, F, R, R, S, S],
+        }
+    )
+    table = rt.judgement_agreement_table(judged, time_period="2015")
+    row = table.frame.loc["All pairs"]
+    assert row["kappa"] == round(row["kappa"], 2)
+    assert row["kappa_low"] <= row["kappa"] <= row["kappa_high"]
+    assert row["kappa_band"] == agreement_band(row["kappa"])
+    assert row["n_transcripts"] == 8
+    assert isinstance(table.spec("kappa"), Figure) and isinstance(
+        table.spec("n_transcripts"), Count
+    )
+
+
+def test_rameses_table_names_every_item_14_to_20():
+    table = rt.rameses_table()
+    assert list(table.frame.index) == [str(i) for i in range(14, 21)]
+    assert table.frame.loc["18", "Where answered"] == "not in this report"
+    assert not table.counts_people
