@@ -16,22 +16,28 @@ nbconvert and JupyterLab are never handed Markdown that could carry a script.
 from __future__ import annotations
 
 import base64
+import functools
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final, Literal
 
 import mistune
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
-from hubspoke import SYNTHETIC_NOTICE, __version__
+from hubspoke import SYNTHETIC_NOTICE, __version__, load
 from hubspoke.config import Settings, get_settings
+from hubspoke.io.parquet import snapshot
 from hubspoke.load import data_version
 from hubspoke.present.plotting import save_figure
 from hubspoke.present.views import view
-from hubspoke.privacy.release import NOT_AVAILABLE, Shown, footnote
-from hubspoke.privacy.table import Table
+from hubspoke.privacy.release import Shown, footnote, format_value
+from hubspoke.privacy.table import Count, Table, Text
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.
 Audience = Literal["funder", "analyst"]
@@ -106,7 +112,7 @@ def header(title: str, *, subtitle: str = "", settings: Settings | None = None) 
                 else ""
             )
             + f'<p class="hubspoke-built">Built {built} from data version <code>{html.escape(version)}</code> '
-            f"with hubspoke {html.escape(__version__)}.</p>"
+            f"with hubspoke {html.escape(__version__)}.</p>" + symbol_key(settings)
         ),
         audience=FUNDER_TAG,
     )
@@ -130,15 +136,167 @@ def section(anchor: str, heading: str, *, intro: str = "") -> None:
         say(intro)
 
 
-def _html_table(frame: pd.DataFrame) -> str:
-    """A table as HTML, the index's name heading its column (not a row of its own)."""
-    named = any(name is not None for name in frame.index.names)
-    clash = bool(set(frame.index.names) & set(frame.columns))  # a column heading like the index's
-    return (
-        frame.reset_index().to_html(classes="hubspoke-table", index=False, escape=True)
-        if named and not clash
-        else frame.to_html(classes="hubspoke-table", escape=True)
+#: Headings for column names the generic rule (:func:`readable_label`) would read badly.
+KNOWN_LABELS: Final[Mapping[str, str]] = {
+    "n": "Number",
+    "n_both": "Number with both ratings",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "p_value": "p-value",
+    "pct": "%",
+    "service_id": "Service",
+    "theory_id": "Programme theory",
+    "la_code": "Local authority",
+    "la_name": "Local authority",
+    "model_variant": "Model variant",
+    "host_setting": "Main host setting",
+    "time_period": "Year",
+}
+#: Words for common parts of column names.
+_WORDS: Final[Mapping[str, str]] = {"pct": "percentage", "ci": "CI", "id": "ID", "n": "number"}
+#: A name as code writes it (``young_people_reached``, ``age``): turned into words for readers.
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+#: An ONS area code (local authority, region, country): shown to funders as its name.
+AREA_CODE = re.compile(r"\b[EWSN]\d{8}\b")
+#: CSS classes of text cells (left-aligned) and number cells (right-aligned).
+TEXT_CLASS: Final = "hubspoke-text"
+NUMBER_CLASS: Final = "hubspoke-num"
+
+
+def readable_label(name: Hashable) -> str:
+    """A heading for a name from code: ``young_people_reached`` -> ``Young people reached``.
+
+    Known names read as :data:`KNOWN_LABELS` says; a heading already written for readers
+    (spaces, capitals, symbols) is kept as it is.
+    """
+    if isinstance(name, tuple):
+        return ", ".join(dict.fromkeys(readable_label(p) for p in name if str(p).strip()))
+    text = str(name)
+    if text in KNOWN_LABELS:
+        return KNOWN_LABELS[text]
+    if not _IDENTIFIER.match(text):
+        return text
+    words = " ".join(_WORDS.get(word, word) for word in text.split("_"))
+    return words[:1].upper() + words[1:]
+
+
+def column_label(data: Table, column: Hashable) -> str:
+    """A column's heading: the Table's label, a count's unit for ``n``, else the name in words."""
+    if column in data.labels:
+        return str(data.labels[column])
+    if data.column_dim is None:
+        spec = data.spec(column)
+        if column == "n" and isinstance(spec, Count) and spec.unit:
+            return spec.unit[:1].upper() + spec.unit[1:]
+    return readable_label(column)
+
+
+def row_heading(data: Table) -> str:
+    """The heading of the row labels' column: the index's name, else the rows' dimension."""
+    names = [n for n in data.frame.index.names if n is not None and str(n).strip()]
+    return readable_label(tuple(names)) if names else readable_label(data.rows)
+
+
+def area_names(settings: Settings | None = None) -> dict[str, str]:
+    """ONS area code -> name (``la_name``) from the processed ``context`` table; empty without one."""
+    folder = snapshot((settings or get_settings()).processed_dir)
+    path = folder / "context.parquet"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return dict(_area_names(str(folder), stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _area_names(folder: str, stamp: int) -> tuple[tuple[str, str], ...]:
+    """The code -> name pairs of one version of the context table (cached: read once a page)."""
+    context = load.load_tables(Path(folder), names=("context",)).get("context")
+    if context is None or not {"la_code", "la_name"} <= set(context.columns):
+        return ()
+    pairs = context[["la_code", "la_name"]].dropna().drop_duplicates("la_code")
+    return tuple(zip(pairs["la_code"].astype(str), pairs["la_name"].astype(str), strict=True))
+
+
+def name_areas(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with every ONS area code it holds replaced by the area's name (codes stay in open data)."""
+    return AREA_CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A table ready to print: caption, headings and cells as text, each marked number or not."""
+
+    caption: str
+    corner: str
+    columns: list[tuple[str, bool]]
+    rows: list[tuple[str, list[tuple[str, bool]]]]
+
+
+def _cls(numeric: bool) -> str:
+    return NUMBER_CLASS if numeric else TEXT_CLASS
+
+
+def _grid_html(grid: _Grid) -> str:
+    """The table as HTML: a caption, column headings (``scope="col"``), row headings
+    (``scope="row"``), and number cells right-aligned by class; every text escaped."""
+    esc = html.escape
+    head = f'<th scope="col" class="{TEXT_CLASS}">{esc(grid.corner)}</th>' + "".join(
+        f'<th scope="col" class="{_cls(num)}">{esc(label)}</th>' for label, num in grid.columns
     )
+    body = "".join(
+        f'<tr><th scope="row" class="{TEXT_CLASS}">{esc(label)}</th>'
+        + "".join(f'<td class="{_cls(num)}">{esc(text)}</td>' for text, num in cells)
+        + "</tr>"
+        for label, cells in grid.rows
+    )
+    return (
+        f'<table class="hubspoke-table"><caption>{grid.caption}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _is_number(data: Table, row: Hashable, column: Hashable) -> bool:
+    """Whether a cell holds a number (right-aligned): every kind but :class:`Text`."""
+    return not isinstance(data.cell_spec(row, column), Text)
+
+
+def _row_label(row: Hashable, names: Mapping[str, str]) -> str:
+    text = ", ".join(str(p) for p in row) if isinstance(row, tuple) else str(row)
+    return name_areas(readable_label(text) if _IDENTIFIER.match(text) else text, names)
+
+
+def table_grid(
+    data: Table, cells: pd.DataFrame, *, caption: str, names: Mapping[str, str]
+) -> _Grid:
+    """The grid of a Table with ``cells`` (text, same shape): labels for readers, areas by name."""
+    columns = list(data.frame.columns)
+    heads = [
+        (name_areas(column_label(data, c), names), not isinstance(data.spec(c), Text))
+        for c in columns
+    ]
+    rows = [
+        (
+            _row_label(row, names),
+            [
+                (name_areas(str(cells.loc[row, c]), names), _is_number(data, row, c))
+                for c in columns
+            ],
+        )
+        for row in data.frame.index
+    ]
+    return _Grid(caption, row_heading(data), heads, rows)
+
+
+def _analyst_cells(data: Table) -> pd.DataFrame:
+    """Every true value as text (nothing hidden), each to its column's places."""
+    out = pd.DataFrame(index=data.frame.index, columns=data.frame.columns, dtype=object)
+    for cell in data.cells():
+        spec = data.cell_spec(cell.row, cell.column)
+        out.loc[cell.row, cell.column] = format_value(
+            cell.value, kind=cell.kind, dp=getattr(spec, "dp", 0)
+        )
+    return out
 
 
 def table(data: Table, *, caption: str, settings: Settings | None = None) -> Shown:
@@ -146,45 +304,74 @@ def table(data: Table, *, caption: str, settings: Settings | None = None) -> Sho
 
     ``data`` must be a :class:`~hubspoke.privacy.table.Table`: its cells are looked up in
     the release (:func:`hubspoke.present.views.view`), so a cell hidden anywhere in the
-    funder release is hidden here too. Returns the funder view.
+    funder release is hidden here too. Both copies carry the same headings (the Table's
+    labels, else names in words), a ``<caption>``, row and column headings with ``scope``,
+    and local authorities by name; the symbols are explained once a page
+    (:func:`symbol_key`). Returns the funder view.
     """
     shown = view(data, settings=settings)
+    names = area_names(settings)
     cap = html.escape(caption)
-    labels = {c: data.label(c) for c in data.frame.columns}
-    _show(
-        HTML(
-            f"<p><em>Full numbers, evaluation team only (not in the funder report): {cap}</em></p>"
-            + _html_table(data.frame.rename(columns=labels))
-        ),
-        audience=ANALYST_TAG,
+    analyst = table_grid(
+        data,
+        _analyst_cells(data),
+        caption=f"<em>Full numbers, evaluation team only (not in the funder report): {cap}</em>",
+        names=names,
     )
-    missing = (shown.display == NOT_AVAILABLE).to_numpy().any()
-    note = (
-        f'<p class="hubspoke-footnote">{html.escape(footnote(threshold=shown_threshold(settings), symbol=shown.symbol, missing=bool(missing)))}</p>'
-        if shown.any_hidden or missing
-        else ""
-    )
-    _show(
-        HTML(
-            f"<p><strong>{cap}</strong></p>"
-            + _html_table(shown.display.rename(columns=labels))
-            + note
-        ),
-        audience=FUNDER_TAG,
-    )
+    _show(HTML(_grid_html(analyst)), audience=ANALYST_TAG)
+    funder = table_grid(data, shown.display, caption=f"<strong>{cap}</strong>", names=names)
+    _show(HTML(_grid_html(funder)), audience=FUNDER_TAG)
     return shown
+
+
+def symbol_key(settings: Settings | None = None) -> str:
+    """The page's one key to the table symbols (GSS: c suppressed, x not available, z not applicable)."""
+    settings = settings or get_settings()
+    text = footnote(
+        threshold=settings.suppression_threshold,
+        symbol=settings.suppression_symbol,
+        missing=True,
+        not_applicable=True,
+    )
+    return (
+        f'<p class="hubspoke-footnote hubspoke-symbols">Symbols in tables: {html.escape(text)}</p>'
+    )
+
+
+def _frame_grid(frame: pd.DataFrame, *, caption: str) -> _Grid:
+    """The grid of a bare frame (analysts only): numbers by dtype, as pandas prints them."""
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    names = [n for n in frame.index.names if n is not None]
+    return _Grid(
+        caption,
+        readable_label(tuple(names)) if names else "",
+        [(readable_label(c), num) for c, num in zip(frame.columns, numeric, strict=True)],
+        [
+            (
+                ", ".join(map(str, row)) if isinstance(row, tuple) else str(row),
+                [(_plain(v), num) for v, num in zip(values, numeric, strict=True)],
+            )
+            for row, values in zip(frame.index, frame.itertuples(index=False), strict=True)
+        ],
+    )
+
+
+def _plain(value: object) -> str:
+    """A value as pandas would print it (full numbers, for the evaluation team)."""
+    if isinstance(value, float | np.floating) and not np.isnan(value):
+        number = float(value)
+        return f"{number:,.6g}" if abs(number) >= 1e4 else f"{number:.6g}"
+    return "" if value is None or value is pd.NA else str(value)
 
 
 def analyst_table(frame: pd.DataFrame | pd.Series, *, caption: str) -> None:
     """Show a frame to the evaluation team only (never in the funder report)."""
     full = frame.to_frame() if isinstance(frame, pd.Series) else frame
-    _show(
-        HTML(
-            f"<p><em>Evaluation team only (not in the funder report): {html.escape(caption)}</em></p>"
-            + _html_table(full)
-        ),
-        audience=ANALYST_TAG,
+    cap = html.escape(caption)
+    grid = _frame_grid(
+        full, caption=f"<em>Evaluation team only (not in the funder report): {cap}</em>"
     )
+    _show(HTML(_grid_html(grid)), audience=ANALYST_TAG)
 
 
 def shown_threshold(settings: Settings | None = None) -> int:

@@ -52,6 +52,8 @@ Relation = Mapping[CellId, float]
 EXACT_LIMIT: Final = 3000
 #: In a large group with more cells to check than this, a few LPs over the whole group first.
 MANY: Final = 400
+#: Neighbours tried in turn for a cell still pinned after an earlier widening.
+TRIES: Final = 12
 #: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
 NEIGHBOURHOODS: Final = (1, 2, 4)
 
@@ -158,27 +160,44 @@ def footnote(
     threshold: int = config.SUPPRESSION_THRESHOLD,
     symbol: str = config.SUPPRESSION_SYMBOL,
     missing: bool = False,
+    not_applicable: bool = False,
 ) -> str:
-    """The footnote explaining the suppression symbol (and ``x`` when values are missing)."""
+    """The key to the symbols (GSS): ``c`` suppressed, and ``x`` / ``z`` when asked for.
+
+    One key per page (``hubspoke.present.display.symbol_key``), not one under every table.
+    """
     small = "a count of 1" if threshold == 1 else f"a count from 1 to {threshold}"
     text = (
         f"{symbol} = suppressed: {small}, or a value from which one could be worked out, "
         "is not shown to protect confidentiality (DfE convention)."
     )
-    return text + (f" {NOT_AVAILABLE} = not available." if missing else "")
+    text += f" {NOT_AVAILABLE} = not available." if missing else ""
+    return text + (" z = not applicable." if not_applicable else "")
 
 
 def format_value(value: object, *, kind: str, dp: int = 0) -> str:
-    """One value as text: counts with thousands separators, numbers to ``dp`` places, ``x`` when missing."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+    """One value as text: counts with thousands separators, numbers to ``dp`` places, ``x`` when missing.
+
+    A number in a text column is never printed at full float precision: a whole number
+    as it is (a year stays ``2014``), any other to ``dp`` places (2 when ``dp`` is 0).
+    """
+    if (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float | np.floating) and np.isnan(value))
+    ):
         return NOT_AVAILABLE
-    if kind == "text" or isinstance(value, str):
-        return str(value)
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
-    number = float(value)  # type: ignore[arg-type]
+    if not isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    number = float(value)
     if kind == "count":
         return f"{int(round(number)):,}"
+    if kind == "text":
+        return str(int(number)) if number.is_integer() else f"{number:.{dp or 2}f}"
     return f"{number:,.{dp}f}"
 
 
@@ -300,6 +319,9 @@ class _Model:
         self.primary = np.zeros(len(ids), dtype=bool)
         self.hidden = np.zeros(len(ids), dtype=bool)
         self.residual = np.zeros(len(ids), dtype=bool)
+        self.threshold = config.SUPPRESSION_THRESHOLD
+        #: Cells found pinned in an earlier round (see :meth:`_widen`).
+        self.pinned_before = np.zeros(len(ids), dtype=bool)
         self.rels_of: list[list[int]] = [[] for _ in ids]
         for r, rel in enumerate(eqs + ineqs):
             for v, _ in rel:
@@ -364,6 +386,8 @@ class _Model:
     # ----------------------------------------------------------------- the loop
     def protect(self, threshold: int) -> None:
         known = ~self.free
+        self.threshold = threshold
+        self.pinned_before = np.zeros(len(self.ids), dtype=bool)
         self.primary = known & (self.values >= 1) & (self.values <= threshold)
         self.hidden = self.primary.copy()
         self.eq_unknown = np.rint(self.incidence @ self._unknown().astype(float)).astype(int)
@@ -414,8 +438,8 @@ class _Model:
                 continue
             todo.extend(self._hide(choice))
 
-    def _candidate(self, members: Iterable[int]) -> int | None:
-        """The shown non-zero count among ``members`` whose hiding costs least.
+    def _candidates(self, members: Iterable[int]) -> list[int]:
+        """The shown non-zero counts among ``members``, those whose hiding costs least first.
 
         Least: first parts before totals (a total hidden hides every percentage of it),
         the more tables a cell totals the later; then a cell that leaves no other equation
@@ -428,12 +452,27 @@ class _Model:
         def lonely(v: int) -> int:  # v is shown: its equations with no unknown cell yet
             return sum(1 for r in self.rels_of[v] if r < n_eq and self.eq_unknown[r] == 0)
 
-        options = [
+        options = sorted(
             (int(self.is_total[v]), lonely(v), self.values[v], v)
             for v in members
             if not unknown[v] and self.values[v] > 0
-        ]
-        return min(options)[3] if options else None
+        )
+        return [int(o[3]) for o in options]
+
+    def _candidate(self, members: Iterable[int]) -> int | None:
+        """The cheapest shown count among ``members`` to hide (see :meth:`_candidates`)."""
+        options = self._candidates(members)
+        return options[0] if options else None
+
+    def _frees(self, k: int, c: int) -> bool:
+        """Whether hiding ``c`` would leave the pinned cell ``k`` free to move (one audit)."""
+        self.hidden[c] = True
+        try:
+            check = np.zeros(len(self.ids), dtype=bool)
+            check[k] = True
+            return not bool(self._audit(self.threshold, check=check)[k])
+        finally:
+            self.hidden[c] = False
 
     def _widen(self, pinned: np.ndarray) -> bool:
         """Hide a neighbour of each pinned cell; False if nothing is left to hide.
@@ -442,6 +481,10 @@ class _Model:
         the relations of the hidden cells beside it (two steps: "not recorded" is pinned
         by total minus assessed when assessed is shown in another table), cheapest first
         (see :meth:`_candidate`); failing that, anywhere in its group of hidden cells.
+        A cell still pinned after an earlier widening is pinned by a relation the cheapest
+        neighbour does not touch: then the neighbours are tried in turn (:data:`TRIES`),
+        and the first whose hiding frees the cell is hidden, instead of hiding cheap cells
+        that cannot help.
         """
         added = False
         touched: set[int] = set()
@@ -455,8 +498,14 @@ class _Model:
             around = {
                 v for u in near if unknown[u] for r in self.rels_of[u] for v, _ in all_rels[r]
             }
-            choice = self._candidate(near | around)
-            if (
+            options = self._candidates(near | around)
+            choice = options[0] if options else None
+            freeing = None
+            if self.pinned_before[k]:
+                freeing = next((c for c in options[:TRIES] if self._frees(int(k), c)), None)
+                choice = freeing if freeing is not None else choice
+            self.pinned_before[k] = True
+            if freeing is None and (
                 choice is None or self.is_total[choice] > 1
             ):  # a total of several tables: last resort
                 component = self._component_of(int(k))
