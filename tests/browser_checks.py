@@ -212,3 +212,178 @@ def check_funder_page(page, log: PageLog, response, notice: str) -> list[str]:
         + [f"external request: {url}" for url in external_requests(log.requests, page.url)]
         + console_problems(log)
     )
+
+
+# ---------------------------------------------------------------------------
+# Accessibility (axe-core), keyboard, print
+# ---------------------------------------------------------------------------
+
+#: The axe-core rules every page must pass: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and
+#: axe's best practices (one main landmark, all content in landmarks, no empty table header).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice")
+
+
+def axe_violations(page, tags: tuple[str, ...] = AXE_TAGS) -> list[str]:
+    """axe-core's violations on the open page, one line each: rule, impact, first elements.
+
+    axe is injected through the browser's debugging protocol, so it runs under the pages'
+    Content-Security-Policy (which lets no script of the page run) without weakening it.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
+    results = Axe().run(page, options=options)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}; {len(v['nodes'])} element(s), e.g. "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+        for v in results.response["violations"]
+    ]
+
+
+#: Computed styles that can show keyboard focus.
+FOCUS_STYLES = ("outlineStyle", "outlineWidth", "boxShadow", "backgroundColor")
+
+
+def _styles(page, selector: str) -> dict:
+    """The focus-showing styles of the first element matching ``selector``, as it is now."""
+    return page.eval_on_selector(
+        selector,
+        "(e, keys) => { const s = getComputedStyle(e); return Object.fromEntries(keys.map(k => [k, s[k]])); }",
+        list(FOCUS_STYLES),
+    )
+
+
+def focused(page) -> dict:
+    """What has the keyboard focus: its tag, href, whether it is on screen, its focus styles."""
+    return page.evaluate(
+        """(keys) => { const e = document.activeElement; const s = getComputedStyle(e);
+                   const r = e.getBoundingClientRect();
+                   return {tag: e.tagName.toLowerCase(), href: e.getAttribute('href'),
+                           styles: Object.fromEntries(keys.map(k => [k, s[k]])),
+                           visible: r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
+                                    && r.top < window.innerHeight && r.left < window.innerWidth}; }""",
+        list(FOCUS_STYLES),
+    )
+
+
+def shows_focus(state: dict, resting: dict) -> bool:
+    """Whether a focused element is on screen and looks different from itself without focus."""
+    return state["visible"] and state["styles"] != resting
+
+
+def check_keyboard_contents(page) -> list[str]:
+    """From the top of the page by keyboard alone: the first Tab reaches a visible skip link
+    that shows its focus, Enter on it goes to the contents, the next Tab reaches the first
+    contents link (which shows its focus), and Enter on that brings its section into view."""
+    page.evaluate("() => { window.scrollTo(0, 0); document.activeElement?.blur(); }")
+    first_link = 'nav a[href^="#"]'
+    want = page.eval_on_selector(first_link, "a => a.getAttribute('href')")
+    resting_skip, resting_link = _styles(page, 'a[href="#contents"]'), _styles(page, first_link)
+    problems: list[str] = []
+    page.keyboard.press("Tab")
+    skip = focused(page)
+    if skip["tag"] != "a" or skip["href"] != "#contents":
+        return [f"first Tab reached {skip['tag']} {skip['href']!r}, not the skip link"]
+    if not shows_focus(skip, resting_skip):
+        problems.append(f"the skip link is hidden or shows no focus when it has it: {skip}")
+    page.keyboard.press("Enter")
+    if page.evaluate("() => location.hash") != "#contents":
+        problems.append("Enter on the skip link did not go to #contents")
+    page.keyboard.press("Tab")
+    link = focused(page)
+    if link["href"] != want:
+        return problems + [f"Tab after the skip link reached {link}, not the first contents link"]
+    if not shows_focus(link, resting_link):
+        problems.append(f"the first contents link shows no focus: {link}")
+    page.keyboard.press("Enter")
+    in_view = page.evaluate(
+        """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+                     return r.bottom > 0 && r.top < window.innerHeight; }""",
+        want[1:],
+    )
+    if page.evaluate("() => location.hash") != want or not in_view:
+        problems.append(f"Enter on the first contents link did not bring {want} into view")
+    return problems
+
+
+#: Millimetres of a named paper size (width, height), as CSS ``@page { size }`` names them.
+PAPER_MM = {"a4": (210.0, 297.0)}
+CSS_PX_PER_MM = 96 / 25.4
+
+
+def page_rule(page) -> dict:
+    """The page's ``@page`` rule as the browser parsed it: size and the four margins."""
+    return page.evaluate(
+        """() => { for (const sheet of document.styleSheets) for (const rule of sheet.cssRules)
+                     if (rule instanceof CSSPageRule && !rule.selectorText) {
+                       const s = rule.style;
+                       return {size: s.getPropertyValue('size'),
+                               left: s.getPropertyValue('margin-left'),
+                               right: s.getPropertyValue('margin-right')}; }
+                   return null; }"""
+    )
+
+
+def _mm(length: str) -> float:
+    """A CSS length in mm (the stylesheet gives its margins in mm, cm or in)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*(mm|cm|in)\s*", length)
+    if not match:
+        raise ValueError(f"cannot read the length {length!r} as mm, cm or in")
+    value, unit = float(match[1]), match[2]
+    return value * {"mm": 1.0, "cm": 10.0, "in": 25.4}[unit]
+
+
+def printable_width_px(rule: dict | None) -> float:
+    """Width of the printable area in CSS px: the paper width less the left and right margins."""
+    if not rule:
+        raise ValueError("the page has no @page rule")
+    paper = rule["size"].split()[0].lower()
+    if paper not in PAPER_MM:
+        raise ValueError(f"@page size is {rule['size']!r}, not A4")
+    return (PAPER_MM[paper][0] - _mm(rule["left"]) - _mm(rule["right"])) * CSS_PX_PER_MM
+
+
+def print_overflows(page, width: float) -> list[str]:
+    """Tables and images wider than ``width`` (or reaching past it) once laid out for print.
+
+    The page is laid out with print styles at the printable width, as a printer would lay
+    it out; a table or image that does not fit there is cut off on paper.
+    """
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": int(width), "height": 1200})
+    found = page.evaluate(
+        """(width) => [...document.querySelectorAll('table, img, figure, pre')].map((e, i) => {
+               const r = e.getBoundingClientRect();
+               const name = e.querySelector('caption')?.innerText || e.getAttribute('alt') || '';
+               return {i, tag: e.tagName.toLowerCase(), width: r.width, right: r.right,
+                       scroll: e.scrollWidth, client: e.clientWidth, name: name.slice(0, 60)}; })
+             .filter(b => b.width > width + 0.5 || b.right > width + 0.5
+                          || b.scroll > b.client + 1)""",
+        width,
+    )
+    overall = page.evaluate("() => document.documentElement.scrollWidth")
+    problems = [
+        f"{b['tag']} {b['i']} ({b['name']!r}): {b['width']:.0f} px wide, right edge at "
+        f"{b['right']:.0f} px, content {b['scroll']} px (printable width {width:.0f} px)"
+        for b in found
+    ]
+    if overall > width + 0.5:
+        problems.append(f"the page is {overall} px wide in print (printable width {width:.0f} px)")
+    return problems
+
+
+def section_breaks(page) -> list[str]:
+    """Report sections (headings the contents list links to) that do not start a printed page
+    (read from the print styles: the page is switched to print media)."""
+    page.emulate_media(media="print")
+    return page.evaluate(
+        """() => [...document.querySelectorAll('nav a[href^="#"]')]
+              .map(a => document.getElementById(a.getAttribute('href').slice(1)))
+              .filter(h => h && getComputedStyle(h).breakBefore !== 'page')
+              .map(h => '#' + h.id)"""
+    )
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """Pages of a PDF printed by chromium (its page objects are written uncompressed)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))

@@ -9,6 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[^\s;]+)$")
 CONDA = re.compile(r"^\s*-\s+(?P<name>[A-Za-z0-9_.\-]+)=(?P<version>[^\s=]+)\s*$")
+#: A pin in environment.yml's ``pip:`` section (packages not on conda-forge).
+PIP_SECTION = re.compile(r"^\s+-\s+(?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[^\s;]+)\s*$")
 
 
 def _norm(name: str) -> str:
@@ -31,7 +33,7 @@ def environment_pins() -> dict[str, str]:
     """The conda packages of environment.yml with their pinned versions (python and pip aside)."""
     pins = {}
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        match = CONDA.match(line)
+        match = CONDA.match(line) or PIP_SECTION.match(line)
         if match and match["name"] not in {"python"}:
             pins[_norm(match["name"])] = match["version"]
     return pins

@@ -130,7 +130,7 @@ def test_funder_index_has_no_analyst_link_no_failed_report_and_no_error_text(rep
 
 def test_funder_index_lists_programme_and_cross_site_reports_before_services(reports):
     page = page_of(written_index(reports))
-    programme = page.find(id="programme-reports").find_next("table")
+    programme = page.find(id="programme-reports").find_next("ul")
     services = page.find(id="service-reports").find_next("table")
     assert programme.sourceline < services.sourceline
     assert hrefs(programme) == [

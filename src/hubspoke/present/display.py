@@ -239,14 +239,19 @@ def _cls(numeric: bool) -> str:
 
 def _grid_html(grid: _Grid) -> str:
     """The table as HTML: a caption, column headings (``scope="col"``), row headings
-    (``scope="row"``), and number cells right-aligned by class; every text escaped."""
+    (``scope="row"``), and number cells right-aligned by class (text cells carry no class:
+    left is the stylesheet's default, and a class on every cell made large pages heavy);
+    every text escaped."""
     esc = html.escape
     head = f'<th scope="col" class="{TEXT_CLASS}">{esc(grid.corner)}</th>' + "".join(
         f'<th scope="col" class="{_cls(num)}">{esc(label)}</th>' for label, num in grid.columns
     )
     body = "".join(
-        f'<tr><th scope="row" class="{TEXT_CLASS}">{esc(label)}</th>'
-        + "".join(f'<td class="{_cls(num)}">{esc(text)}</td>' for text, num in cells)
+        f'<tr><th scope="row">{esc(label)}</th>'
+        + "".join(
+            f'<td class="{NUMBER_CLASS}">{esc(text)}</td>' if num else f"<td>{esc(text)}</td>"
+            for text, num in cells
+        )
         + "</tr>"
         for label, cells in grid.rows
     )

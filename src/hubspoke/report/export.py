@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from pathlib import Path
 
 from hubspoke import SYNTHETIC_NOTICE
@@ -22,6 +23,9 @@ from hubspoke.present.display import FUNDER_TAG
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+#: The one stylesheet of every page, report and index alike (screen and A4 print); the
+#: report template includes it, the index pages read it through :func:`stylesheet`.
+STYLESHEET = TEMPLATE_DIR / "hubspoke" / "style.css.j2"
 
 #: The Content-Security-Policy of every report page and of the index page (a ``<meta>``
 #: at the top of ``<head>``): no script at all, nothing loaded from anywhere but the page
@@ -33,6 +37,30 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'none'; object-src 'none'; img-src data:; "
     "style-src 'unsafe-inline'; font-src data:; form-action 'none'; base-uri 'none'"
 )
+
+
+@functools.cache
+def stylesheet() -> str:
+    """The pages' stylesheet (``templates/hubspoke/style.css.j2``), read once per process."""
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+#: Tags between which whitespace never shows (block and table structure): the line breaks
+#: nbconvert and pandas put between them are dropped, which keeps big tables small.
+_BLOCK_TAG = (
+    r"(?:table|thead|tbody|tfoot|tr|td|th|caption|colgroup|col|div|figure|figcaption|nav|ol|ul|"
+    r"li|p|h[1-6]|blockquote|main|body|head|meta|title|style)"
+)
+_BETWEEN_BLOCKS = re.compile(rf"(</?{_BLOCK_TAG}\b[^>]*>)\s+(?=</?{_BLOCK_TAG}\b)")
+
+
+def compact_html(page: str) -> str:
+    """The page without the whitespace between two block or table tags (it never renders).
+
+    Text, inline markup and ``<pre>`` contents are left as they are: only runs of
+    whitespace with a block or table tag on both sides go (``</td>\\n<td>``, ``</tr>\\n<tr>``).
+    """
+    return _BETWEEN_BLOCKS.sub(r"\1", page)
 
 
 def _drop_removed_cells(nb):
@@ -91,25 +119,40 @@ def _links_images(nb) -> bool:
     )
 
 
+def _outputs_text(nb) -> str:
+    """Every code cell's outputs as one JSON text, to look for what the notebook showed."""
+    return "\n".join(json.dumps(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
+
+
+def has_contents(nb) -> bool:
+    """Whether the notebook showed a contents list (``display.contents``: ``id="contents"``).
+
+    The page's skip link points there, so it is only added when its target exists.
+    """
+    return re.search(r"id=\\?[\"']contents\\?[\"']", _outputs_text(nb)) is not None
+
+
 def export_html(nb, *, audience: str, title: str) -> str:
-    """Render an executed notebook to self-contained HTML for ``analyst`` or ``funder``."""
+    """Render an executed notebook to self-contained HTML for ``analyst`` or ``funder``.
+
+    The page (``templates/hubspoke``) carries the Content-Security-Policy, the synthetic-data
+    notice, the audience line, a skip link to the contents and one small stylesheet for
+    screen and A4 print.
+    """
     nb = funder_notebook(nb) if audience == "funder" else _drop_removed_cells(copy.deepcopy(nb))
     nb.metadata["title"] = title
     # Every report says its data are synthetic: the template adds the notice when the
     # notebook did not show it itself (display.header shows it at the top of each report).
-    shown = any(
-        SYNTHETIC_NOTICE in json.dumps(c.get("outputs", []))
-        for c in nb.cells
-        if c.cell_type == "code"
-    )
+    shown = SYNTHETIC_NOTICE in _outputs_text(nb)
     resources = {
         "hubspoke": {
             "audience": audience,
             "notice": SYNTHETIC_NOTICE,
             "add_notice": not shown,
             "csp": CONTENT_SECURITY_POLICY,
+            "skip_to_contents": has_contents(nb),
         }
     }
     exporter = _exporter(exclude_input=audience == "funder", embed_images=_links_images(nb))
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return compact_html(body)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from hubspoke import SYNTHETIC_NOTICE, __version__
 from hubspoke.config import SUPPRESSION_SYMBOL, SUPPRESSION_THRESHOLD
-from hubspoke.report.export import CONTENT_SECURITY_POLICY
+from hubspoke.report.export import CONTENT_SECURITY_POLICY, stylesheet
 from hubspoke.report.open_data import GUIDANCE_FILE, META_SUFFIX, readable_label
 
 #: The marking of the evaluation team's index (its title and banner).
@@ -33,25 +33,32 @@ DATA_FOLDER: Final = "data"
 #: A report stem or data file name that can be linked as a file in the same folder.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
 
-_INDEX_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:70rem;color:#1b1b1b;padding:0 1rem}
-.notice{background:#fff3cd;border:2px solid #b58105;padding:.75rem 1rem;font-weight:600;margin-bottom:1.5rem}
-.team-only{background:#f8d7da;border:2px solid #a4161a;color:#6a040f;padding:.75rem 1rem;font-weight:700;margin-bottom:1rem;text-transform:uppercase;letter-spacing:.02em}
-table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #bbb;padding:.35rem .6rem;text-align:left}
-th{background:#f0f0f0}.ok{color:#135e1f}.failed{color:#a4161a;font-weight:600}.unchanged{color:#135e1f}
-.err{font-family:monospace;font-size:.85em;color:#a4161a}small{color:#555}
-"""
+#: The report a funder reads first: listed at the top of the funder index.
+FIRST_REPORT: Final = "programme_summary"
 
 
 def _head(title: str) -> str:
-    """The start of a page: charset, the Content-Security-Policy first, title and style."""
+    """The start of a page up to the open ``<main>``: the Content-Security-Policy first in
+    ``<head>``, title and the reports' stylesheet, then the notice inside the main landmark.
+
+    The index pages are short (a heading per section, no block to skip), so unlike the
+    reports they have no skip link, and every link on them is to a file.
+    """
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head>
 <meta http-equiv="Content-Security-Policy" content="{html.escape(CONTENT_SECURITY_POLICY)}">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>{_INDEX_CSS}</style></head><body>
+<style>{stylesheet()}</style></head>
+<body class="hubspoke-page hubspoke-index">
+<main>
 <div class="notice" role="note">{html.escape(SYNTHETIC_NOTICE)}</div>
 """
+
+
+#: The end of every page: closes what :func:`_head` opened.
+_FOOT: Final = "</main>\n</body></html>\n"
 
 
 def _href(name: str) -> str:
@@ -70,17 +77,26 @@ def _cell_link(result: dict | None) -> str:
     if result is None:
         return "<td>—</td>"
     stem = html.escape(result["stem"])
+    title = html.escape(result.get("title") or result["stem"], quote=True)
     status = result["status"]
     if status == "failed":
         return (
-            f'<td><span class="failed">failed</span> <a href="analyst/{stem}.ipynb">notebook</a>'
+            f'<td><span class="failed">failed</span> <a href="analyst/{stem}.ipynb" '
+            f'aria-label="{title}: notebook">notebook</a>'
             f'<div class="err">{html.escape(result["error"])}</div></td>'
         )
     label = "ok" if status == "ok" else "ok (unchanged)"
     return (
-        f'<td><a href="funder/{stem}.html">report</a> <small>(<a href="analyst/{stem}.html">analyst</a>)</small> '
+        f'<td><a href="funder/{stem}.html" aria-label="{title}: report">report</a> '
+        f'<small>(<a href="analyst/{stem}.html" aria-label="{title}: analyst version">analyst</a>)</small> '
         f'<span class="{status}">{label}</span></td>'
     )
+
+
+def _year_head(years: Sequence[int]) -> str:
+    """The header row of a service-by-year grid."""
+    cells = "".join(f'<th scope="col">{y}</th>' for y in years)
+    return f'<thead><tr><th scope="col">Service</th>{cells}</tr></thead>'
 
 
 def index_html(results: Sequence[dict], *, built: str, data_ver: str) -> str:
@@ -96,7 +112,7 @@ def index_html(results: Sequence[dict], *, built: str, data_ver: str) -> str:
     rows = []
     for sid in services:
         cells = "".join(_cell_link(by_stem.get(f"service_report_{sid}_{y}")) for y in years)
-        rows.append(f"<tr><th>{html.escape(sid)}</th>{cells}</tr>")
+        rows.append(f'<tr><th scope="row">{html.escape(sid)}</th>{cells}</tr>')
     others = [r for r in results if r["notebook"] != "service_report"]
     other_rows = "".join(
         f"<tr><td>{html.escape(r['title'])}</td>{_cell_link(r)}</tr>" for r in others
@@ -110,12 +126,13 @@ and the open data files.</p>
 <p>Built {html.escape(built)} from data version {html.escape(data_ver)} with hubspoke {html.escape(__version__)}.
 {len(results)} reports, {failed} failed.</p>
 <h2 id="service-reports">Service reports by service and year</h2>
-<table><thead><tr><th>Service</th>{"".join(f"<th>{y}</th>" for y in years)}</tr></thead>
+<table><caption>Service reports: each service's report for each evaluation year, with its status</caption>
+{_year_head(years)}
 <tbody>{"".join(rows)}</tbody></table>
 <h2 id="other-reports">Cross-site and programme reports</h2>
-<table><thead><tr><th>Report</th><th>Status</th></tr></thead><tbody>{other_rows}</tbody></table>
-</body></html>
-"""
+<table><caption>Cross-site and programme reports, with their status</caption>
+<thead><tr><th scope="col">Report</th><th scope="col">Status</th></tr></thead><tbody>{other_rows}</tbody></table>
+{_FOOT}"""
 
 
 # --------------------------------------------------------------------------- funder folder
@@ -124,11 +141,33 @@ def funder_reports(results: Sequence[dict]) -> list[dict]:
     return [r for r in results if r.get("status") != "failed" and _safe_name(r.get("stem"))]
 
 
+def _programme_rank(result: dict) -> int:
+    """0 for the report a funder reads first (:data:`FIRST_REPORT`), 1 for any other."""
+    return 0 if result.get("notebook") == FIRST_REPORT else 1
+
+
+def _programme_list(others: Sequence[dict]) -> str:
+    """The programme and cross-site reports as a list of links, the programme summary first."""
+    ordered = sorted(others, key=_programme_rank)  # stable: the run's order within a rank
+    items = "".join(
+        f'<li><a href="{_href(r["stem"] + ".html")}">{html.escape(r["title"])}</a>'
+        + (" (start here)" if r.get("notebook") == FIRST_REPORT else "")
+        + "</li>"
+        for r in ordered
+    )
+    return (
+        f'<ul class="hubspoke-links">{items}</ul>'
+        if items
+        else "<p>No programme report was built.</p>"
+    )
+
+
 def _report_link(result: dict | None) -> str:
     """A table cell linking one funder report (a dash when there is none)."""
     if result is None:
         return "<td>—</td>"
-    return f'<td><a href="{_href(result["stem"] + ".html")}">report</a></td>'
+    title = html.escape(result.get("title") or result["stem"], quote=True)
+    return f'<td><a href="{_href(result["stem"] + ".html")}" aria-label="{title}">report</a></td>'
 
 
 def _data_rows(data_files: Sequence[str]) -> tuple[str, bool]:
@@ -147,7 +186,7 @@ def _data_rows(data_files: Sequence[str]) -> tuple[str, bool]:
             else "—"
         )
         rows.append(
-            f"<tr><td>{html.escape(readable_label(stem))}</td>"
+            f'<tr><th scope="row">{html.escape(readable_label(stem))}</th>'
             f'<td><a href="{_href(f"{DATA_FOLDER}/{name}")}">{html.escape(name)}</a></td>'
             f"<td>{meta_cell}</td></tr>"
         )
@@ -167,6 +206,8 @@ def funder_index_html(
 
     Every link is relative and stays inside the funder folder (reports beside this page,
     open data in ``data/``): no analyst notebook, no error text, no failed report.
+    The programme reports come first as a list of links, the programme summary at the top
+    (:data:`FIRST_REPORT`), the others in the run's order; the service reports as a service-by-year grid.
     ``data_files``: names of the files in ``data/`` (data, metadata and guidance).
     """
     shown = funder_reports(results)
@@ -175,11 +216,8 @@ def funder_index_html(
     by_stem = {r["stem"]: r for r in service}
     services = sorted({str(r["parameters"]["service_id"]) for r in service})
     years = sorted({int(r["parameters"]["year"]) for r in service})
-    other_rows = "".join(
-        f"<tr><td>{html.escape(r['title'])}</td>{_report_link(r)}</tr>" for r in others
-    )
     service_rows = "".join(
-        f"<tr><th>{html.escape(sid)}</th>"
+        f'<tr><th scope="row">{html.escape(sid)}</th>'
         + "".join(_report_link(by_stem.get(f"service_report_{sid}_{y}")) for y in years)
         + "</tr>"
         for sid in services
@@ -193,10 +231,18 @@ def funder_index_html(
     )
     data_section = (
         f"""{guidance}
-<table><thead><tr><th>Statistics</th><th>Data file</th><th>Metadata</th></tr></thead>
+<table><caption>Open data files and their metadata</caption>
+<thead><tr><th scope="col">Statistics</th><th scope="col">Data file</th><th scope="col">Metadata</th></tr></thead>
 <tbody>{data_rows}</tbody></table>"""
         if data_rows
         else "<p>No open data files in this folder.</p>"
+    )
+    service_section = (
+        f"""<table><caption>Service reports: one for each service and evaluation year</caption>
+{_year_head(years)}
+<tbody>{service_rows}</tbody></table>"""
+        if service_rows
+        else "<p>No service report was built.</p>"
     )
     sym = html.escape(symbol)
     return f"""{_head("Hub and Spoke evaluation: reports for funders")}<h1>Hub and Spoke evaluation: reports for funders</h1>
@@ -205,22 +251,32 @@ def funder_index_html(
 from which one of them could be worked out, are shown as <strong>{sym}</strong>, in every report and file alike.
 <strong>x</strong> means not available.</p>
 <h2 id="programme-reports">Programme and cross-site reports</h2>
-<table><thead><tr><th>Report</th><th>Link</th></tr></thead><tbody>{other_rows}</tbody></table>
+{_programme_list(others)}
 <h2 id="service-reports">Service reports by service and year</h2>
-<table><thead><tr><th>Service</th>{"".join(f"<th>{y}</th>" for y in years)}</tr></thead>
-<tbody>{service_rows}</tbody></table>
+{service_section}
 <h2 id="open-data">Open data</h2>
 {data_section}
-</body></html>
-"""
+{_FOOT}"""
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write a page through a temporary name in the same folder."""
+    """Write a page through a temporary name in the same folder, readable as any other file.
+
+    (``mkstemp`` makes its file private; the funder index is shared with the folder, so it
+    gets the mode the user's umask gives a new file, like the reports beside it.)
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
