@@ -403,11 +403,29 @@ class _Model:
                 return
             before = self.hidden.copy()
             if not self._widen(pinned):
-                self.residual |= pinned
+                # Nothing left to hide near them: a cell of a large group may only have
+                # looked pinned from its neighbourhoods, so check it on its whole group.
+                self.residual |= self._exact_pinned(pinned)
+                pinned &= self.residual
             check = (pinned & ~self.residual) | (self.hidden & ~before)
             if not check.any():
                 return
         raise ReportError("secondary suppression did not settle; please report this release")
+
+    def _exact_pinned(self, cells: np.ndarray) -> np.ndarray:
+        """Which of ``cells`` a reader can work out, each audited on its whole group
+        however large (for the few cells no neighbourhood could move)."""
+        unknown = self._unknown()
+        primary = self.primary if self.know_primary else np.zeros_like(self.primary)
+        group = _Group(self, unknown=unknown, primary=primary, threshold=self.threshold)
+        out = np.zeros(len(self.ids), dtype=bool)
+        for k in np.flatnonzero(cells):
+            variables, relations, _ = _component(
+                int(k), unknown, self.eqs, self.ineqs, self.rels_of
+            )
+            test = np.array([v == k for v in variables])
+            out[variables] |= group.pinned(variables, relations, test=test)
+        return out
 
     def _unknown(self) -> np.ndarray:
         return self.hidden | self.free
