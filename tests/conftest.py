@@ -49,7 +49,15 @@ def synthetic_processed(synthetic_raw: Path, tmp_path_factory: pytest.TempPathFa
 
 
 #: The subset of reports the batch fixture builds: two services (every year) and the programme reports.
-REPORT_SUBSET = ("S01", "S04", "cross_site", "realist_synthesis", "coding_quality", "local_context")
+REPORT_SUBSET = (
+    "S01",
+    "S04",
+    "programme_summary",
+    "cross_site",
+    "realist_synthesis",
+    "coding_quality",
+    "local_context",
+)
 
 
 class ReportsRun:

@@ -30,9 +30,8 @@ from hubspoke.report.index import funder_index_html, index_html
 ROOT = Path(__file__).resolve().parents[1]
 slow = pytest.mark.slow
 
-#: The reports printed to A4 and measured. Add "programme_summary" here once the batch
-#: fixture builds it (the funder page a funder reads first).
-PRINTED = ("service_report_S01_2014", "realist_synthesis")
+#: The reports printed to A4 and measured, the programme summary (the funder page read first) among them.
+PRINTED = ("service_report_S01_2014", "realist_synthesis", "programme_summary")
 #: A funder page's weight from the template (the page without its embedded images and
 #: without its tables, which are the report's content), at most; the JupyterLab theme
 #: alone was 257 KiB.

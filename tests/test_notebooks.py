@@ -15,6 +15,7 @@ import pytest
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = {
+    "programme_summary",
     "service_report",
     "cross_site",
     "realist_synthesis",

@@ -38,7 +38,7 @@ def _tables(page: BeautifulSoup, caption: str, *, full: bool = False) -> list[pd
     caption), or with ``full`` the evaluation team's full numbers (an italic one)."""
     found = []
     for table in page.find_all("table"):
-        head = table.find_previous(["strong", "em"])
+        head = table.caption.find(["strong", "em"]) if table.caption else None
         wanted = "em" if full else "strong"
         if head is not None and head.name == wanted and caption in head.get_text():
             rows = [
@@ -104,7 +104,18 @@ def test_rameses_items_table_covers_items_14_to_20(pages):
 
 
 def test_joint_display_shows_value_n_ci_and_verdict_counts(pages):
-    wanted = {"Value", "n", "CI low", "CI high", "Supports", "Refutes", "Refines", "Call", "Reason"}
+    # "n" is headed "Number" for readers (labels from the table, never a column name)
+    wanted = {
+        "Value",
+        "Number",
+        "CI low",
+        "CI high",
+        "Supports",
+        "Refutes",
+        "Refines",
+        "Call",
+        "Reason",
+    }
     (analyst,) = _tables(pages["analyst"], "Joint display", full=True)
     assert wanted <= set(analyst.columns)
     assert len(set(analyst["Service"])) == 16

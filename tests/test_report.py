@@ -424,7 +424,7 @@ def test_batch_writes_a_funder_page_and_an_analyst_notebook_for_every_report(
 ):
     out = built_reports.out
     jobs = planned_subset(synthetic_processed)
-    assert len(jobs) == 12
+    assert len(jobs) == 13
     for job in jobs:
         assert (out / "funder" / f"{job.stem}.html").is_file(), job.stem
         assert (out / "analyst" / f"{job.stem}.html").is_file(), job.stem

@@ -26,6 +26,7 @@ from hubspoke import __version__, load
 from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables
 from hubspoke.analysis.outcomes import indicators
+from hubspoke.analysis.programme import programme_summary_tables
 from hubspoke.analysis.realist.tables import (
     coding_quality_tables,
     local_context_tables,
@@ -71,6 +72,7 @@ def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
     yield from realist_tables(tables).values()
     yield from coding_quality_tables(tables).values()
     yield from local_context_tables(tables).values()  # public figures, published as open data too
+    yield from programme_summary_tables(tables).values()
 
 
 # --------------------------------------------------------------------------- relations

@@ -52,8 +52,6 @@ Relation = Mapping[CellId, float]
 EXACT_LIMIT: Final = 3000
 #: In a large group with more cells to check than this, a few LPs over the whole group first.
 MANY: Final = 400
-#: Neighbours tried in turn for a cell still pinned after an earlier widening.
-TRIES: Final = 12
 #: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
 NEIGHBOURHOODS: Final = (1, 2, 4)
 
@@ -320,8 +318,6 @@ class _Model:
         self.hidden = np.zeros(len(ids), dtype=bool)
         self.residual = np.zeros(len(ids), dtype=bool)
         self.threshold = config.SUPPRESSION_THRESHOLD
-        #: Cells found pinned in an earlier round (see :meth:`_widen`).
-        self.pinned_before = np.zeros(len(ids), dtype=bool)
         self.rels_of: list[list[int]] = [[] for _ in ids]
         for r, rel in enumerate(eqs + ineqs):
             for v, _ in rel:
@@ -387,7 +383,6 @@ class _Model:
     def protect(self, threshold: int) -> None:
         known = ~self.free
         self.threshold = threshold
-        self.pinned_before = np.zeros(len(self.ids), dtype=bool)
         self.primary = known & (self.values >= 1) & (self.values <= threshold)
         self.hidden = self.primary.copy()
         self.eq_unknown = np.rint(self.incidence @ self._unknown().astype(float)).astype(int)
@@ -482,16 +477,6 @@ class _Model:
         options = self._candidates(members)
         return options[0] if options else None
 
-    def _frees(self, k: int, c: int) -> bool:
-        """Whether hiding ``c`` would leave the pinned cell ``k`` free to move (one audit)."""
-        self.hidden[c] = True
-        try:
-            check = np.zeros(len(self.ids), dtype=bool)
-            check[k] = True
-            return not bool(self._audit(self.threshold, check=check)[k])
-        finally:
-            self.hidden[c] = False
-
     def _widen(self, pinned: np.ndarray) -> bool:
         """Hide a neighbour of each pinned cell; False if nothing is left to hide.
 
@@ -499,10 +484,6 @@ class _Model:
         the relations of the hidden cells beside it (two steps: "not recorded" is pinned
         by total minus assessed when assessed is shown in another table), cheapest first
         (see :meth:`_candidate`); failing that, anywhere in its group of hidden cells.
-        A cell still pinned after an earlier widening is pinned by a relation the cheapest
-        neighbour does not touch: then the neighbours are tried in turn (:data:`TRIES`),
-        and the first whose hiding frees the cell is hidden, instead of hiding cheap cells
-        that cannot help.
         """
         added = False
         touched: set[int] = set()
@@ -516,14 +497,8 @@ class _Model:
             around = {
                 v for u in near if unknown[u] for r in self.rels_of[u] for v, _ in all_rels[r]
             }
-            options = self._candidates(near | around)
-            choice = options[0] if options else None
-            freeing = None
-            if self.pinned_before[k]:
-                freeing = next((c for c in options[:TRIES] if self._frees(int(k), c)), None)
-                choice = freeing if freeing is not None else choice
-            self.pinned_before[k] = True
-            if freeing is None and (
+            choice = self._candidate(near | around)
+            if (
                 choice is None or self.is_total[choice] > 1
             ):  # a total of several tables: last resort
                 component = self._component_of(int(k))

@@ -33,6 +33,7 @@ class NotebookSpec:
 
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
+    NotebookSpec("programme_summary", "Programme summary", "once"),
     NotebookSpec("service_report", "Service report", "service_year", scope="service"),
     NotebookSpec("cross_site", "Cross-site comparison", "year"),
     NotebookSpec("realist_synthesis", "Realist synthesis", "once"),

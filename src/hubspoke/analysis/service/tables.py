@@ -118,9 +118,11 @@ class ItemTable(Table):
 
     @property
     def counts_people(self) -> bool:
-        """Whether any cell counts people or derives from such counts."""
+        """Whether any cell counts people or derives from such counts (text sourced on
+        counts included: a table of such sentences must be looked up in the release)."""
         return super().counts_people or any(
-            isinstance(s, Count | Derived) for s, _ in self.items.values()
+            isinstance(s, Count | Derived) or (isinstance(s, Text) and bool(s.sources))
+            for s, _ in self.items.values()
         )
 
 
