@@ -23,19 +23,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from hubspoke.spec.raw import QuirkKind
+from hubspoke.spec.raw import REFINEMENTS_TABLE, QuirkKind
 
 #: Columns of ``qualitative/refinements.csv``, in order.
-REFINEMENT_COLUMNS: tuple[str, ...] = (
-    "refinement_id",
-    "theory_id",
-    "context_dimension",
-    "context_value",
-    "statement",
-    "author",
-    "written_on",
-    "evidence",
-)
+REFINEMENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in REFINEMENTS_TABLE.columns)
 #: Synthetic evaluators' initials (may overlap the coders').
 EVALUATORS: tuple[str, ...] = ("HC", "RP", "JR", "LW")
 #: Share of (theory, context) pairs with refining or refuting evidence that get a statement.

@@ -22,6 +22,7 @@ from hubspoke.analysis.realist.theories import (
     load_theories,
 )
 from hubspoke.errors import ParameterError, SchemaError
+from hubspoke.spec.raw import REFINEMENTS_TABLE
 from hubspoke.spec.vocab import CMO_ELEMENTS, HOST_SETTINGS, JUDGEMENTS, MODEL_VARIANTS
 
 #: Label for pooled services (the same label as the outcome indicator table uses).
@@ -249,16 +250,7 @@ def _cmo_label(values: pd.Series) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- refinements
-REFINEMENT_COLUMNS: tuple[str, ...] = (
-    "refinement_id",
-    "theory_id",
-    "context_dimension",
-    "context_value",
-    "statement",
-    "author",
-    "written_on",
-    "evidence",
-)
+REFINEMENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in REFINEMENTS_TABLE.columns)
 
 
 def _refinements(refinements: pd.DataFrame, theories: Sequence[Theory] | None) -> pd.DataFrame:
