@@ -16,7 +16,7 @@ from scipy.optimize import linprog
 
 from hubspoke.errors import ParameterError, ReportError
 from hubspoke.present.views import view
-from hubspoke.privacy.release import gather, hierarchy_relations, protect
+from hubspoke.privacy.release import breakdown_relations, gather, hierarchy_relations, protect
 from hubspoke.privacy.table import CellId, Count, Derived, Figure, Table, Text
 
 SCOPE = {"service_id": "S01", "time_period": "2015"}
@@ -217,6 +217,60 @@ def test_all_years_minus_the_years_cannot_be_undone():
     )
     assert s01_2014 in release.hidden
     assert not pinned(release)
+
+
+def test_groups_add_up_to_the_programme_when_a_service_is_absent_that_year():
+    """'host setting Children's social care, risk reduced, 2016 = 27': a group's hidden count
+    is the programme's minus the other groups', which a reader knows whichever services
+    were present that year (S02 of group A has no 2014 counts)."""
+    reduced = Count("young_people", dims={"risk_change": "Reduced"})
+    services = pd.DataFrame(
+        {"reduced": [2, 20, 3]}, index=pd.Index(["S01", "S03", "S04"], name="service_id")
+    )
+    services.loc["Total"] = services["reduced"].sum()
+    by_group = pd.DataFrame(
+        {"reduced": [5, 20]}, index=pd.Index(["A", "B"], name="model_variant")
+    )  # no Total row: the programme's count is printed by the other table
+    later = pd.DataFrame({"reduced": [9]}, index=pd.Index(["S02"], name="service_id"))
+    tables = [
+        Table(
+            services,
+            family="risk",
+            rows="service_id",
+            scope={"time_period": "2014"},
+            columns={"reduced": reduced},
+        ),
+        Table(
+            by_group,
+            family="risk_groups",
+            rows="model_variant",
+            scope={"time_period": "2014"},
+            columns={"reduced": reduced},
+        ),
+        Table(
+            later,
+            family="risk",
+            rows="service_id",
+            scope={"time_period": "2015"},
+            columns={"reduced": reduced},
+        ),
+    ]
+    cells, margins = gather(tables)
+    groups = pd.DataFrame(
+        {"model_variant": ["A", "A", "B", "A"], "host_setting": "h", "phase": "1"},
+        index=pd.Index(["S01", "S02", "S03", "S04"], name="service_id"),
+    )
+    eqs, ineqs = hierarchy_relations(cells, groups, all_years="2014-2015")
+    beqs, bineqs = breakdown_relations(cells)
+    release = protect(cells, equations=[*margins, *eqs, *beqs], inequalities=[*ineqs, *bineqs])
+    group_a = CellId.of(
+        "young_people", risk_change="Reduced", model_variant="A", time_period="2014"
+    )
+    programme = CellId.of("young_people", risk_change="Reduced", time_period="2014")
+    group_b = group_a.with_dims(model_variant="B")
+    assert group_a in release.hidden
+    release.equations.append({group_a: 1.0, group_b: 1.0, programme: -1.0})  # the reader's sum
+    assert not pinned(release) and not release.residual
 
 
 def test_figures_and_text_pass_and_counts_must_be_whole():

@@ -1000,7 +1000,7 @@ def cell_number(cell: ReleaseCell) -> float:
 def breakdown_relations(
     cells: Mapping[CellId, ReleaseCell],
     *,
-    skip: Sequence[str] = ("time_period", "service_id", *GROUP_DIMS),
+    skip: Sequence[str] = ("time_period", "service_id"),
 ) -> tuple[list[Relation], list[Relation]]:
     """Margins a reader can read off the open data, whichever tables printed the cells.
 
@@ -1010,13 +1010,20 @@ def breakdown_relations(
     values add up to the total on the data, else (values missing from the release) the
     published values add up to at most the total. Relations that do not hold on the true
     values (values that overlap) are left out, as a reader could not rely on them.
+
+    The groups of services (model variant, host setting, phase) are such a breakdown of
+    the programme's counts too: the groups' counts of one period add up to the
+    programme's. A reader knows it without knowing which services were present that
+    period, which the service -> group sums of :func:`hierarchy_relations` leave open.
     """
     counts = {cid: c for cid, c in cells.items() if c.kind == "count"}
     groups: dict[tuple[CellId, str], list[CellId]] = defaultdict(list)
     for cid in counts:
+        of_service = cid.get("service_id") not in {None, "Total"}
         for dim, _ in cid.dims:
-            if dim not in skip:
-                groups[(cid.with_dims(**{dim: None}), dim)].append(cid)
+            if dim in skip or (of_service and dim in GROUP_DIMS):
+                continue
+            groups[(cid.with_dims(**{dim: None}), dim)].append(cid)
     equations: list[Relation] = []
     inequalities: list[Relation] = []
     for (total, _), parts in groups.items():
