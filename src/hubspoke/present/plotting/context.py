@@ -1,67 +1,195 @@
-"""Charts of local context: CSE identified at assessment per 10,000 children, areas against England.
+"""Charts of local context: CSE identified at assessment per 10,000 children, as small multiples.
 
-Charts take the ``rates`` :class:`~hubspoke.privacy.table.Table` of
-:func:`hubspoke.analysis.realist.tables.local_context_tables` and draw its view
-(public rates, Figures: nothing is hidden, a rate missing at source is a gap).
+One panel per area (a service report: each local authority against its region and
+England) or per service (the local-context page: a service's areas combined against
+England), on a shared y axis, with one legend. Charts take a rates
+:class:`~hubspoke.privacy.table.Table` whose rows are the lines and whose columns are
+years (:func:`hubspoke.analysis.context.service_context_table`, or ``rates`` of
+:func:`hubspoke.analysis.realist.tables.local_context_tables`) and draw its view (public
+rates, Figures: nothing is hidden; a rate missing at source is a gap, not a zero).
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import math
+import textwrap
+from collections.abc import Mapping
 
-from hubspoke.present.plotting.base import ENGLAND, new_figure, service_colours
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from hubspoke.present.plotting.base import ENGLAND, PALETTE, apply_style
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Release
 from hubspoke.privacy.table import Table
 
-#: Row of the national comparator in the rates table.
+#: Row of the national comparator in a rates table.
 ENGLAND_ROW = "England"
+#: Axis labels of every local-context chart.
+X_LABEL = "Year ending 31 March"
+Y_LABEL = "per 10,000 children"
+#: Colours of the panel's own line and of a region's line (dashed); England is black.
+OWN_COLOUR = PALETTE[0]
+REGION_COLOUR = PALETTE[1]
+REGION_DASH = (0, (4, 2))
+#: Characters per line of a panel title before it wraps.
+TITLE_WIDTH = 34
 
 
-def area_rates_chart(table: Table, *, title: str, release: Release | None = None) -> plt.Figure:
-    """Lines of each service's combined area rate by year, with England in black.
+def _rates(table: Table, release: Release | None) -> pd.DataFrame:
+    """The table's rates as the funder sees them, year columns only (numbers, NaN for a gap)."""
+    visible = view(table, release=release).visible
+    years = [c for c in visible.columns if str(c).isdigit()]
+    return visible.loc[:, years]
 
-    Years whose combined rate is missing (an area's count suppressed at source) are
-    gaps, not zeros.
+
+def _grid(n: int) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels: one row up to 3, 2 x 2 for 4, else 4 across."""
+    cols = n if n <= 3 else (2 if n == 4 else 4)
+    return math.ceil(n / cols), cols
+
+
+def small_multiples_chart(
+    table: Table,
+    *,
+    title: str,
+    panels: Mapping[str, str],
+    own_label: str,
+    region_of: Mapping[str, str] | None = None,
+    release: Release | None = None,
+) -> plt.Figure:
+    """One panel per row of ``panels`` (row -> panel title): the row's line, its region's, England's.
+
+    ``region_of`` maps a panel's row to the row of its region (drawn dashed, orange);
+    ``own_label`` names the panel's own line (blue, with markers) in the legend; England
+    is black. The panel title says whose line it is, so every panel uses the same three
+    colours. Panels share both axes; the legend is drawn once, under the panels.
     """
-    rates = view(table, release=release).visible
-    years = [int(c) for c in rates.columns]
-    fig, ax = new_figure(title=title, width=9, height=5)
-    services = [str(s) for s in rates.index if s != ENGLAND_ROW]
-    colours = service_colours(services)
-    for sid in services:
-        ax.plot(
-            years,
-            rates.loc[sid].to_numpy(dtype=float),
-            marker="o",
-            markersize=3,
-            linewidth=1.2,
-            color=colours[sid],
-            label=sid,
-        )
-    if ENGLAND_ROW in rates.index:
-        ax.plot(
-            years,
-            rates.loc[ENGLAND_ROW].to_numpy(dtype=float),
-            color=ENGLAND,
-            linewidth=3,
-            label="England",
-        )
-    ax.set_xlabel("Year ending 31 March")
-    ax.set_ylabel("Assessments with CSE as a factor per 10,000 children")
-    ax.legend(ncol=2, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    rates = _rates(table, release)
+    years = np.array([int(c) for c in rates.columns])
+    regions = dict(region_of or {})
+    n_rows, n_cols = _grid(len(panels))
+    apply_style()
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(max(6.0, 0.6 + 3.3 * n_cols), 1.2 + 2.6 * n_rows),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    flat = list(axes.flat)
+    for ax, (row, panel_title) in zip(flat, panels.items(), strict=False):
+        lines: list[tuple[str, str, object, float]] = [(row, OWN_COLOUR, "-", 1.8)]
+        if row in regions and regions[row] in rates.index:
+            lines.append((regions[row], REGION_COLOUR, REGION_DASH, 1.6))
+        if ENGLAND_ROW in rates.index:
+            lines.append((ENGLAND_ROW, ENGLAND, "-", 2.4))
+        for name, colour, dash, width in reversed(lines):  # the panel's own line on top
+            ax.plot(
+                years,
+                rates.loc[name].to_numpy(dtype=float),
+                color=colour,
+                linestyle=dash,
+                linewidth=width,
+                marker="o" if name == row else None,
+                markersize=3.5,
+            )
+        ax.set_title(textwrap.fill(panel_title, TITLE_WIDTH), fontsize=10, loc="left")
+    _label_axes(axes, used=len(panels))
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.legend(
+        handles=_legend_handles(own_label, regions),
+        loc="outside lower center",
+        ncol=3,
+        fontsize=9,
+    )
     return fig
 
 
-def area_rates_alt(table: Table, *, release: Release | None = None) -> str:
-    """Alt text: what the chart shows and England's range (rates, not counts of children)."""
-    rates = view(table, release=release).visible
+def _label_axes(axes: np.ndarray, *, used: int) -> None:
+    """Axis labels on the left column and the lowest panel of each column; spare panels hidden."""
+    n_cols = axes.shape[1]
+    for index, ax in enumerate(axes.flat):
+        if index >= used:
+            ax.set_visible(False)
+            continue
+        if index % n_cols == 0:
+            ax.set_ylabel(Y_LABEL)
+        if index + n_cols >= used:  # nothing drawn below it
+            ax.set_xlabel(X_LABEL)
+            ax.tick_params(labelbottom=True)
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+
+
+def _legend_handles(own_label: str, regions: Mapping[str, str]) -> list[Line2D]:
+    """One entry per kind of line: the panel's own, its region (when drawn), England."""
+    handles = [Line2D([], [], color=OWN_COLOUR, marker="o", markersize=3.5, label=own_label)]
+    names = sorted(set(regions.values()))
+    if names:
+        label = f"{names[0]} (region)" if len(names) == 1 else "Its region (in the panel title)"
+        handles.append(Line2D([], [], color=REGION_COLOUR, linestyle=REGION_DASH, label=label))
+    handles.append(Line2D([], [], color=ENGLAND, linewidth=2.4, label="England"))
+    return handles
+
+
+def _range(values: pd.Series) -> str:
+    """``between 12.3 and 16.1`` of the values drawn (or ``not available``)."""
+    drawn = values.dropna()
+    if drawn.empty:
+        return "not available"
+    low, high = drawn.min(), drawn.max()
+    return f"{low:.1f} every year" if low == high else f"between {low:.1f} and {high:.1f}"
+
+
+def small_multiples_alt(
+    table: Table,
+    *,
+    panels: Mapping[str, str],
+    what: str,
+    region_of: Mapping[str, str] | None = None,
+    release: Release | None = None,
+) -> str:
+    """Alt text: what each panel shows, the latest year's rates and England's range, in words.
+
+    ``what`` names what one panel shows (``local-authority area``, ``service (its areas
+    combined)``); the panel titles (names, never codes) are listed, and the latest year's
+    rate of each panel's row.
+    """
+    rates = _rates(table, release)
     years = [int(c) for c in rates.columns]
-    services = [s for s in rates.index if s != ENGLAND_ROW]
-    england = rates.loc[ENGLAND_ROW] if ENGLAND_ROW in rates.index else rates.iloc[:0].sum()
-    return (
-        f"Line chart of the rate of children's social care assessments where child sexual exploitation "
-        f"was a factor, per 10,000 children, {min(years)} to {max(years)}, for the areas of "
-        f"{len(services)} services against England (black line, between "
-        f"{england.min():.1f} and {england.max():.1f}). Gaps mark years where an area's count was suppressed."
+    latest = str(max(years))
+    regions = sorted({r for r in (region_of or {}).values() if r in rates.index})
+    against = [*(f"the {r} region (dashed)" for r in regions), "England (black)"]
+    latest_values = [
+        f"{row} {rates.loc[row, latest]:.1f}" for row in panels if pd.notna(rates.loc[row, latest])
+    ]
+    england = (
+        f" England's rate was {_range(rates.loc[ENGLAND_ROW])} per 10,000 children."
+        if ENGLAND_ROW in rates.index
+        else ""
     )
+    opening = (
+        f"Line charts in {len(panels)} panels, one per {what}"
+        if len(panels) > 1
+        else f"A line chart for the one {what}"
+    )
+    return (
+        f"{opening}, showing the rate of children's social care assessments where child sexual "
+        f"exploitation was a factor, per 10,000 children, {min(years)} to {max(years)}, against "
+        f"{_join(against)}. {'Panels' if len(panels) > 1 else 'Panel'}: "
+        f"{'; '.join(panels.values())}."
+        + (f" In {latest}: {'; '.join(latest_values)}." if latest_values else "")
+        + england
+        + " Gaps mark years whose count was suppressed or not available at source."
+    )
+
+
+def _join(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
