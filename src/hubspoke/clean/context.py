@@ -35,6 +35,7 @@ AREA_LEVELS: tuple[str, ...] = ("National", "Regional", "Local authority")
 CONTEXT_COLUMNS: tuple[str, ...] = (
     "la_code",
     "la_name",
+    "region_code",
     "geographic_level",
     "year",
     "cse_assessments",
@@ -62,6 +63,7 @@ def context_table(
     LA code for a local authority), ``la_name``, ``geographic_level`` (National,
     Regional, Local authority - ``levels`` chooses which), ``year``,
     ``cse_assessments`` (missing when suppressed or not available),
+    ``region_code`` (the region an area or region is in; none for England),
     ``cse_symbol`` (its symbol then), ``population``, ``rate_per_10k`` (missing
     when either is missing) and ``note`` (why an area-year lacks a count or a
     population, e.g. after a local-government reorganisation).
@@ -81,6 +83,7 @@ def context_table(
     return (
         merged.assign(
             la_name=merged["la_name"].fillna(merged["la_name_pop"]),
+            region_code=merged["region_code"].fillna(merged["region_code_pop"]),
             geographic_level=merged["geographic_level"].fillna(merged["geographic_level_pop"]),
             cse_symbol=merged["cse_assessments_symbol"],
             rate_per_10k=(merged["cse_assessments"] * 10_000 / merged["population"]).astype(
@@ -102,7 +105,8 @@ def context_table(
 def _area_values(
     frame: pd.DataFrame, measure: str, name: str, levels: Sequence[str]
 ) -> pd.DataFrame:
-    """la_code, la_name, geographic_level, year, the measure as ``name`` and ``<name>_symbol``."""
+    """la_code, la_name, region_code, geographic_level, year, the measure as ``name`` and
+    ``<name>_symbol`` (``region_code``: an area's region, so it is compared with its own)."""
     source = frame.attrs.get("source")
     needed = [
         "year",
@@ -139,6 +143,9 @@ def _area_values(
         {
             "la_code": code.astype("str"),
             "la_name": area_name.astype("str"),
+            "region_code": frame["region_code"]
+            .where(level.isin(["Regional", "Local authority"]))
+            .astype("str"),
             "geographic_level": level.astype("str"),
             "year": frame["year"].astype("int64"),
             name: frame[measure].astype("Float64").round().astype("Int64"),

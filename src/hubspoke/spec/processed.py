@@ -642,6 +642,11 @@ CONTEXT = TableSchema(
     (
         _f("la_code", "string", "Area code (LA, region or England).", nullable=False),
         _f("la_name", "string", "Area name.", nullable=False),
+        _f(
+            "region_code",
+            "string",
+            "Region of the area (its own code for a region; none for England).",
+        ),
         _cat(
             "geographic_level",
             GEOGRAPHIC_LEVELS,
