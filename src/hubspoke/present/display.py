@@ -390,9 +390,20 @@ def figure(
     """Save a figure (PNG + SVG under figures/<report>/) and show it with its alt text.
 
     Draw only what a table's view shows (``hubspoke.present.views.view(table).visible``).
+    ``fig`` is ``None`` when the chart would show nothing or a single value
+    (:func:`hubspoke.present.plotting.drawable`): then ``alt``, which says why, is shown
+    (escaped) as a paragraph in the chart's place, tagged for funders like a figure;
+    nothing is saved, an image an earlier run left under that name is removed, and the
+    caption, which describes a chart, is not shown.
     """
     settings = settings or get_settings()
     saved = save_figure(fig, report=report, name=name, alt=alt, figures_dir=settings.figures_dir)
+    if saved is None:  # no chart: the sentence saying why, in its place
+        _show(
+            HTML(f'<p class="hubspoke-no-chart">{html.escape(alt.strip())}</p>'),
+            audience=FUNDER_TAG,
+        )
+        return
     data = base64.b64encode(saved.png.read_bytes()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     _show(

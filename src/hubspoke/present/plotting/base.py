@@ -6,18 +6,24 @@ Every chart in the suite is drawn through these helpers so that:
 * titles say what the chart shows, and every figure carries alt text;
 * each figure is saved as PNG and SVG under ``figures/<report>/<name>.{png,svg}``
   with a stable name (the SVG without a timestamp, so re-runs give the same bytes);
-* values that disclosure control suppresses are never drawn (callers pass counts
-  through :func:`hubspoke.privacy.disclosure.safe_counts_for_plot` first; the bar helpers
-  here leave NaN bars out and label them with the suppression symbol instead).
+* values that disclosure control suppresses are never drawn (charts draw
+  ``hubspoke.present.views.view(table).visible``, NaN wherever a cell is hidden; the bar
+  helpers here leave NaN bars out and label them with the suppression symbol instead);
+* a chart that would draw nothing, or a single value, is not drawn at all (:func:`drawable`):
+  the chart function returns ``None`` and its alt text says why in a sentence
+  (:func:`no_chart`), which :func:`hubspoke.present.display.figure` shows instead;
+* labels never overlap (:func:`label_points`), notes sit below every axis label
+  (:func:`add_note`), and an axis of percentages says so (:func:`unit_label`).
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import matplotlib
 
@@ -26,10 +32,14 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox, ScaledTranslation  # noqa: E402
 
 from hubspoke.config import get_settings  # noqa: E402
 from hubspoke.errors import HubspokeError  # noqa: E402
 from hubspoke.load import service_order  # noqa: E402
+from hubspoke.privacy.release import Release  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -119,15 +129,33 @@ def _slug(text: str) -> str:
     return slug
 
 
+@overload
 def save_figure(
     fig: plt.Figure, *, report: str, name: str, alt: str, figures_dir: Path | None = None
-) -> SavedFigure:
+) -> SavedFigure: ...
+
+
+@overload
+def save_figure(
+    fig: None, *, report: str, name: str, alt: str, figures_dir: Path | None = None
+) -> None: ...
+
+
+def save_figure(
+    fig: plt.Figure | None, *, report: str, name: str, alt: str, figures_dir: Path | None = None
+) -> SavedFigure | None:
     """Save ``fig`` as PNG and SVG under ``figures/<report>/<name>`` and close it.
 
-    ``alt`` is required: a figure without a text alternative is an error.
+    ``alt`` is required: a figure without a text alternative is an error. ``fig`` is
+    ``None`` for a chart not drawn (:func:`drawable`): nothing is saved, an image an
+    earlier run left under that name is removed (:func:`discard_figure`), and ``None``
+    is returned.
     """
     if not alt or not alt.strip():
         raise HubspokeError("every figure needs alt text", column="alt", found=alt)
+    if fig is None:
+        discard_figure(report=report, name=name, figures_dir=figures_dir)
+        return None
     folder = Path(figures_dir or get_settings().figures_dir) / _slug(report)
     folder.mkdir(parents=True, exist_ok=True)
     stem = _slug(name)
@@ -145,6 +173,17 @@ def save_figure(
     fig.savefig(svg, metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title)
+
+
+def discard_figure(*, report: str, name: str, figures_dir: Path | None = None) -> None:
+    """Remove the PNG and SVG a chart left under ``figures/<report>/<name>`` on an earlier run.
+
+    For a chart not drawn this time (:func:`drawable`): an old image must not outlive the
+    data it showed.
+    """
+    folder = Path(figures_dir or get_settings().figures_dir) / _slug(report)
+    for suffix in (".png", ".svg"):
+        (folder / f"{_slug(name)}{suffix}").unlink(missing_ok=True)
 
 
 def new_figure(
@@ -217,3 +256,239 @@ def line_chart(
     ax.set_ylabel(ylabel)
     ax.legend(loc="best")
     return fig
+
+
+# --------------------------------------------------------------------------- when to draw
+#: A chart needs at least this many shown values to say anything: one value is the table's job.
+MIN_POINTS = 2
+
+
+def points(values: pd.DataFrame | pd.Series | Sequence[float] | np.ndarray) -> int:
+    """How many values a chart would draw: the finite numbers (a hidden or missing cell is NaN)."""
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(values)
+    numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return int(np.isfinite(numbers).sum())
+
+
+def drawable(
+    values: pd.DataFrame | pd.Series | Sequence[float] | np.ndarray, *, minimum: int = MIN_POINTS
+) -> bool:
+    """Whether a chart of ``values`` (as the funder view shows them) says something.
+
+    The one rule of every chart: at least two shown values. A chart with nothing to
+    draw, or a single point, returns ``None`` and its alt text says why (:func:`no_chart`).
+    """
+    return points(values) >= minimum
+
+
+def no_chart(reason: str) -> str:
+    """The sentence shown instead of a chart: why there is none, and where the numbers are."""
+    return f"{reason.rstrip('. ')}, so no chart is drawn: see the table below."
+
+
+def suppressed_reason(*, unit: str = "young people", release: Release | None = None) -> str:
+    """``(fewer than 6 young people, or could reveal one)``: why a count is suppressed."""
+    threshold = release.threshold if release is not None else get_settings().suppression_threshold
+    return f"(fewer than {threshold + 1} {unit}, or could reveal one)"
+
+
+def bars(values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """The values a bar chart draws as bars: those above 0 (a 0 or a hidden bar draws nothing).
+
+    Pass them to :func:`drawable`: a bar chart of one bar, or of zeros, is not drawn.
+    """
+    return values.where(values > 0)
+
+
+def missing_values(
+    values: pd.Series,
+    *,
+    hidden: pd.Series,
+    display: pd.Series,
+    what: str,
+    where: str = "",
+    reason: str,
+) -> str:
+    """Why a bar chart of ``values`` (one per label) is not drawn, as a :func:`no_chart` sentence.
+
+    ``hidden`` says which values the release suppresses, ``display`` how the table shows
+    each; ``what`` names one value (``"referral source count"``, plural with an ``s``),
+    ``where`` says of what (``" for S01 in 2014"``), ``reason`` why values are suppressed
+    (:func:`suppressed_reason`). Only values the table shows are quoted.
+    """
+    shown = values.dropna()
+    n_hidden = int(hidden.reindex(values.index, fill_value=False).sum())
+    others = f"; the {'other is' if n_hidden == 1 else 'others are'} suppressed {reason}"
+    if values.empty:
+        return no_chart(f"There is no {what}{where} to show")
+    if shown.empty:
+        how = f"suppressed {reason}" if n_hidden == len(values) else "suppressed or not available"
+        return no_chart(
+            f"Every {what}{where} is {how}" if n_hidden else f"No {what}{where} is available"
+        )
+    listing = [f"{label} {display[label]}" for label in shown.index]
+    text = (
+        f"Only one {what}{where} can be shown ({listing[0]})"
+        if len(shown) == 1
+        else f"Of the {what}s{where}, only {', '.join(listing[:-1])} and {listing[-1]} can be shown"
+    )
+    return no_chart(text + (others if n_hidden else ""))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 service``, ``2 services``: a count with its noun in the right number."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def unit_label(label: str, unit: str = "%") -> str:
+    """An axis label naming the unit of its values: ``Risk reduced`` -> ``Risk reduced (%)``.
+
+    A label that already names it (``%``, ``per cent``, ``per 10,000``) is kept.
+    """
+    named = label.lower()
+    if unit.lower() in named or (unit == "%" and "per cent" in named):
+        return label
+    return f"{label} ({unit})" if label.strip() else unit
+
+
+# --------------------------------------------------------------------------- labels and notes
+#: Directions a point's label may go (offset unit vectors and alignment), tried in this order.
+_DIRECTIONS: tuple[tuple[float, float, str, str], ...] = (
+    (1.0, 0.6, "left", "bottom"),
+    (1.0, -0.6, "left", "top"),
+    (-1.0, 0.6, "right", "bottom"),
+    (-1.0, -0.6, "right", "top"),
+    (0.0, 1.2, "center", "bottom"),
+    (0.0, -1.2, "center", "top"),
+    (1.2, 0.0, "left", "center"),
+    (-1.2, 0.0, "right", "center"),
+)
+#: Distances (points) from the point to its label: the nearest that collides with nothing wins.
+_RINGS = (5.0, 11.0, 18.0, 26.0, 36.0, 48.0)
+#: Extra room (pixels) kept around each label.
+_PAD = 1.5
+
+
+def _padded(box: Bbox, pad: float = _PAD) -> Bbox:
+    return Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+
+
+def _free(box: Bbox, taken: list[Bbox], inside: Bbox) -> bool:
+    """Whether ``box`` overlaps nothing taken and lies inside the axes."""
+    within = (
+        inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+    )
+    return within and not any(box.overlaps(other) for other in taken)
+
+
+def label_points(
+    ax: plt.Axes,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    labels: Sequence[str],
+    *,
+    marker_points: float = 7.0,
+    fontsize: float = 8,
+) -> list[Text]:
+    """Label each point so that no two labels (and no label and marker) overlap.
+
+    Deterministic: points are labelled in the order given, each at the first of a fixed
+    list of positions, nearest first, whose box collides with no label or marker placed
+    so far and stays inside the axes; a label pushed away from its point gets a thin
+    leader line. ``marker_points`` is the markers' diameter in points. Call after the
+    axes' limits are set.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.empty((0, 2))
+    half = marker_points * fig.dpi / 72.0 / 2
+    taken = [Bbox.from_extents(x - half, y - half, x + half, y + half) for x, y in centres]
+    inside = ax.get_window_extent(renderer)
+    placed: list[Text] = []
+    for x, y, label in zip(xs, ys, labels, strict=True):
+        text = _place_one(ax, (x, y), label, taken=taken, inside=inside, fontsize=fontsize)
+        taken.append(_padded(text.get_window_extent(renderer)))
+        placed.append(text)
+    return placed
+
+
+def _candidates(ax: plt.Axes, xy: tuple[float, float], label: str, fontsize: float) -> list[Text]:
+    """Every position a point's label may take, nearest first (not yet on the axes)."""
+    return [
+        Text(
+            *xy,
+            label,
+            ha=ha,
+            va=va,
+            fontsize=fontsize,
+            transform=ax.transData
+            + ScaledTranslation(ring * dx / 72.0, ring * dy / 72.0, ax.figure.dpi_scale_trans),
+        )
+        for ring in _RINGS
+        for dx, dy, ha, va in _DIRECTIONS
+    ]
+
+
+def _place_one(
+    ax: plt.Axes,
+    xy: tuple[float, float],
+    label: str,
+    *,
+    taken: list[Bbox],
+    inside: Bbox,
+    fontsize: float,
+) -> Text:
+    """Add the label of one point at its first free position (the last one if none is free)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    candidates = _candidates(ax, xy, label, fontsize)
+    for text in candidates:
+        text.set_figure(fig)
+        if _free(_padded(text.get_window_extent(renderer)), taken, inside):
+            break
+    ax.add_artist(text)
+    near = 2 * len(_DIRECTIONS)
+    if candidates.index(text) >= near:  # pushed away: a leader line back to the point
+        box = text.get_window_extent(renderer)
+        centre = ax.transData.transform(xy)
+        end = (np.clip(centre[0], box.x0, box.x1), np.clip(centre[1], box.y0, box.y1))
+        tip = ax.transData.inverted().transform(end)
+        ax.add_line(Line2D([xy[0], tip[0]], [xy[1], tip[1]], color=NEUTRAL, linewidth=0.6,
+                           zorder=2))  # fmt: skip
+    return text
+
+
+def add_note(fig: plt.Figure, text: str, *, fontsize: float = 8) -> Text | None:
+    """Write ``text`` under the figure, below every axis and its labels, wrapped to its width.
+
+    Placed from the drawn layout, so a note never overlaps an x-axis label or tick labels
+    whatever the figure's height; it starts where the axes' labels start. Returns the note
+    (``None`` for empty text).
+    """
+    if not text.strip():
+        return None
+    width = max(40, int(fig.get_figwidth() * 120 / fontsize))
+    wrapped = "\n".join(textwrap.wrap(text, width))
+    left = _axes_extent(fig).x0
+    return fig.text(
+        left, below_axes(fig), wrapped, fontsize=fontsize, color=NEUTRAL, ha="left", va="top"
+    )
+
+
+def below_axes(fig: plt.Figure, *, gap_points: float = 4.0) -> float:
+    """The height (figure fraction) just below every axis, its tick labels, label and legend.
+
+    Drawn first, so what is placed there (a note, a legend) never overlaps the x-axis label.
+    """
+    gap = gap_points / 72.0 / fig.get_figheight()
+    return float(_axes_extent(fig).y0 - gap)
+
+
+def _axes_extent(fig: plt.Figure) -> Bbox:
+    """The box (figure fraction) around every axis with its labels, from the drawn layout."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [box for ax in fig.axes if (box := ax.get_tightbbox(renderer)) is not None]
+    if not boxes:
+        return Bbox.unit()
+    return Bbox.union(boxes).transformed(fig.transFigure.inverted())

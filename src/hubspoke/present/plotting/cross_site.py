@@ -5,7 +5,9 @@ Every chart takes a :class:`~hubspoke.privacy.table.Table` (from
 release shows of it (:func:`hubspoke.present.views.view` ``.visible``): a service, group,
 interval or average whose cells are hidden is never drawn, labelled or used to place
 anything, and the alt text and captions quote only shown values. Each chart says how
-many it left out.
+many it left out, in a note below its axis labels. A chart that would show fewer than two
+services or groups is not drawn (:func:`~hubspoke.present.plotting.base.drawable`): it
+returns ``None`` and its alt text says why, in a sentence shown in its place.
 """
 
 from __future__ import annotations
@@ -23,7 +25,19 @@ from hubspoke.analysis.cross_site.funnel import (
     outlier_sentence,
 )
 from hubspoke.errors import ParameterError
-from hubspoke.present.plotting.base import NEUTRAL, PALETTE, new_figure, service_colours
+from hubspoke.present.plotting.base import (
+    MIN_POINTS,
+    NEUTRAL,
+    PALETTE,
+    add_note,
+    drawable,
+    label_points,
+    new_figure,
+    no_chart,
+    plural,
+    service_colours,
+    unit_label,
+)
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Release
 from hubspoke.privacy.table import Count, Derived, Figure, Table
@@ -198,22 +212,27 @@ def funnel_plot(
     xlabel: str | None = None,
     release: Release | None = None,
     overdispersion: str = DEFAULT_OVERDISPERSION,
-) -> plt.Figure:
+) -> plt.Figure | None:
     """Funnel plot of a per-service proportion or rate table: shown services in their fixed colours.
 
     Draws the average and the control limits (widened when the shown services are
     over-dispersed) over the range of the shown services' sizes only, each shown service
-    as a labelled point, and says how many were left out. Titles and axis labels default
-    to the table's own (``frame.attrs``: ``title``, ``ylabel``, ``xlabel``).
+    as a point labelled so that no two labels overlap, and says how many were left out.
+    Titles and axis labels default to the table's own (``frame.attrs``: ``title``,
+    ``ylabel``, ``xlabel``); the y axis names its unit (% or per 10,000). ``None`` when
+    fewer than two services can be shown (:func:`funnel_alt` then says why).
     """
-    attrs = table.frame.attrs
-    title = title or str(attrs.get("title", "Services compared for their size"))
-    ylabel = ylabel or str(attrs.get("ylabel", "%"))
-    xlabel = xlabel or str(attrs.get("xlabel", "Number of young people"))
     points = funnel_points(table, release=release, overdispersion=overdispersion)
+    if len(points) < MIN_POINTS:
+        return None
+    attrs = table.frame.attrs
     kind, scale, p0 = points.attrs["kind"], points.attrs["scale"], points.attrs["p0"]
+    title = title or str(attrs.get("title", "Services compared for their size"))
+    unit = "%" if kind == "proportion" else f"per {scale:,.0f}"
+    ylabel = unit_label(ylabel or str(attrs.get("ylabel", "")), unit)
+    xlabel = xlabel or str(attrs.get("xlabel", "Number of young people"))
     fig, ax = new_figure(title=title)
-    top = max(float(points["n"].max()) if len(points) else 0.0, 10.0) * 1.05
+    top = max(float(points["n"].max()), 10.0) * 1.05
     valid = np.isfinite(p0) and p0 > 0 and (kind == "rate" or p0 < 1)
     grid = (
         np.unique(np.linspace(1, top, 400).round())
@@ -234,37 +253,32 @@ def funnel_plot(
             ax.plot(grid, scale * limits[f"lower_{name}"], style, color=NEUTRAL, linewidth=1)
         ax.axhline(scale * p0, color="#000000", linewidth=1, label=_average_label(points))
         if kind == "rate":
-            smallest = float(points["n"].min()) if len(points) else top
+            smallest = float(points["n"].min())
             at_smallest = control_limits(
                 [smallest], kind=kind, target=p0, levels=FUNNEL_LEVELS,
                 dispersion=points.attrs["dispersion"],
             )  # fmt: skip
-            highest = float(points["shown"].max()) if len(points) else 0.0
+            highest = float(points["shown"].max())
             ymax = 1.1 * max(
                 highest, scale * float(at_smallest.filter(like="upper_").max(axis=1)[0])
             )
     elif kind == "rate":
-        ymax = 1.1 * max(float(points["shown"].max()) if len(points) else 0.0, 1.0)
+        ymax = 1.1 * max(float(points["shown"].max()), 1.0)
     all_services = [str(s) for s in table.frame.index if s != table.total_row]
     colours = service_colours(all_services)
     for row in points.itertuples(index=False):
         ax.scatter(row.n, row.shown, s=45, color=colours[row.service_id], edgecolor="black",
                    zorder=3)  # fmt: skip
-        ax.annotate(row.service_id, (row.n, row.shown), xytext=(4, 3),
-                    textcoords="offset points", fontsize=8)  # fmt: skip
     ax.set_xlim(0, top)
     ax.set_ylim(0, ymax)
+    label_points(ax, list(points["n"]), list(points["shown"]), list(points["service_id"]))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if kind == "rate":  # populations: 175,000 rather than 175000
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8)
-    note = _left_out_sentence(points.attrs["left_out"])
-    if not len(points):
-        note = "No service can be shown: their numbers are small (disclosure control)."
-    if note:
-        fig.text(0.01, -0.02, note, fontsize=8, color=NEUTRAL, ha="left", va="top")
+    add_note(fig, _left_out_sentence(points.attrs["left_out"]))
     return fig
 
 
@@ -276,13 +290,17 @@ def funnel_alt(
     overdispersion: str = DEFAULT_OVERDISPERSION,
 ) -> str:
     """Alt text for :func:`funnel_plot`: the measure, the average, the limits (widened or not)
-    and where the shown services fall, naming those outside the limits."""
+    and where the shown services fall, naming those outside the limits; when no chart is
+    drawn, why (and the one service shown, if any)."""
     attrs = table.frame.attrs
     measure = measure or str(attrs.get("measure", "the measure"))
     size = str(attrs.get("xlabel", "Number of young people"))
     points = funnel_points(table, release=release, overdispersion=overdispersion)
+    if len(points) < MIN_POINTS:
+        return _no_funnel(table, points, measure=measure, release=release)
     parts = [
-        f"Funnel plot of {measure} for {len(points)} services against {size[0].lower() + size[1:]}, "
+        f"Funnel plot of {measure} for {plural(len(points), 'service')} against "
+        f"{size[0].lower() + size[1:]}, "
         f"with {_average_words(points)} and 95% and 99.8% control limits "
         f"({_limits_words(points)})."
     ]
@@ -294,14 +312,36 @@ def funnel_alt(
     return " ".join([*parts, _left_out_sentence(points.attrs["left_out"])]).strip()
 
 
+def _no_funnel(table: Table, points: pd.DataFrame, *, measure: str, release: Release | None) -> str:
+    """Why a funnel plot is not drawn: no service, or one, can be shown."""
+    left_out = _left_out_sentence(points.attrs["left_out"])
+    note = str(table.frame.attrs.get("note", ""))
+    if not len(points):
+        reason = (
+            f"No service's {measure} can be shown: their numbers are small (disclosure control)"
+        )
+        return " ".join(t for t in (no_chart(reason), note) if t)
+    _, _, val = _funnel_columns(table)
+    service = str(points["service_id"].iloc[0])
+    shown = str(view(table, release=release).display.loc[service, val])
+    unit = "%" if points.attrs["kind"] == "proportion" else f" per {points.attrs['scale']:,.0f}"
+    reason = f"Only one service's {measure} can be shown ({service}: {shown}{unit})"
+    return " ".join(t for t in (no_chart(reason), left_out, note) if t)
+
+
 # --------------------------------------------------------------------------- side by side
 def side_by_side_chart(
     table: Table, *, title: str, xlabel: str, release: Release | None = None
-) -> plt.Figure:
-    """Dot chart of a per-service percentage (services down the side), shown values only."""
+) -> plt.Figure | None:
+    """Dot chart of a per-service percentage (services down the side), shown values only.
+
+    ``None`` when fewer than two services' values can be shown.
+    """
     _, _, pct = _proportion_columns(table)
     visible = view(table, release=release).visible.drop(index=[table.total_row], errors="ignore")
     values = visible[pct]
+    if not drawable(values):
+        return None
     services = [str(s) for s in values.index]
     fig, ax = new_figure(title=title, height=max(3.0, 0.35 * len(services) + 1.2))
     colours = service_colours(services)
@@ -316,13 +356,13 @@ def side_by_side_chart(
         zorder=3,
     )
     ax.set_yticks(y, services)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(unit_label(xlabel))
     ax.grid(axis="x", color="#DDDDDD")
     ax.grid(axis="y", visible=False)
     hidden = int((~ok).sum())
     if hidden:
-        fig.text(0.01, -0.02, f"{hidden} value(s) not shown because the numbers are small "
-                 "(disclosure control).", fontsize=8, color=NEUTRAL, ha="left", va="top")  # fmt: skip
+        add_note(fig, f"{plural(hidden, 'value')} not shown because the numbers are small "
+                 "(disclosure control).")  # fmt: skip
     return fig
 
 
@@ -330,8 +370,9 @@ def side_by_side_chart(
 def group_points(table: Table, *, release: Release | None = None) -> pd.DataFrame:
     """The groups a group chart may draw: percentage (0-100) and, where shown, its interval.
 
-    Columns ``group, services, proportion, ci_low, ci_high``: the interval is NaN for a
-    group with too few services to compare (the table gives none). ``attrs["left_out"]``
+    Columns ``group, services, proportion, ci_low, ci_high``: the group's name for readers
+    (``Phase 1`` rather than ``1``), and the interval NaN for a group with too few services
+    to compare (the table gives none). ``attrs["left_out"]``
     counts groups with data the release hides; ``attrs["note"]`` is the test across groups
     in words, only when no group it rests on is hidden.
     """
@@ -340,7 +381,7 @@ def group_points(table: Table, *, release: Release | None = None) -> pd.DataFram
     shown = visible.loc[ok]
     out = pd.DataFrame(
         {
-            "group": [str(g) for g in shown.index],
+            "group": [_group_name(table.rows, g) for g in shown.index],
             "services": shown["services"].to_numpy(float),
             "proportion": shown["%"].to_numpy(float),
             "ci_low": shown["ci_low"].to_numpy(float),
@@ -355,6 +396,11 @@ def group_points(table: Table, *, release: Release | None = None) -> pd.DataFram
     return out
 
 
+def _group_name(dim: object, group: object) -> str:
+    """A group as readers name it: a phase is ``Phase 1``, any other group its own name."""
+    return f"Phase {group}" if dim == "phase" else str(group)
+
+
 def _group_label(group: str, services: float, has_interval: bool) -> str:
     n = int(services)
     label = f"{group} ({n} service{'' if n == 1 else 's'})"
@@ -363,13 +409,16 @@ def _group_label(group: str, services: float, has_interval: bool) -> str:
 
 def group_comparison_chart(
     table: Table, *, title: str, xlabel: str, release: Release | None = None
-) -> plt.Figure:
+) -> plt.Figure | None:
     """Point and 95% interval per group of a ``groups.<dim>`` table; hidden groups left out.
 
     A group with too few services to compare is drawn as a hollow point with no interval,
-    and its label says so.
+    and its label says so. The test across groups and the groups left out are written
+    below the x-axis label. ``None`` when fewer than two groups can be shown.
     """
     shown = group_points(table, release=release)
+    if not drawable(shown["proportion"]):
+        return None
     fig, ax = new_figure(title=title, height=max(2.5, 0.5 * len(table.frame) + 1.2))
     y = np.arange(len(shown))[::-1]
     has_interval = shown["ci_low"].notna() & shown["ci_high"].notna()
@@ -389,22 +438,35 @@ def group_comparison_chart(
         ],
     )
     ax.set_xlim(0, 100)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(unit_label(xlabel))
     ax.grid(axis="x", color="#DDDDDD")
     ax.grid(axis="y", visible=False)
-    note = " ".join(
-        t for t in (shown.attrs["note"], _left_out_sentence(shown.attrs["left_out"], "groups")) if t
-    )
-    if note:
-        fig.text(0.01, -0.02, note, fontsize=8, color=NEUTRAL, ha="left", va="top", wrap=True)
+    add_note(fig, _group_note(shown))
     return fig
 
 
+def _group_note(shown: pd.DataFrame) -> str:
+    """The test across groups (when no group it rests on is hidden) and the groups left out."""
+    left_out = _left_out_sentence(shown.attrs["left_out"], "groups")
+    return " ".join(t for t in (shown.attrs["note"], left_out) if t)
+
+
 def group_comparison_alt(table: Table, *, measure: str, release: Release | None = None) -> str:
-    """Alt text for :func:`group_comparison_chart`: each shown group's percentage and interval."""
+    """Alt text for :func:`group_comparison_chart`: each shown group's percentage and interval.
+
+    ``measure`` may already name the grouping (``risk reduced by model variant``): it is
+    not repeated. When no chart is drawn, says why first.
+    """
     shown = group_points(table, release=release)
     by = str(table.rows).replace("_", " ")
-    parts = [f"Chart of {measure} by {by}, with 95% confidence intervals, for {len(shown)} groups."]
+    what = measure if " by " in f" {measure} " else f"{measure} by {by}"
+    if drawable(shown["proportion"]):
+        head = f"Chart of {what}, with 95% confidence intervals, for {plural(len(shown), 'group')}."
+    elif len(shown):
+        head = no_chart(f"Only one group's {what} can be shown")
+    else:
+        head = no_chart(f"No group's {what} can be shown: their numbers are small")
+    parts = [head]
     parts += [
         f"{r.group}: {_pct(r.proportion)} ({_pct(r.ci_low)} to {_pct(r.ci_high)})."
         if pd.notna(r.ci_low) and pd.notna(r.ci_high)
@@ -412,4 +474,4 @@ def group_comparison_alt(table: Table, *, measure: str, release: Release | None 
         for r in shown.itertuples()
     ]
     left_out = _left_out_sentence(shown.attrs["left_out"], "groups")
-    return " ".join([*parts, shown.attrs["note"], left_out]).strip()
+    return " ".join(t for t in (*parts, shown.attrs["note"], left_out) if t)

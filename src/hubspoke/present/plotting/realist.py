@@ -11,7 +11,10 @@
 Every chart but the joint display takes the funder tables of
 :mod:`hubspoke.analysis.realist.tables` and draws only what the release shows
 (:func:`hubspoke.present.views.view`): a hidden count or verdict is never drawn and is
-marked with the suppression symbol instead. The joint display takes the frame of
+marked with the suppression symbol instead. A chart that would show fewer than two
+values is not drawn (:func:`~hubspoke.present.plotting.base.drawable`): it returns
+``None`` and its alt text says why, in a sentence shown in its place. Every colour that
+means something has a legend. The joint display takes the frame of
 :func:`hubspoke.analysis.realist.joint_display` with hidden cells already missing,
 and draws the symbol (never a number) wherever a cell is missing.
 """
@@ -46,7 +49,17 @@ from hubspoke.analysis.realist.verdicts import (
 )
 from hubspoke.errors import ParameterError
 from hubspoke.load import ALL_SERVICES
-from hubspoke.present.plotting.base import NEUTRAL, OKABE_ITO, PALETTE, new_figure
+from hubspoke.present.plotting.base import (
+    NEUTRAL,
+    OKABE_ITO,
+    PALETTE,
+    below_axes,
+    drawable,
+    new_figure,
+    no_chart,
+    plural,
+    suppressed_reason,
+)
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Release, Shown
 from hubspoke.privacy.table import Table
@@ -82,14 +95,17 @@ def theory_context_heatmap(
     by: str = "model_variant",
     title: str | None = None,
     release: Release | None = None,
-) -> plt.Figure:
+) -> plt.Figure | None:
     """Heatmap of the per-context judgement tables (``"<by>:<context>"`` of ``realist_tables``).
 
     Each cell is coloured by its verdict and labelled with the judgements in it
     (supports / refutes / refines) so the colour is never the only cue. A verdict or
     count the release hides is drawn as the suppression symbol, never as a number.
+    ``None`` when fewer than two verdicts can be shown.
     """
     shown = _views(_contexts(tables, by), release)
+    if not drawable(_shown_verdicts(shown)):
+        return None
     contexts = list(shown)
     theories = [str(t) for t in next(iter(shown.values())).table.frame.index]
     what = "model variant" if by == "model_variant" else "host setting"
@@ -127,14 +143,24 @@ def theory_context_heatmap(
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel(f"{what.capitalize()} (cell: verdict; supports / refutes / refines)")
+    symbol = next(iter(shown.values())).symbol
+    blank = Patch(facecolor=HIDDEN_COLOUR, edgecolor="#BBBBBB", label=f"{symbol}: suppressed")
     ax.legend(
-        handles=[Patch(facecolor=VERDICT_COLOURS[v], label=v) for v in VERDICTS],
+        handles=[*(Patch(facecolor=VERDICT_COLOURS[v], label=v) for v in VERDICTS), blank],
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.22),
-        ncol=len(VERDICTS),
+        bbox_to_anchor=(0.5, below_axes(fig)),
+        bbox_transform=fig.transFigure,
+        ncol=len(VERDICTS) + 1,
         fontsize=8,
     )
     return fig
+
+
+def _shown_verdicts(shown: Mapping[str, Shown]) -> pd.DataFrame:
+    """1 for each verdict the release shows, NaN for each it hides (theory by context)."""
+    return pd.DataFrame(
+        {c: v.hidden["Verdict"].map({False: 1.0, True: np.nan}) for c, v in shown.items()}
+    )
 
 
 def theory_context_alt(
@@ -143,6 +169,11 @@ def theory_context_alt(
     """Alt text for :func:`theory_context_heatmap`: the verdict of every cell as shown."""
     shown = _views(_contexts(tables, by), release)
     what = "model variant" if by == "model_variant" else "host setting"
+    if not drawable(_shown_verdicts(shown)):
+        return no_chart(
+            f"Too few of the verdicts on each programme theory by {what} can be shown: the "
+            f"interviews behind them are suppressed {suppressed_reason(unit='interviews', release=release)}"
+        )
     theories = [str(t) for t in next(iter(shown.values())).table.frame.index]
     parts = []
     for theory in theories:
@@ -158,14 +189,17 @@ def theory_context_alt(
 # --------------------------------------------------------------------------- evidence by role
 def evidence_by_role_chart(
     table: Table, *, title: str | None = None, release: Release | None = None
-) -> plt.Figure:
+) -> plt.Figure | None:
     """Stacked bars of the ``roles`` table: interviews per theory by respondent role.
 
     Only counts the release shows are drawn; a theory with a hidden count gets the
-    suppression symbol above its bar.
+    suppression symbol above its bar. ``None`` when fewer than two theories have a bar
+    (interviews shown, above 0).
     """
     shown = view(table, release=release)
     visible = shown.visible.drop(columns=[table.total_column], errors="ignore")
+    if not drawable(_theory_counts(visible)):
+        return None
     hidden = shown.hidden.drop(columns=[table.total_column], errors="ignore").any(axis=1)
     fig, ax = new_figure(title=title or "Number of interviews on each programme theory, by role")
     x = np.arange(len(visible.index))
@@ -186,10 +220,21 @@ def evidence_by_role_chart(
     return fig
 
 
+def _theory_counts(visible: pd.DataFrame) -> pd.Series:
+    """Per theory, the height of its bar: the interviews shown (NaN when none is above 0)."""
+    totals = visible.sum(axis=1, min_count=1)
+    return totals.where(totals > 0)
+
+
 def evidence_by_role_alt(table: Table, *, release: Release | None = None) -> str:
     """Alt text for :func:`evidence_by_role_chart`: which roles spoke most about each theory."""
     shown = view(table, release=release)
     visible = shown.visible.drop(columns=[table.total_column], errors="ignore")
+    if not drawable(_theory_counts(visible)):
+        return no_chart(
+            "Too few of the numbers of interviews by programme theory and respondent role can "
+            f"be shown: they are suppressed {suppressed_reason(unit='interviews', release=release)}"
+        )
     parts = []
     for theory, row in visible.iterrows():
         row = row.dropna().sort_values(ascending=False)
@@ -212,19 +257,31 @@ def _agreement_frame(table: Table, release: Release | None) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+#: The agreement bands of :func:`agreement_dot_plot`: legend label, colour and marker.
+_BANDS: tuple[tuple[str, str, str], ...] = (
+    ("0.800 or more: reliable", OKABE_ITO[2], "o"),
+    ("0.667 to 0.800: tentative", OKABE_ITO[1], "s"),
+    ("below 0.667: needs a clearer definition", OKABE_ITO[5], "D"),
+)
+
+
 def agreement_dot_plot(
     table: Table,
     *,
     statistic: str = "alpha",
     title: str | None = None,
     release: Release | None = None,
-) -> plt.Figure:
+) -> plt.Figure | None:
     """Dot plot of agreement per code (the ``agreement`` table of ``coding_quality_tables``).
 
-    Dashed lines at Krippendorff's 0.667 (tentative conclusions) and 0.800 (reliable).
-    Codes whose statistic is not defined are listed on the axis without a dot.
+    Dashed lines at Krippendorff's 0.667 (tentative conclusions) and 0.800 (reliable);
+    each dot's colour and shape give its band, named in the legend. Codes whose statistic
+    is not defined are listed on the axis without a dot. ``None`` when fewer than two codes
+    have a value shown.
     """
     frame = _agreement_frame(table, release).iloc[::-1].reset_index(drop=True)
+    if not drawable(frame[statistic]):
+        return None
     name = "Krippendorff's alpha" if statistic == "alpha" else "Cohen's kappa"
     fig, ax = new_figure(
         title=title or f"Agreement between coders per code ({name})",
@@ -234,13 +291,17 @@ def agreement_dot_plot(
     ax.grid(axis="y", visible=False)
     values = pd.to_numeric(frame[statistic], errors="coerce").to_numpy(dtype=float)
     y = np.arange(len(frame))
-    colours = np.where(
-        values >= KRIPPENDORFF_RELIABLE,
-        OKABE_ITO[2],
-        np.where(values >= KRIPPENDORFF_TENTATIVE, OKABE_ITO[1], OKABE_ITO[5]),
+    bands = np.select(
+        [values >= KRIPPENDORFF_RELIABLE, values >= KRIPPENDORFF_TENTATIVE, values < np.inf],
+        [0, 1, 2],
+        default=-1,
     )
+    for band, (label, colour, marker) in enumerate(_BANDS):
+        drawn = bands == band
+        if drawn.any():
+            ax.scatter(values[drawn], y[drawn], color=colour, marker=marker, label=label,
+                       zorder=3)  # fmt: skip
     shown = ~np.isnan(values)
-    ax.scatter(values[shown], y[shown], c=colours[shown], zorder=3)
     for level, text, align in (
         (KRIPPENDORFF_TENTATIVE, "tentative 0.667 ", "right"),
         (KRIPPENDORFF_RELIABLE, " 0.800 reliable", "left"),
@@ -256,6 +317,8 @@ def agreement_dot_plot(
     ax.set_xlim(min(0.0, low - 0.05), 1.0)
     ax.set_ylim(-0.7, len(frame) + 0.3)
     ax.set_xlabel(name)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, below_axes(fig)),
+              bbox_transform=fig.transFigure, ncol=len(_BANDS), fontsize=8)  # fmt: skip
     return fig
 
 
@@ -268,16 +331,26 @@ def agreement_alt(table: Table, *, statistic: str = "alpha", release: Release | 
     below = int((values < KRIPPENDORFF_TENTATIVE).sum())
     undefined = int(values.isna().sum())
     name = "Krippendorff's alpha" if statistic == "alpha" else "Cohen's kappa"
+    if not drawable(values):
+        return no_chart(
+            f"{name} can be shown for {plural(int(values.notna().sum()), 'code')} only "
+            f"({plural(undefined, 'code')} without a value)"
+        )
     text = (
-        f"Dot plot of {name} for each of {len(quality)} codes, with dashed lines at 0.667 and "
-        f"0.800. {reliable} codes reach 0.800, {tentative} lie between 0.667 and 0.800, "
-        f"{below} fall below 0.667"
+        f"Dot plot of {name} for each of {plural(len(quality), 'code')}, with dashed lines at "
+        f"0.667 and 0.800. {plural(reliable, 'code')} {_verb(reliable, 'reaches', 'reach')} "
+        f"0.800, {tentative} {_verb(tentative, 'lies', 'lie')} between 0.667 and 0.800, "
+        f"{below} {_verb(below, 'falls', 'fall')} below 0.667"
     )
     text += f" and {undefined} cannot be computed." if undefined else "."
     if values.notna().any():
         worst = quality.loc[values.idxmin()]
         text += f" Lowest: {worst['code_id']} ({values.min():.2f})."
     return text
+
+
+def _verb(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
 
 
 # --------------------------------------------------------------------------- joint display
