@@ -38,6 +38,7 @@ from hubspoke.present.plotting import save_figure
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Shown, footnote, format_value
 from hubspoke.privacy.table import Count, Table, Text
+from hubspoke.spec.labels import readable_label
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.
 Audience = Literal["funder", "analyst"]
@@ -136,48 +137,11 @@ def section(anchor: str, heading: str, *, intro: str = "") -> None:
         say(intro)
 
 
-#: Headings for column names the generic rule (:func:`readable_label`) would read badly.
-KNOWN_LABELS: Final[Mapping[str, str]] = {
-    "n": "Number",
-    "n_both": "Number with both ratings",
-    "ci_low": "95% CI low",
-    "ci_high": "95% CI high",
-    "p_value": "p-value",
-    "pct": "%",
-    "service_id": "Service",
-    "theory_id": "Programme theory",
-    "la_code": "Local authority",
-    "la_name": "Local authority",
-    "model_variant": "Model variant",
-    "host_setting": "Main host setting",
-    "time_period": "Year",
-}
-#: Words for common parts of column names.
-_WORDS: Final[Mapping[str, str]] = {"pct": "percentage", "ci": "CI", "id": "ID", "n": "number"}
-#: A name as code writes it (``young_people_reached``, ``age``): turned into words for readers.
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 #: An ONS area code (local authority, region, country): shown to funders as its name.
 AREA_CODE = re.compile(r"\b[EWSN]\d{8}\b")
 #: CSS classes of text cells (left-aligned) and number cells (right-aligned).
 TEXT_CLASS: Final = "hubspoke-text"
 NUMBER_CLASS: Final = "hubspoke-num"
-
-
-def readable_label(name: Hashable) -> str:
-    """A heading for a name from code: ``young_people_reached`` -> ``Young people reached``.
-
-    Known names read as :data:`KNOWN_LABELS` says; a heading already written for readers
-    (spaces, capitals, symbols) is kept as it is.
-    """
-    if isinstance(name, tuple):
-        return ", ".join(dict.fromkeys(readable_label(p) for p in name if str(p).strip()))
-    text = str(name)
-    if text in KNOWN_LABELS:
-        return KNOWN_LABELS[text]
-    if not _IDENTIFIER.match(text):
-        return text
-    words = " ".join(_WORDS.get(word, word) for word in text.split("_"))
-    return words[:1].upper() + words[1:]
 
 
 def column_label(data: Table, column: Hashable) -> str:
@@ -268,7 +232,7 @@ def _is_number(data: Table, row: Hashable, column: Hashable) -> bool:
 
 def _row_label(row: Hashable, names: Mapping[str, str]) -> str:
     text = ", ".join(str(p) for p in row) if isinstance(row, tuple) else str(row)
-    return name_areas(readable_label(text) if _IDENTIFIER.match(text) else text, names)
+    return name_areas(readable_label(text), names)
 
 
 def table_grid(

@@ -249,7 +249,7 @@ def funder_index_html(
 <p>Built {html.escape(built)} from data version {html.escape(data_ver)} with hubspoke {html.escape(__version__)}.</p>
 <p>To protect the young people and workers they describe, counts of 1 to {int(threshold)} people, and any number
 from which one of them could be worked out, are shown as <strong>{sym}</strong>, in every report and file alike.
-<strong>x</strong> means not available.</p>
+<strong>x</strong> means not available and <strong>z</strong> not applicable.</p>
 <h2 id="programme-reports">Programme and cross-site reports</h2>
 {_programme_list(others)}
 <h2 id="service-reports">Service reports by service and year</h2>

@@ -45,6 +45,7 @@ from hubspoke.errors import ParameterError, ReportError, SchemaError
 from hubspoke.load import all_years_label, available_service_years, load_tables, service_order
 from hubspoke.privacy.release import NOT_AVAILABLE, Release, ReleaseCell
 from hubspoke.privacy.table import TOTAL, CellId
+from hubspoke.spec.labels import readable_label
 from hubspoke.spec.raw import SYNTHETIC_MARKER
 
 #: Symbol for an indicator that does not exist for a row (GSS: not applicable).
@@ -83,15 +84,6 @@ GUIDANCE_FILE: Final = "data_guidance.md"
 #: Suffix of a family's metadata file.
 META_SUFFIX: Final = ".meta.csv"
 
-#: Labels for names the generic rule (underscores to spaces, first letter upper) reads badly.
-DEFAULT_LABELS: Final[Mapping[str, str]] = {
-    "service_id": "Service",
-    "model_variant": "Model variant",
-    "host_setting": "Host setting",
-    "phase": "Phase",
-    "theory_id": "Programme theory",
-    "survey_question": "Survey question",
-}
 #: Hints for the fixed filters (EES ``filter_hint``).
 FILTER_HINTS: Final[Mapping[str, str]] = {
     "service_id": "Filter by service (Total: a group of services or the whole programme)",
@@ -107,8 +99,6 @@ KIND_GROUPING: Final[Mapping[str, str]] = {
     "text": "Text",
 }
 #: Readable words for common name parts.
-_WORDS: Final[Mapping[str, str]] = {"pct": "percentage", "ci": "CI", "id": "ID", "n": "number"}
-
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 _COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 _NEGATIVE_NUMBER = re.compile(r"^-(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -132,16 +122,6 @@ def spreadsheet_safe(text: str) -> str:
     if text[0] in _CONTROL_START or text.lstrip()[:1] in _FORMULA_START:
         return "'" + text
     return text
-
-
-def readable_label(name: str, labels: Mapping[str, str] | None = None) -> str:
-    """A heading for a column name: from ``labels`` or :data:`DEFAULT_LABELS`, else ``young_people`` -> ``Young people``."""
-    for mapping in (labels or {}, DEFAULT_LABELS):
-        if name in mapping:
-            return str(mapping[name])
-    words = [_WORDS.get(word, word) for word in name.split("_") if word]
-    text = " ".join(words) or name
-    return text[:1].upper() + text[1:]
 
 
 def check_slug(name: str, *, what: str = "family") -> str:
