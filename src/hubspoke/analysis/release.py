@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hubspoke import __version__, load
+from hubspoke.analysis.context import service_context_rows, service_context_table
 from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables
 from hubspoke.analysis.outcomes import indicators
@@ -72,7 +73,16 @@ def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
     yield from realist_tables(tables).values()
     yield from coding_quality_tables(tables).values()
     yield from local_context_tables(tables).values()  # public figures, published as open data too
+    yield from service_context_tables(tables)
     yield from programme_summary_tables(tables).values()
+
+
+def service_context_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
+    """Each service report's local context (its areas, their regions and England)."""
+    for service_id in load.service_order(list(load.available_service_years(tables))):
+        rows = service_context_rows(tables, service_id=service_id)
+        if not rows.empty:
+            yield service_context_table(rows, service_id=service_id)
 
 
 # --------------------------------------------------------------------------- relations

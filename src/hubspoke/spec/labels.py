@@ -27,6 +27,11 @@ KNOWN_LABELS: Final[Mapping[str, str]] = {
     "phase": "Phase",
     "survey_question": "Survey question",
     "time_period": "Year",
+    "area_name": "Area",
+    "areas_of": "Areas of",
+    "rate_year": "Year ending 31 March",
+    "cse_assessment_rate_per_10k": "Assessments with CSE as a factor per 10,000 children",
+    "local_context_note": "Note",
 }
 #: Words for common parts of names.
 WORDS: Final[Mapping[str, str]] = {"pct": "percentage", "ci": "CI", "id": "ID", "n": "number"}
