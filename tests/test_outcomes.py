@@ -638,8 +638,11 @@ def test_t_interval_and_median_order_statistics_by_hand() -> None:
 def test_cluster_robust_ratio_by_hand() -> None:
     parts = pd.DataFrame({"num": [2, 6, 4], "den": [10, 10, 20]})
     low, high, k = oc.cluster_ratio_interval(parts)
-    # ratio 12/40; residuals -1, 3, -2; var = 3/2 * 14 / 40^2; t(2) = 4.302653
-    half = 4.302653 * np.sqrt(1.5 * 14 / 1600)
+    # ratio 12/40 = 0.3: service ratios 0.2, 0.6, 0.2 weighted 10, 10, 20 (h = 1/4, 1/4, 1/2);
+    # CR2 variance 1/16 * 0.01 / (3/4) + 1/16 * 0.09 / (3/4) + 1/4 * 0.01 / (1/2) = 1/75;
+    # c = h^2 / (1 - h) = 1/12, 1/12, 1/2: df = 1 / (3/8 + (2/3)^2 - (1/144 + 1/144 + 1/4)) = 1.8;
+    # t(0.975, 1.8) = 4.794881 (scipy)
+    half = 4.794881 * np.sqrt(1 / 75)
     assert (
         k == 3
         and low == pytest.approx(0.3 - half, abs=1e-6)

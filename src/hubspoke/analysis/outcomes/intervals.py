@@ -4,14 +4,18 @@ Within one service the units (young people, sessions, Spoke workers, policy elem
 are taken as independent: Wilson's score interval for a proportion, Student's t for a
 mean, the order-statistic (binomial) interval for a median and the exact (Garwood)
 Poisson interval for a count. Pooled over several services the units are clustered in
-services, so a ratio (a proportion or mean) gets the cluster-robust linearised interval
-with services as the unit (t with services - 1 degrees of freedom) and a median a
+services, so a ratio (a proportion or mean) gets the bias-reduced cluster-robust
+interval with services as the unit (CR2 variance, t with Bell-McCaffrey degrees of
+freedom: one method for the outcome framework and the cross-site groups) and a median a
 cluster bootstrap over services. Every function returns ``(low, high)``; NaN where the
 data cannot give an interval (no units, one value for a t interval, too few for a
 median).
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -86,23 +90,86 @@ def median_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, 
 
 
 def cluster_ratio_interval(parts: pd.DataFrame, *, level: float = 0.95) -> tuple[float, float, int]:
-    """Cluster-robust interval of ``sum(num) / sum(den)`` over clusters (rows of ``parts``).
+    """Interval of ``sum(num) / sum(den)`` over clusters (rows of ``parts``), services as the unit.
 
-    ``parts`` has one row per cluster (service) with ``num`` and ``den``. The variance is
-    the linearised (sandwich) one with the small-sample factor ``k / (k - 1)``; the
-    interval uses t with ``k - 1`` degrees of freedom. Returns ``(low, high, k)``, NaN
-    bounds for fewer than 2 clusters with data.
+    ``parts`` has one row per cluster (service) with ``num`` and ``den``. The ratio is the
+    weighted mean of the clusters' ratios (weights ``den``), with the bias-reduced variance
+    and Bell-McCaffrey degrees of freedom of :func:`weighted_mean_cr2`: the one clustered
+    interval of the suite (the cross-site group comparisons use it too, through
+    :func:`ratio_interval`). Returns ``(low, high, k)``, NaN bounds for fewer than 2
+    clusters with data.
     """
-    used = parts.loc[pd.to_numeric(parts["den"], errors="coerce").fillna(0) > 0]
+    den_all = pd.to_numeric(parts["den"], errors="coerce").fillna(0)
+    used = parts.loc[den_all > 0]
     num = used["num"].astype(float).to_numpy()
     den = used["den"].astype(float).to_numpy()
     k = len(used)
     if k < 2:
         return np.nan, np.nan, k
-    ratio = num.sum() / den.sum()
-    var = k / (k - 1) * np.sum((num - ratio * den) ** 2) / den.sum() ** 2
-    half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * float(np.sqrt(var))
+    ratio, variance, dof = weighted_mean_cr2(num / den, den)
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * float(np.sqrt(variance))
     return ratio - half, ratio + half, k
+
+
+def weighted_mean_cr2(
+    values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray
+) -> tuple[float, float, float]:
+    """Weighted mean of services' values, its bias-reduced variance and degrees of freedom.
+
+    With h_i = w_i / sum(w) and e_i = x_i - m: variance sum(h_i^2 e_i^2 / (1 - h_i))
+    (the "CR2" cluster-robust variance, unbiased when Var(x_i) is proportional to
+    1 / w_i) and Bell and McCaffrey's degrees of freedom, which here reduce to
+    1 / (sum(h_i^2) + sum(c_i)^2 - sum(c_i^2)) with c_i = h_i^2 / (1 - h_i) (Bell &
+    McCaffrey, "Bias reduction in standard errors for linear regression with multi-stage
+    samples", *Survey Methodology* 28, 2002; Pustejovsky & Tipton, *JBES* 36, 2018).
+    Equal weights give the textbook s^2 / k on k - 1 df; one service much larger than
+    the rest gives fewer df, so the interval widens as it should. Values and weights
+    must be clean (no NaN, weights > 0, at least two).
+    """
+    x = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    h = w / w.sum()
+    m = float(np.sum(h * x))
+    variance = float(np.sum(h**2 * (x - m) ** 2 / (1 - h)))
+    c = h**2 / (1 - h)
+    dof = 1 / float(np.sum(h**2) + c.sum() ** 2 - np.sum(c**2))
+    return m, variance, dof
+
+
+def ratio_interval(
+    numerators: Sequence[float] | np.ndarray,
+    denominators: Sequence[float] | np.ndarray,
+    *,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """Pooled proportion of a group of services and its interval, the service as the unit.
+
+    The estimate is sum(y) / sum(n), the ratio estimator of clustered binary data (Rao &
+    Scott, "A simple method for the analysis of clustered binary data", *Biometrics* 48,
+    1992): the services' proportions weighted by their size. Its variance comes from the
+    spread between services, bias-reduced with Bell and McCaffrey's t degrees of freedom
+    (:func:`weighted_mean_cr2`), taken as at least the binomial p(1 - p) / sum(n) so the
+    interval is never narrower than if every young person were independent; the interval
+    is p +/- t * se, cut to [0, 1]. It assumes nothing about how the variance grows with
+    service size, and a group of three services gets the width three services deserve
+    (on the synthetic programme its coverage was 95-99% for groups of 3-6 services,
+    against 91% for the plain ratio-estimator variance on k - 1 df, 200 seeds).
+    Returns (proportion, low, high); NaN where no service has a denominator, and NaN
+    limits with only one such service (no between-service spread to estimate).
+    """
+    y = np.asarray(numerators, dtype=float)
+    n = np.asarray(denominators, dtype=float)
+    keep = n > 0
+    y, n = y[keep], n[keep]
+    if len(n) == 0:
+        return (math.nan, math.nan, math.nan)
+    p = float(y.sum() / n.sum())
+    if len(n) == 1:
+        return (p, math.nan, math.nan)
+    _, variance, dof = weighted_mean_cr2(y / n, n)
+    se = math.sqrt(max(variance, p * (1 - p) / n.sum()))
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * se
+    return (p, max(0.0, p - half), min(1.0, p + half))
 
 
 def cluster_bootstrap_median(
