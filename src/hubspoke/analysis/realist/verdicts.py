@@ -89,8 +89,8 @@ def _modal(supports: int, refutes: int, refines: int) -> str:
     return "" if top == 0 else " / ".join(k for k, v in counts.items() if v == top)
 
 
-def _tally(judgements: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Counts of each judgement per ``keys``, with shares, the modal judgement and the verdict."""
+def _counts(judgements: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Counts of each judgement (supports, refutes, refines: one column each) per ``keys``."""
     counts = (
         judgements.assign(judgement=pd.Categorical(judgements["judgement"], categories=JUDGEMENTS))
         .groupby([*keys, "judgement"], observed=False, dropna=False)
@@ -100,7 +100,12 @@ def _tally(judgements: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         .reset_index()
     )
     counts.columns.name = None
-    return _with_verdicts(counts)
+    return counts
+
+
+def _tally(judgements: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Counts of each judgement per ``keys``, with shares, the modal judgement and the verdict."""
+    return _with_verdicts(_counts(judgements, keys))
 
 
 def _with_verdicts(counts: pd.DataFrame) -> pd.DataFrame:
@@ -179,18 +184,9 @@ def judgements_by_role_year(
     placed = _require(_placed(judgements, contexts, theories), ("respondent_role", "year"),
                       "judgements")  # fmt: skip
     keys = ["theory_id", "context_dimension", "context", "respondent_role", "year"]
-    counts = (
-        placed.assign(
-            respondent_role=placed["respondent_role"].astype("string"),
-            judgement=pd.Categorical(placed["judgement"], categories=JUDGEMENTS),
-        )
-        .groupby([*keys, "judgement"], observed=False, dropna=False)
-        .size()
-        .unstack("judgement", fill_value=0)
-        .reindex(columns=list(JUDGEMENTS), fill_value=0)
-        .reset_index()
+    counts = _counts(
+        placed.assign(respondent_role=placed["respondent_role"].astype("string")), keys
     )
-    counts.columns.name = None
     counts = counts.assign(n_judgements=counts[list(JUDGEMENTS)].sum(axis=1))
     counts = counts[counts["n_judgements"] > 0].astype(
         {**{j: "int64" for j in JUDGEMENTS}, "n_judgements": "int64"}
