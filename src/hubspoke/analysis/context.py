@@ -161,7 +161,7 @@ def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
 # One service's areas, each against its region and England
 # ---------------------------------------------------------------------------
 
-#: Family of the local-context tables (the same name as ``realist.tables.CONTEXT_FAMILY``).
+#: Family of the local-context tables (the report's and each service report's: one open-data file).
 CONTEXT_FAMILY: Final = "local_context"
 #: Indicator of a rate cell: CSE assessments per 10,000 children.
 RATE_INDICATOR: Final = "cse_assessment_rate_per_10k"

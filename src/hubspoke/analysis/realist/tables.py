@@ -38,7 +38,7 @@ from hubspoke.analysis.agreement import (
     judgement_agreement,
     per_code_agreement,
 )
-from hubspoke.analysis.context import rates_table, service_area_rates
+from hubspoke.analysis.context import CONTEXT_FAMILY, rates_table, service_area_rates
 from hubspoke.analysis.quality import failed_files, problem_kind, reconciliation_summary
 from hubspoke.analysis.realist.cmo import (
     STAGE_BUILDING,
@@ -85,7 +85,6 @@ from hubspoke.spec.vocab import JUDGEMENTS, RESPONDENT_ROLES
 REALIST_FAMILY: Final = "realist_synthesis"
 EVIDENCE_FAMILY: Final = "service_interviews"
 CODING_FAMILY: Final = "coding_quality"
-CONTEXT_FAMILY: Final = "local_context"
 #: Family of the quotes tables (words only).
 QUOTES_FAMILY: Final = "realist_quotes"
 #: The count of interviews (each interview is one person's account).
