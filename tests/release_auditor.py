@@ -711,6 +711,10 @@ def _component_ranges(
 
 #: Relation steps around a hidden count in which the certifier looks for a witness.
 NEIGHBOURHOODS = (1, 2, 4)
+#: Linear programs over a whole large group before the neighbourhoods (random directions).
+WHOLE_GROUP_LPS = 6
+#: Seed of those directions (the attack is repeatable).
+WITNESS_SEED = 15
 
 
 def _certify(
@@ -742,6 +746,20 @@ def _certify(
             if q in pos:
                 rels_of[q].append(r)
     wanted = set(targets)
+    # A few LPs over the whole group first: each pushes a random half of the targets up and
+    # the rest down, so one solution moves many targets at once (each is a witness).
+    whole = _lp_args(variables, relations, shown, bounds)
+    rng = np.random.default_rng(WITNESS_SEED)
+    target_pos = np.array([pos[q] for q in targets])
+    for _ in range(WHOLE_GROUP_LPS):
+        cost = np.zeros(len(variables))
+        cost[target_pos] = rng.choice([-1.0, 1.0], size=len(target_pos))
+        res = linprog(cost, **whole)  # type: ignore[arg-type]
+        if res.status != 0:
+            break
+        for q, i in pos.items():
+            x = float(res.x[i])
+            low[q], high[q] = min(low[q], x), max(high[q], x)
     moved = {q for q in wanted if high[q] - low[q] >= 0.5}
     for q in targets:
         for depth in NEIGHBOURHOODS:
