@@ -13,8 +13,7 @@ from scipy import stats
 from hubspoke.analysis import cross_site as cs
 from hubspoke.errors import ParameterError
 from hubspoke.load import ALL_YEARS
-
-VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
+from simulated import VARIANTS, case_tables
 
 
 # --------------------------------------------------------------------------- simulated tables
@@ -22,53 +21,10 @@ def simulated_tables(
     n_people: int = 400, n_services: int = 12, *, seed: int = 1
 ) -> dict[str, pd.DataFrame]:
     """Services, spokes and cases with a strong effect: looked-after young people are far less
-    likely to have their risk reduced (odds ratio about 0.2)."""
-    rng = np.random.default_rng(seed)
-    sids = [f"S{i + 1:02d}" for i in range(n_services)]
-    services = pd.DataFrame(
-        {
-            "service_id": sids,
-            "phase": [1 + i % 3 for i in range(n_services)],
-            "start_date": pd.to_datetime([f"{2014 + i % 3}-01-01" for i in range(n_services)]),
-            "model_variant": [VARIANTS[i % 3] for i in range(n_services)],
-            "n_spokes": [2 + i % 3 for i in range(n_services)],
-            "la_codes": [f"E0600{i:04d}" for i in range(n_services)],
-        }
+    likely to have their risk reduced (odds ratio about 0.2); services start in turn."""
+    return case_tables(
+        n_people=n_people, n_services=n_services, sd_service=0.2, staggered=True, seed=seed
     )
-    spokes = pd.DataFrame(
-        [
-            {
-                "spoke_id": f"{s}-K{k}",
-                "service_id": s,
-                "host_setting": "Police" if k == 1 else "Health",
-                "start_year": 2014 + i % 3,
-            }  # fmt: skip
-            for i, s in enumerate(sids)
-            for k in range(1, 2 + i % 3 + 1)
-        ]
-    )
-    service = rng.choice(sids, n_people)
-    looked_after = rng.random(n_people) < 0.4
-    service_effect = dict(zip(sids, rng.normal(0, 0.2, n_services), strict=True))
-    logit = 0.4 - 1.6 * looked_after + np.array([service_effect[s] for s in service])
-    reduced = rng.random(n_people) < 1 / (1 + np.exp(-logit))
-    start = dict(zip(sids, services["start_date"].dt.year, strict=True))
-    year = np.array([start[s] + rng.integers(0, 2017 - start[s]) for s in service])
-    cases = pd.DataFrame(
-        {
-            "service_id": service,
-            "year": year,
-            "young_person_id": [f"{i:016x}" for i in range(n_people)],
-            "age": rng.integers(11, 18, n_people),
-            "gender": rng.choice(["Female", "Male"], n_people, p=[0.7, 0.3]),
-            "looked_after": np.where(looked_after, "Yes", "No"),
-            "risk_at_referral": rng.choice(["Low", "Medium", "High"], n_people),
-            "risk_reduced": pd.array(reduced, dtype="boolean"),
-            "closure_date": pd.to_datetime("2016-06-01"),
-            "planned_ending": pd.array(rng.random(n_people) < 0.7, dtype="boolean"),
-        }
-    )
-    return {"services": services, "spokes": spokes, "cases": cases}
 
 
 # --------------------------------------------------------------------------- funnel limits

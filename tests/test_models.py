@@ -15,67 +15,10 @@ from scipy import integrate, optimize, special, stats
 from hubspoke.analysis import common
 from hubspoke.analysis.cross_site import models as m
 from hubspoke.errors import ParameterError
+from simulated import VARIANTS, case_tables
 
-VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
-
-
-# --------------------------------------------------------------------------- hand-built tables
-def _tables(
-    *,
-    n_people: int = 400,
-    n_services: int = 12,
-    sd_service: float = 0.0,
-    looked_after_log_or: float = -1.6,
-    shift: dict[str, float] | None = None,
-    seed: int = 1,
-) -> dict[str, pd.DataFrame]:
-    """Services, spokes and cases; risk reduced with logit 0.4 + b * looked after + u_service.
-
-    ``u_service`` ~ N(0, sd_service^2), plus ``shift`` for named services.
-    """
-    rng = np.random.default_rng(seed)
-    sids = [f"S{i + 1:02d}" for i in range(n_services)]
-    services = pd.DataFrame(
-        {
-            "service_id": sids,
-            "phase": [1 + i % 3 for i in range(n_services)],
-            "start_date": pd.Timestamp("2014-01-01"),
-            "model_variant": [VARIANTS[i % 3] for i in range(n_services)],
-            "n_spokes": [2 + i % 3 for i in range(n_services)],
-            "la_codes": [f"E0600{i:04d}" for i in range(n_services)],
-        }
-    )
-    spokes = pd.DataFrame(
-        [
-            {"spoke_id": f"{s}-K{k}", "service_id": s, "host_setting": "Police" if k == 1 else "Health",
-             "start_year": 2014}
-            for i, s in enumerate(sids)
-            for k in range(1, 2 + i % 3 + 1)
-        ]
-    )  # fmt: skip
-    service = rng.choice(sids, n_people)
-    looked_after = rng.random(n_people) < 0.4
-    effect = dict(zip(sids, rng.normal(0, sd_service, n_services), strict=True))
-    for sid, value in (shift or {}).items():
-        effect[sid] += value
-    logit = 0.4 + looked_after_log_or * looked_after + np.array([effect[s] for s in service])
-    reduced = rng.random(n_people) < special.expit(logit)
-    cases = pd.DataFrame(
-        {
-            "service_id": service,
-            "year": rng.integers(2014, 2017, n_people),
-            "young_person_id": [f"{i:016x}" for i in range(n_people)],
-            "age": rng.integers(11, 18, n_people),
-            "gender": rng.choice(["Female", "Male"], n_people, p=[0.7, 0.3]),
-            "looked_after": np.where(looked_after, "Yes", "No"),
-            "risk_at_referral": rng.choice(["Low", "Medium", "High"], n_people),
-            "risk_reduced": pd.array(reduced, dtype="boolean"),
-            "closure_date": pd.to_datetime("2016-06-01"),
-            "planned_ending": pd.array(rng.random(n_people) < 0.7, dtype="boolean"),
-        }
-    )
-    services.attrs["effects"] = effect  # the services' true intercept shifts
-    return {"services": services, "spokes": spokes, "cases": cases}
+# --------------------------------------------------------------------------- simulated tables
+_tables = case_tables  # services all start in 2014; see tests/simulated.py
 
 
 def _referral_tables(
