@@ -1,4 +1,4 @@
-"""Simulated services, Spoke workers and cases with a known effect, for the models and cross-site tests.
+"""Simulated data for tests: services, Spoke workers and cases with a known effect; a funnel table.
 
 Risk reduced follows logit 0.4 + b * looked after + u_service (b about log 0.2), so tests
 can check that a model finds what was put in. One builder for every test that needs them.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import special
+
+from hubspoke.privacy.table import TOTAL, Count, Derived, Table
 
 VARIANTS = ("Single host, co-located", "Multi-host", "Hub outreach")
 
@@ -78,3 +80,20 @@ def case_tables(
     )
     services.attrs["effects"] = effect
     return {"services": services, "spokes": spokes, "cases": cases}
+
+
+def funnel_table(rows: dict[str, tuple[int, int]]) -> Table:
+    """A per-service proportion table for a funnel plot (risk reduced of those assessed)."""
+    frame = pd.DataFrame(rows, index=["numerator", "denominator"]).T.astype(float)
+    frame.loc[TOTAL] = frame.sum()
+    frame["value"] = 100 * frame["numerator"] / frame["denominator"]
+    frame.index.name = "service_id"
+    frame.attrs.update(funnel_kind="proportion", funnel_scale=100.0, measure="risk reduced",
+                       xlabel="Number of young people with both risk ratings")  # fmt: skip
+    return Table(
+        frame, family="test", rows="service_id", scope={"time_period": "2016"},
+        columns={"numerator": Count("young_people", dims={"risk_change": "Reduced"}),
+                 "denominator": Count("risk_assessed"),
+                 "value": Derived("pct", ("numerator", "denominator"))},
+        total_row=TOTAL,
+    )  # fmt: skip

@@ -32,6 +32,7 @@ from hubspoke.present.plotting import realist as pr
 from hubspoke.present.plotting import service as ps
 from hubspoke.privacy.release import Release, gather, protect
 from hubspoke.privacy.table import TOTAL, Count, Derived, Figure, Table, Text
+from simulated import funnel_table
 
 WHERE = {"service_id": "S01", "year": 2014}
 NO_CHART = "so no chart is drawn: see the table below."
@@ -104,21 +105,7 @@ def by_year(rows: dict[str, tuple[int, int, int, int, int]]) -> Table:
     )
 
 
-def funnel(rows: dict[str, tuple[int, int]]) -> Table:
-    """A per-service proportion table for a funnel plot (risk reduced of those assessed)."""
-    frame = pd.DataFrame(rows, index=["numerator", "denominator"]).T.astype(float)
-    frame.loc[TOTAL] = frame.sum()
-    frame["value"] = 100 * frame["numerator"] / frame["denominator"]
-    frame.index.name = "service_id"
-    frame.attrs.update(funnel_kind="proportion", funnel_scale=100.0, measure="risk reduced",
-                       xlabel="Number of young people with both risk ratings")  # fmt: skip
-    return Table(
-        frame, family="test", rows="service_id", scope={"time_period": "2016"},
-        columns={"numerator": Count("young_people", dims={"risk_change": "Reduced"}),
-                 "denominator": Count("risk_assessed"),
-                 "value": Derived("pct", ("numerator", "denominator"))},
-        total_row=TOTAL,
-    )  # fmt: skip
+funnel = funnel_table  # a per-service proportion table for a funnel plot
 
 
 def groups(dim: str, members: dict[str, str], counts: dict[str, tuple[int, int]]) -> Table:

@@ -29,6 +29,7 @@ from hubspoke.present.plotting import cross_site as pc
 from hubspoke.privacy.release import Release, gather
 from hubspoke.privacy.table import TOTAL, CellId, Count, Derived, Figure, Table
 from hubspoke.spec.processed import SCHEMAS
+from simulated import funnel_table
 
 
 def _poisson_cdf(k: int, mu: float) -> float:
@@ -318,20 +319,7 @@ def test_referral_rate_per_10000_children(hand_tables) -> None:
 
 
 # --------------------------------------------------------------------------- charts
-def _proportion_table(rows: dict[str, tuple[int, int]]) -> Table:
-    frame = pd.DataFrame(rows, index=["numerator", "denominator"]).T.astype(float)
-    frame.loc[TOTAL] = frame.sum()
-    frame["value"] = 100 * frame["numerator"] / frame["denominator"]
-    frame.index.name = "service_id"
-    frame.attrs.update(funnel_kind="proportion", funnel_scale=100.0, measure="risk reduced",
-                       xlabel="Number of young people with both risk ratings")  # fmt: skip
-    return Table(
-        frame, family="test", rows="service_id", scope={"time_period": "2016"},
-        columns={"numerator": Count("young_people", dims={"risk_change": "Reduced"}),
-                 "denominator": Count("risk_assessed"),
-                 "value": Derived("pct", ("numerator", "denominator"))},
-        total_row=TOTAL,
-    )  # fmt: skip
+_proportion_table = funnel_table
 
 
 def _release(table: Table, hide: list[tuple[str, str]]) -> Release:
