@@ -153,7 +153,7 @@ def has_raw_data(raw: Path) -> bool:
 def generator_fingerprint() -> str:
     """A hash of the generator's source: raw data made by another version is made again."""
     sources = sorted((ROOT / "src" / "hubspoke" / "synth").glob("*.py"))
-    sources.append(ROOT / "src" / "hubspoke" / "rawspec.py")
+    sources.append(ROOT / "src" / "hubspoke" / "spec" / "raw.py")
     return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
 
 

@@ -1,10 +1,16 @@
-"""How long a notebook's first data cell takes: ``hubspoke.load.load_tables()``.
+"""How long a notebook takes as an analyst runs it: its first data cell, and the whole notebook.
 
-Each run is a fresh interpreter (a new kernel would be one), timed from inside:
-``load_tables()`` alone (pandas already imported), and the service report's whole
+First data cell: each run is a fresh interpreter (a new kernel would be one), timed from
+inside: ``load_tables()`` alone (pandas already imported), and the service report's whole
 first code cell (its imports, the parameter check and ``load_tables()``).
 Target: well under a second at the default size. ``--scale-data`` also times the
 national-scale processed folder of ``bench/clean_scale.py`` when it exists.
+
+Whole notebook (as "Run All" in JupyterLab): each notebook of ``notebooks/`` on its
+default parameters, on a kernel started for it (``jupyter_client``, the kernel JupyterLab
+starts), every code cell executed in turn; timed from the first cell's request to the last
+cell's reply, so the kernel's start is not counted. The release the notebooks read is
+built first (as ``make report`` leaves it). Target: under 3 s per notebook.
 
     .venv/bin/python bench/notebook_load.py --repeats 7
 """
@@ -20,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Result, default_data, hubspoke_env, median, spread  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 #: Times load_tables() alone, then the service report's first cell, in one fresh interpreter.
 PROBE = r"""
@@ -45,6 +53,54 @@ print(json.dumps({"load_s": t2 - t1, "cell_s": (t1 - t0) + (t3 - t2) + (t4 - t3)
 """
 
 
+#: Runs each named notebook top to bottom on a kernel started for it; prints seconds by name.
+RUN_ALL = r"""
+import json, sys, time
+import nbformat
+from jupyter_client.manager import start_new_kernel
+names, folder, repeats = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+out = {}
+for name in names:
+    nb = nbformat.read(f"{folder}/{name}.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    for _ in range(repeats):
+        km, kc = start_new_kernel(kernel_name="python3", cwd=folder)
+        try:
+            start = time.perf_counter()
+            for code in cells:
+                reply = kc.execute_interactive(code, timeout=600, output_hook=lambda msg: None)
+                if reply["content"]["status"] != "ok":
+                    raise SystemExit(f"{name}: a cell failed: {reply['content'].get('ename')}")
+            out.setdefault(name, []).append(time.perf_counter() - start)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+print(json.dumps(out))
+"""
+#: Builds (or reads) the release the notebooks look their cells up in.
+BUILD_RELEASE = "from hubspoke.analysis.release import current_release; current_release()"
+
+
+def run_all_notebooks(env: dict, repeats: int, result: Result) -> float:
+    """Every notebook top to bottom on a started kernel; return the slowest median."""
+    names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    subprocess.run([sys.executable, "-c", BUILD_RELEASE], env=env, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_ALL, json.dumps(names), str(NOTEBOOKS), str(repeats)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = json.loads(proc.stdout.strip().splitlines()[-1])
+    result.add(
+        f"whole notebook on a started kernel (Run All, default parameters, {repeats} kernels each):"
+    )
+    for name in names:
+        result.add(f"  {name:<20} {spread(seconds[name])}  (target < 3 s)")
+    return max(median(v) for v in seconds.values())
+
+
 def probe(env: dict) -> dict:
     """One fresh interpreter: load_tables() alone and the whole first cell."""
     proc = subprocess.run(
@@ -67,8 +123,9 @@ def measure_folder(env: dict, label: str, repeats: int, result: Result) -> float
 def measure(repeats: int = 5, scale_data: bool = False) -> Result:
     """The default data, and the national-scale data when asked and present."""
     _, env = default_data()
-    result = Result("Notebook load (first data cell)")
+    result = Result("Notebook load (first data cell) and run (whole notebook)")
     result.figures["load_s"] = measure_folder(env, "default data", repeats, result)
+    result.figures["run_all_max_s"] = run_all_notebooks(env, min(repeats, 3), result)
     scale = Path("/tmp/bench_scale/processed100")
     if scale_data and (scale / "cases.parquet").is_file():
         scale_env = hubspoke_env(scale.parent, processed=scale)

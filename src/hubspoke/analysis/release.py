@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import pandas as pd
@@ -57,24 +59,111 @@ RELEASE_TABLES: Final = (*load.PROCESSED_TABLES, "reconciliation", "quarantine")
 RELEASE_FILE: Final = "release.parquet"
 
 
-def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
-    """Every table of every funder report, in report order."""
+#: One piece of the funder release, built on its own: ("service", id, year), ("cross_site",
+#: year or "all"), or the name of a programme-wide report's tables.
+Part = tuple[str, ...]
+#: Programme-wide parts, in report order after the services and cross-site years.
+PROGRAMME_PARTS: Final = (
+    "realist",
+    "coding_quality",
+    "local_context",
+    "service_context",
+    "programme",
+)
+
+
+def funder_parts(tables: Mapping[str, pd.DataFrame]) -> list[Part]:
+    """The pieces of :func:`funder_tables`, in report order (each can be built alone)."""
     pairs = load.available_service_years(tables)
     years = sorted({y for ys in pairs.values() for y in ys})
+    services = [
+        ("service", service_id, str(year))
+        for service_id in load.service_order(list(pairs))
+        for year in pairs[service_id]
+    ]
+    cross = [("cross_site", choice) for choice in [*(str(y) for y in years), "all"]]
+    return [*services, *cross, *((name,) for name in PROGRAMME_PARTS)]
+
+
+def part_tables(
+    tables: Mapping[str, pd.DataFrame], part: Part, *, indicator_table: pd.DataFrame | None = None
+) -> list[Table]:
+    """The funder tables of one part; ``indicator_table``: every service-year's indicators
+    (:func:`~hubspoke.analysis.outcomes.indicators`), computed once by the caller."""
+    kind = part[0]
+    if kind == "service":
+        service_id, year = part[1], int(part[2])
+        return [
+            *service_tables(
+                tables, service_id=service_id, year=year, indicator_table=indicator_table
+            ).values(),
+            *service_evidence_tables(tables, service_id=service_id, year=year).values(),
+        ]
+    if kind == "cross_site":
+        return list(cross_site_tables(tables, year=part[1]).values())
+    builders = {
+        "realist": lambda: realist_tables(tables).values(),
+        "coding_quality": lambda: coding_quality_tables(tables).values(),
+        "local_context": lambda: local_context_tables(tables).values(),  # public, open data too
+        "service_context": lambda: service_context_tables(tables),
+        "programme": lambda: programme_summary_tables(tables).values(),
+    }
+    if kind not in builders:
+        raise ReportError("unknown part of the funder release", allowed=PROGRAMME_PARTS, found=kind)
+    return list(builders[kind]())
+
+
+def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
+    """Every table of every funder report, in report order."""
     every = indicators(tables)  # every service-year's indicators, computed once
-    for service_id in load.service_order(list(pairs)):
-        for year in pairs[service_id]:
-            yield from service_tables(
-                tables, service_id=service_id, year=year, indicator_table=every
-            ).values()
-            yield from service_evidence_tables(tables, service_id=service_id, year=year).values()
-    for choice in [*(str(y) for y in years), "all"]:
-        yield from cross_site_tables(tables, year=choice).values()
-    yield from realist_tables(tables).values()
-    yield from coding_quality_tables(tables).values()
-    yield from local_context_tables(tables).values()  # public figures, published as open data too
-    yield from service_context_tables(tables)
-    yield from programme_summary_tables(tables).values()
+    for part in funder_parts(tables):
+        yield from part_tables(tables, part, indicator_table=every)
+
+
+def funder_tables_parallel(
+    tables: Mapping[str, pd.DataFrame], *, folder: Path, jobs: int | None = None
+) -> list[Table]:
+    """:func:`funder_tables`, built by ``jobs`` processes (``None``: one per core).
+
+    ``tables`` were read from ``folder``, a generation of the processed tables
+    (:func:`hubspoke.io.parquet.snapshot`), which each process reads once, so all read
+    the same run. The parts are shared out biggest first and their tables come back in
+    report order, so the release does not depend on who built what. With one process
+    they are built here.
+    """
+    parts = funder_parts(tables)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
+    if workers == 1:
+        return list(funder_tables(tables))
+    heavy_first = sorted(range(len(parts)), key=lambda i: (parts[i][0] == "service", i))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_part_worker,
+        initargs=(str(folder),),
+    ) as pool:
+        futures = {i: pool.submit(_build_part, parts[i]) for i in heavy_first}
+        return [table for i in range(len(parts)) for table in futures[i].result()]
+
+
+#: A part worker's processed tables and indicators, read once per worker process.
+_PART_WORKER: dict[str, object] = {}
+
+
+def _start_part_worker(folder: str) -> None:
+    _PART_WORKER.clear()
+    _PART_WORKER["tables"] = load.load_tables(Path(folder), names=RELEASE_TABLES)
+
+
+def _build_part(part: Part) -> list[Table]:
+    tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
+    every = None
+    if part[0] == "service":
+        if "indicators" not in _PART_WORKER:
+            _PART_WORKER["indicators"] = indicators(tables)
+        every = cast(pd.DataFrame, _PART_WORKER["indicators"])
+    return part_tables(tables, part, indicator_table=every)
 
 
 def service_context_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
@@ -94,11 +183,18 @@ def service_groups(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- building
 def build_release(
-    tables: Mapping[str, pd.DataFrame], *, settings: Settings | None = None
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    settings: Settings | None = None,
+    funder: Iterable[Table] | None = None,
 ) -> Release:
-    """Gather every funder table and suppress them together."""
+    """Gather every funder table and suppress them together.
+
+    ``funder``: the funder tables of ``tables`` when already built (e.g. by
+    :func:`funder_tables_parallel`); by default they are built here.
+    """
     settings = settings or get_settings()
-    cells, margins = gather(funder_tables(tables))
+    cells, margins = gather(funder if funder is not None else funder_tables(tables))
     years = sorted({y for ys in load.available_service_years(tables).values() for y in ys})
     equations, inequalities = hierarchy_relations(
         cells, service_groups(tables), all_years=load.all_years_label(years)
@@ -174,8 +270,14 @@ def release_path(settings: Settings) -> Path:
 _CACHE: dict[Path, tuple[str, Release]] = {}
 
 
-def current_release(settings: Settings | None = None, *, rebuild: bool = False) -> Release:
-    """The release for the current data and library: from disk if up to date, else built and saved."""
+def current_release(
+    settings: Settings | None = None, *, rebuild: bool = False, jobs: int = 1
+) -> Release:
+    """The release for the current data and library: from disk if up to date, else built and saved.
+
+    ``jobs``: processes that build its tables (:func:`funder_tables_parallel`); the batch
+    passes its number of workers, a notebook builds them itself.
+    """
     settings = settings or get_settings()
     path = release_path(settings)
     stamp = release_stamp(settings)
@@ -184,9 +286,10 @@ def current_release(settings: Settings | None = None, *, rebuild: bool = False) 
         return cached[1]
     release = None if rebuild else read_release(path, stamp=stamp, settings=settings)
     if release is None:
-        release = build_release(
-            load.load_tables(settings.processed_dir, names=RELEASE_TABLES), settings=settings
-        )
+        folder = snapshot(settings.processed_dir)
+        tables = load.load_tables(folder, names=RELEASE_TABLES)
+        funder = funder_tables_parallel(tables, folder=folder, jobs=jobs)
+        release = build_release(tables, settings=settings, funder=funder)
         write_release(release, path, stamp=stamp)
     _CACHE[path] = (stamp, release)
     return release

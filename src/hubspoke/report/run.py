@@ -488,7 +488,7 @@ def run_reports(
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
     check_writable(out_dir)
     t0 = time.perf_counter()
-    release = current_release(settings)
+    release = current_release(settings, jobs=jobs or os.cpu_count() or 1)
     check_release(release)
     solve = time.perf_counter() - t0
     _log(
