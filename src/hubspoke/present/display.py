@@ -368,7 +368,7 @@ def figure(
             audience=FUNDER_TAG,
         )
         return
-    data = base64.b64encode(saved.png.read_bytes()).decode("ascii")
+    data = base64.b64encode(saved.png_data or saved.png.read_bytes()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     _show(
         HTML(

@@ -50,9 +50,16 @@ def view(
 
 
 def with_not_applicable(shown: Shown, *, release: Release) -> Shown:
-    """``shown`` with ``z`` in place of ``x`` wherever the value cannot exist (see the module)."""
-    mask = not_applicable_cells(shown.table, release=release)
-    swap = mask & shown.display.eq(NOT_AVAILABLE) & ~shown.hidden
+    """``shown`` with ``z`` in place of ``x`` wherever the value cannot exist (see the module).
+
+    Most tables show no ``x``: they are returned as they are once the table's own list of
+    cells that do not apply is checked, without working out which cells come from a 0.
+    """
+    missing = shown.display.eq(NOT_AVAILABLE) & ~shown.hidden
+    if not missing.to_numpy().any():
+        _marked(shown.table)  # a list naming a cell the table lacks is refused all the same
+        return shown
+    swap = not_applicable_cells(shown.table, release=release) & missing
     if not swap.to_numpy().any():
         return shown
     return dataclasses.replace(shown, display=shown.display.mask(swap, NOT_APPLICABLE))

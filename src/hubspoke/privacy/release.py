@@ -104,32 +104,47 @@ class Release:
         return format_value(cell.value, kind=cell.kind, dp=cell.dp)
 
     def view(self, table: Table) -> Shown:
-        """The table as a funder sees it; every cell must be in the release with the same value."""
-        display = pd.DataFrame(index=table.frame.index, columns=table.frame.columns, dtype=object)
-        hidden = pd.DataFrame(False, index=table.frame.index, columns=table.frame.columns)
-        for cell in table.cells():
-            known = self.cells.get(cell.id)
-            if known is None and cell.kind in {"count", "derived"}:
-                raise ReportError(
-                    f"table {table.family!r} shows a cell the release does not hold; "
-                    "rebuild the release (hubspoke report) after changing what reports show",
-                    column=cell.id.key,
-                )
-            if known is not None and not _same(known.value, cell.value):
-                raise ReportError(
-                    "the release is out of date for this table; rebuild it (hubspoke report)",
-                    column=cell.id.key,
-                    allowed=str(known.value),
-                    found=str(cell.value),
-                )
-            is_hidden = (cell.id in self.hidden) or any(self.is_hidden(s) for s in cell.sources)
-            hidden.loc[cell.row, cell.column] = is_hidden
-            spec = table.cell_spec(cell.row, cell.column)
-            dp = getattr(spec, "dp", 0)
-            display.loc[cell.row, cell.column] = (
-                self.symbol if is_hidden else format_value(cell.value, kind=cell.kind, dp=dp)
+        """The table as a funder sees it; every cell must be in the release with the same value.
+
+        Each cell is looked up once and the two frames are built whole from the results
+        (a cell-by-cell assignment into a frame cost most of a report's table time).
+        """
+        shown = [self._view_cell(table, cell) for cell in table.cells()]
+        frame = table.frame
+        return Shown(
+            table=table,
+            display=_by_column([text for text, _ in shown], frame=frame, dtype=object),
+            hidden=_by_column([hide for _, hide in shown], frame=frame, dtype=bool),
+            symbol=self.symbol,
+        )
+
+    def _view_cell(self, table: Table, cell: Cell) -> tuple[str, bool]:
+        """One cell as a funder sees it (text, hidden), refusing a cell unknown or out of date."""
+        known = self.cells.get(cell.id)
+        if known is None and cell.kind in {"count", "derived"}:
+            raise ReportError(
+                f"table {table.family!r} shows a cell the release does not hold; "
+                "rebuild the release (hubspoke report) after changing what reports show",
+                column=cell.id.key,
             )
-        return Shown(table=table, display=display, hidden=hidden, symbol=self.symbol)
+        if known is not None and not _same(known.value, cell.value):
+            raise ReportError(
+                "the release is out of date for this table; rebuild it (hubspoke report)",
+                column=cell.id.key,
+                allowed=str(known.value),
+                found=str(cell.value),
+            )
+        if (cell.id in self.hidden) or any(self.is_hidden(s) for s in cell.sources):
+            return self.symbol, True
+        dp = getattr(table.cell_spec(cell.row, cell.column), "dp", 0)
+        return format_value(cell.value, kind=cell.kind, dp=dp), False
+
+
+def _by_column(values: list[object], *, frame: pd.DataFrame, dtype: type) -> pd.DataFrame:
+    """A frame shaped like ``frame`` from one value per cell in column order (as ``Table.cells``)."""
+    rows, columns = frame.shape
+    grid: np.ndarray = np.array(values, dtype=dtype).reshape(columns, rows).T
+    return pd.DataFrame(grid, index=frame.index, columns=frame.columns, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -319,11 +334,17 @@ class _Model:
         self.residual = np.zeros(len(ids), dtype=bool)
         self.threshold = config.SUPPRESSION_THRESHOLD
         self.rels_of: list[list[int]] = [[] for _ in ids]
-        for r, rel in enumerate(eqs + ineqs):
+        #: Equations then inequalities, indexed like ``rels_of`` (built once: the audit walks it).
+        self.all_rels: list = eqs + ineqs
+        for r, rel in enumerate(self.all_rels):
             for v, _ in rel:
                 self.rels_of[v].append(r)
         self.know_primary = False
-        self.reference = _reference_values(values, eqs, ineqs, self.rels_of)
+        #: Every relation as one sparse row (same order as ``all_rels``): the LPs' rows are sliced from it.
+        self.matrix = _relation_matrix(self.all_rels, len(ids))
+        self.reference = _reference_values(
+            values, self.all_rels, self.rels_of, matrix=self.matrix, n_eq=len(eqs)
+        )
         rows = [r for r, rel in enumerate(eqs) for _ in rel]
         cols = [v for rel in eqs for v, _ in rel]
         #: Equations x cells, 1 where a cell is in an equation (to count unknowns per equation).
@@ -415,9 +436,7 @@ class _Model:
         group = _Group(self, unknown=unknown, primary=primary, threshold=self.threshold)
         out = np.zeros(len(self.ids), dtype=bool)
         for k in np.flatnonzero(cells):
-            variables, relations, _ = _component(
-                int(k), unknown, self.eqs, self.ineqs, self.rels_of
-            )
+            variables, relations, _ = _component(int(k), unknown, self.all_rels, self.rels_of)
             test = np.array([v == k for v in variables])
             out[variables] |= group.pinned(variables, relations, test=test)
         return out
@@ -487,7 +506,7 @@ class _Model:
         """
         added = False
         touched: set[int] = set()
-        all_rels = self.eqs + self.ineqs
+        all_rels = self.all_rels
         unknown = self._unknown()
         for k in np.flatnonzero(pinned):
             rels = self.rels_of[k]
@@ -518,7 +537,7 @@ class _Model:
     def _component_of(self, k: int, *, limit: int = EXACT_LIMIT) -> set[int]:
         """The relations reachable from variable ``k`` through unknown cells (the first
         ``limit`` found: in a national release the group can hold most of it)."""
-        all_rels = self.eqs + self.ineqs
+        all_rels = self.all_rels
         unknown = self._unknown()
         seen_v, todo = {k}, [k]
         seen_r: set[int] = set()
@@ -555,7 +574,7 @@ class _Model:
             if done[start]:
                 continue
             variables, relations, whole = _component(
-                int(start), unknown, self.eqs, self.ineqs, self.rels_of, limit=EXACT_LIMIT + 1
+                int(start), unknown, self.all_rels, self.rels_of, limit=EXACT_LIMIT + 1
             )
             done[variables] = True
             group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
@@ -591,8 +610,8 @@ class _Group:
         return _pinned(
             variables,
             relations,
-            m.eqs,
-            m.ineqs,
+            matrix=m.matrix,
+            n_eq=len(m.eqs),
             values=m.reference,
             free=m.free,
             unknown=self.unknown if unknown is None else unknown,
@@ -641,7 +660,7 @@ class _Group:
     def _neighbourhood(self, v: int, depth: int) -> tuple[list[int], list[int]]:
         """Unknown cells within ``depth`` relation steps of ``v``, and the relations touching them."""
         m = self.model
-        all_rels = m.eqs + m.ineqs
+        all_rels = m.all_rels
         seen = {v}
         frontier = [v]
         for _ in range(depth):
@@ -658,7 +677,12 @@ class _Group:
 
 
 def _reference_values(
-    values: np.ndarray, eqs: list, ineqs: list, rels_of: list[list[int]]
+    values: np.ndarray,
+    all_rels: list,
+    rels_of: list[list[int]],
+    *,
+    matrix: sparse.csr_array,
+    n_eq: int,
 ) -> np.ndarray:
     """The true counts, and for quantities no table shows one value consistent with them.
 
@@ -671,14 +695,14 @@ def _reference_values(
     for start in np.flatnonzero(free):
         if done[start]:
             continue
-        variables, relations, _ = _component(int(start), free, eqs, ineqs, rels_of)
+        variables, relations, _ = _component(int(start), free, all_rels, rels_of)
         done[variables] = True
         if not relations:
             out[variables] = 0.0
             continue
-        rows = _rows(variables, relations, eqs, values=out, unknown=free)
+        system = _rows(variables, relations, matrix=matrix, n_eq=n_eq, values=out, unknown=free)
         n = len(variables)
-        lp = _LpModel(rows[True], rows[False], lo=np.zeros(n), hi=np.full(n, _CAP))
+        lp = _LpModel(*system, lo=np.zeros(n), hi=np.full(n, _CAP))
         out[variables] = lp.minimise(np.zeros(n))
     return out
 
@@ -712,15 +736,13 @@ def _missing(value: object) -> bool:
 def _component(
     start: int,
     unknown: np.ndarray,
-    eqs: list,
-    ineqs: list,
+    all_rels: list,
     rels_of: list[list[int]],
     *,
     limit: int | None = None,
 ) -> tuple[list[int], list[int], bool]:
     """The unknown cells linked to ``start`` by relations, the relations that touch them, and
     whether that is the whole group (False when it was cut at ``limit`` cells)."""
-    all_rels = eqs + ineqs
     seen = {start}
     relations: set[int] = set()
     todo = [start]
@@ -757,6 +779,10 @@ def _quiet_highs() -> highspy.Highs:
         os.dup2(saved, 1)
         os.close(saved)
     highs.setOptionValue("output_flag", False)
+    # Each model is re-solved with new objectives only: its last basis stays feasible, so
+    # the primal simplex from that basis (no presolve) is the quick way back to an optimum.
+    highs.setOptionValue("simplex_strategy", 4)
+    highs.setOptionValue("presolve", "off")
     return highs
 
 
@@ -769,32 +795,23 @@ class _LpModel:
 
     def __init__(
         self,
-        equations: tuple[list[int], list[int], list[float], list[float]],
-        inequalities: tuple[list[int], list[int], list[float], list[float]],
+        matrix: sparse.csc_array,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
         *,
         lo: np.ndarray,
         hi: np.ndarray,
     ) -> None:
-        n = len(lo)
+        m, n = matrix.shape
         self.n = n
-        eq_rows, eq_cols, eq_data, eq_rhs = equations
-        ub_rows, ub_cols, ub_data, ub_rhs = inequalities
-        m_eq = len(eq_rhs)
-        rows_i = np.array([*eq_rows, *(r + m_eq for r in ub_rows)], dtype=np.int64)
-        cols_i = np.array([*eq_cols, *ub_cols], dtype=np.int64)
-        data = np.array([*eq_data, *ub_data], dtype=float)
-        m = m_eq + len(ub_rhs)
-        matrix = sparse.csc_array((data, (rows_i, cols_i)), shape=(m, n))
-        matrix.sum_duplicates()
-        inf = highspy.kHighsInf
         lp = highspy.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = m
         lp.col_cost_ = np.zeros(n)
         lp.col_lower_ = np.asarray(lo, dtype=float)
         lp.col_upper_ = np.asarray(hi, dtype=float)
-        lp.row_lower_ = np.array([*eq_rhs, *([-inf] * len(ub_rhs))], dtype=float)
-        lp.row_upper_ = np.array([*eq_rhs, *ub_rhs], dtype=float)
+        lp.row_lower_ = row_lower
+        lp.row_upper_ = row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
         lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
@@ -816,46 +833,57 @@ class _LpModel:
         return np.asarray(self.highs.getSolution().col_value)
 
 
+def _relation_matrix(all_rels: list, n: int) -> sparse.csr_array:
+    """Relations (lists of (cell, coefficient)) as the rows of one sparse matrix over ``n`` cells."""
+    rows = np.fromiter((r for r, rel in enumerate(all_rels) for _ in rel), dtype=np.int64)
+    cols = np.fromiter((v for rel in all_rels for v, _ in rel), dtype=np.int64)
+    data = np.fromiter((c for rel in all_rels for _, c in rel), dtype=float)
+    matrix = sparse.csr_array((data, (rows, cols)), shape=(len(all_rels), n))
+    matrix.sum_duplicates()
+    return matrix
+
+
 def _rows(
     variables: list[int],
     relations: list[int],
-    eqs: list,
     *,
+    matrix: sparse.csr_array,
+    n_eq: int,
     values: np.ndarray,
     unknown: np.ndarray,
-    ineqs: list | None = None,
-) -> dict[bool, tuple[list[int], list[int], list[float], list[float]]]:
-    """The relations as sparse rows over ``variables`` (equations: True), known cells moved right."""
-    ineqs = ineqs if ineqs is not None else []
-    pos = {v: i for i, v in enumerate(variables)}
-    n_eq = len(eqs)
-    rows: dict[bool, tuple[list[int], list[int], list[float], list[float]]] = {
-        True: ([], [], [], []),
-        False: ([], [], [], []),
-    }
-    for r in relations:
-        is_eq = r < n_eq
-        rel = eqs[r] if is_eq else ineqs[r - n_eq]
-        row_i, col_i, data, rhs = rows[is_eq]
-        k = len(rhs)
-        const = 0.0
-        for v, coef in rel:
-            if unknown[v]:
-                row_i.append(k)
-                col_i.append(pos[v])
-                data.append(coef)
-            else:
-                const -= coef * values[v]
-        rhs.append(const)
-    return rows
+) -> tuple[sparse.csc_array, np.ndarray, np.ndarray]:
+    """The relations as rows over ``variables`` with their bounds, known cells moved right.
+
+    Rows of ``matrix`` (equations first: the first ``n_eq``), equations before
+    inequalities; an equation's bounds are both its right-hand side, an inequality's
+    ``-inf`` and its right-hand side.
+    """
+    rel = np.asarray(relations, dtype=np.int64)
+    rel = np.concatenate([rel[rel < n_eq], rel[rel >= n_eq]])
+    sub = matrix[rel].tocoo()
+    cols = sub.col.astype(np.int64)
+    is_unknown = unknown[cols]
+    known = ~is_unknown
+    rhs = -np.bincount(
+        sub.row[known], weights=sub.data[known] * values[cols[known]], minlength=len(rel)
+    )
+    pos = np.full(matrix.shape[1], -1, dtype=np.int64)
+    pos[np.asarray(variables, dtype=np.int64)] = np.arange(len(variables))
+    system = sparse.csc_array(
+        (sub.data[is_unknown], (sub.row[is_unknown], pos[cols[is_unknown]])),
+        shape=(len(rel), len(variables)),
+    )
+    system.sum_duplicates()
+    lower = np.where(rel < n_eq, rhs, -highspy.kHighsInf)
+    return system, lower.astype(float), rhs.astype(float)
 
 
 def _pinned(
     variables: list[int],
     relations: list[int],
-    eqs: list,
-    ineqs: list,
     *,
+    matrix: sparse.csr_array,
+    n_eq: int,
     values: np.ndarray,
     free: np.ndarray,
     unknown: np.ndarray,
@@ -883,8 +911,8 @@ def _pinned(
     todo = {i for i in range(n) if test[i] and not is_free[i]}
     if not relations:
         return np.array([i in todo and hi[i] - lo[i] < 0.5 for i in range(n)])
-    rows = _rows(variables, relations, eqs, values=values, unknown=unknown, ineqs=ineqs)
-    model = _LpModel(rows[True], rows[False], lo=lo, hi=hi)
+    system = _rows(variables, relations, matrix=matrix, n_eq=n_eq, values=values, unknown=unknown)
+    model = _LpModel(*system, lo=lo, hi=hi)
 
     def settle(x: np.ndarray) -> None:
         todo.difference_update({i for i in todo if abs(x[i] - true[i]) >= 0.5})

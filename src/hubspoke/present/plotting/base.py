@@ -18,10 +18,11 @@ Every chart in the suite is drawn through these helpers so that:
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -32,6 +33,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox, ScaledTranslation  # noqa: E402
@@ -120,6 +122,8 @@ class SavedFigure:
     svg: Path
     alt: str
     title: str
+    #: The PNG's bytes as written, so a page embeds them without reading the file back.
+    png_data: bytes = field(default=b"", repr=False, compare=False)
 
 
 def _slug(text: str) -> str:
@@ -169,10 +173,34 @@ def save_figure(
         "",
     )
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    fig.savefig(png, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title)
+    try:
+        area = _lay_out_once(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches=area, metadata={"Software": None})
+        png.write_bytes(buffer.getvalue())
+        fig.savefig(svg, bbox_inches=area, metadata={"Date": None, "Creator": None})
+    finally:
+        plt.close(fig)
+    return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title, png_data=buffer.getvalue())
+
+
+def _lay_out_once(fig: plt.Figure) -> Bbox:
+    """Lay ``fig`` out once and freeze it; return the area to save (inches), tight around it.
+
+    Saving with ``bbox_inches="tight"`` (or with a layout engine) lays the figure out
+    again for every file; done once here, the PNG and the SVG each cost one draw and
+    keep what sits below the axes (legends, notes, rotated labels) inside the image.
+    """
+    dpi = plt.rcParams["savefig.dpi"]
+    if dpi != "figure":
+        fig.set_dpi(dpi)  # laid out at the PNG's resolution, as saving it would
+    area = fig.get_tightbbox(_drawn_renderer(fig))
+    with matplotlib.rc_context(
+        {"figure.autolayout": False, "figure.constrained_layout.use": False}
+    ):
+        fig.set_layout_engine(None)  # laid out: saving must not move anything
+    pad = float(plt.rcParams["savefig.pad_inches"])
+    return area.padded(pad)
 
 
 def discard_figure(*, report: str, name: str, figures_dir: Path | None = None) -> None:
@@ -486,9 +514,19 @@ def below_axes(fig: plt.Figure, *, gap_points: float = 4.0) -> float:
 
 def _axes_extent(fig: plt.Figure) -> Bbox:
     """The box (figure fraction) around every axis with its labels, from the drawn layout."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = _drawn_renderer(fig)
     boxes = [box for ax in fig.axes if (box := ax.get_tightbbox(renderer)) is not None]
     if not boxes:
         return Bbox.unit()
     return Bbox.union(boxes).transformed(fig.transFigure.inverted())
+
+
+def _drawn_renderer(fig: plt.Figure) -> RendererAgg:
+    """A renderer of ``fig`` after one draw that places everything and rasterises nothing.
+
+    The layout engine runs and every text gets its size and place, which is all that
+    measuring the layout needs; a figure made without pyplot gets an Agg canvas first.
+    """
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    return canvas.get_renderer()

@@ -1,0 +1,166 @@
+"""Faster rendering keeps what a reader sees: figures laid out once, table views built whole.
+
+A figure is laid out once and saved as PNG and SVG of the same area, with everything
+placed below the axes kept; a page embeds the PNG bytes written to disk. A release's
+view of a table puts each cell's text and mask in its own row and column, with the
+same dtypes and the same refusals as before. All data here is synthetic.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from hubspoke.config import get_settings
+from hubspoke.errors import ParameterError, ReportError
+from hubspoke.present import display
+from hubspoke.present.plotting import apply_style, save_figure
+from hubspoke.present.views import view
+from hubspoke.privacy.release import gather, protect
+from hubspoke.privacy.table import Count, Derived, Table
+
+DPI = 150  # the suite's savefig.dpi
+SCOPE = {"service_id": "S01", "time_period": "2015"}
+
+
+# --------------------------------------------------------------------------- figures
+def _chart_with_a_note_below(*, layout: str | None = None) -> plt.Figure:
+    """A synthetic bar chart with a note placed under the bottom edge of the figure."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.0, 3.0), layout=layout)
+    ax.bar(["Police", "Education", "Health"], [12, 9, 8])
+    ax.set_title("Synthetic referrals by source")
+    fig.text(0.05, -0.25, "A synthetic note under the figure", fontsize=8)
+    return fig
+
+
+def _svg_size(svg: Path) -> tuple[float, float]:
+    """Width and height (points) the SVG declares."""
+    head = svg.read_text(encoding="utf-8")[:2000]
+    width = re.search(r'width="([\d.]+)pt"', head)
+    height = re.search(r'height="([\d.]+)pt"', head)
+    assert width and height, head
+    return float(width.group(1)), float(height.group(1))
+
+
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_what_sits_below_the_figure_is_kept_in_both_files(tmp_path: Path, layout) -> None:
+    saved = save_figure(
+        _chart_with_a_note_below(layout=layout),
+        report="service_report_S01_2015",
+        name="referrals",
+        alt="Synthetic referrals by source.",
+        figures_dir=tmp_path,
+    )
+    with Image.open(saved.png) as image:
+        width, height = image.size
+    assert height > 3.0 * DPI + 20, "the note under the figure is inside the PNG"
+    assert "A synthetic note under the figure" in saved.svg.read_text(encoding="utf-8")
+    svg_width, svg_height = _svg_size(saved.svg)
+    assert svg_height > 3.0 * 72 + 10, "the note under the figure is inside the SVG"
+    assert width / height == pytest.approx(svg_width / svg_height, rel=0.02), "same area saved"
+
+
+def test_the_page_embeds_the_png_bytes_written_to_disk(tmp_path: Path, monkeypatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(display, "display", lambda obj, *, metadata: shown.append(obj.data))
+    settings = get_settings().with_paths(figures_dir=tmp_path)
+    display.figure(
+        _chart_with_a_note_below(),
+        report="service_report_S01_2015",
+        name="referrals",
+        alt="Synthetic referrals by source.",
+        settings=settings,
+    )
+    embedded = re.search(r'src="data:image/png;base64,([^"]+)"', shown[0])
+    assert embedded is not None
+    png = tmp_path / "service_report_s01_2015" / "referrals.png"
+    assert base64.b64decode(embedded.group(1)) == png.read_bytes()
+    assert (png.with_suffix(".svg")).stat().st_size > 0
+
+
+def test_a_saved_figure_is_closed_and_its_svg_repeats_byte_for_byte(tmp_path: Path) -> None:
+    svgs = []
+    for run in ("first", "second"):
+        fig = _chart_with_a_note_below(layout="constrained")
+        saved = save_figure(fig, report="r", name="n", alt="Synthetic.", figures_dir=tmp_path / run)
+        assert not plt.fignum_exists(fig.number)
+        assert saved.png_data == saved.png.read_bytes()
+        svgs.append(saved.svg.read_bytes())
+    assert svgs[0] == svgs[1]
+
+
+# --------------------------------------------------------------------------- table views
+def _people(values: dict[tuple[str, str], int]) -> Table:
+    """Synthetic young people by (group, gender), with a Total row and each row's percentage."""
+    index = pd.MultiIndex.from_tuples(list(values), names=["group", "gender"])
+    frame = pd.DataFrame({"n": list(values.values())}, index=index)
+    frame.loc[("All", "Total"), "n"] = frame["n"].sum()
+    frame["n"] = frame["n"].astype(int)
+    frame["%"] = frame["n"] / frame.loc[("All", "Total"), "n"] * 100
+    return Table(
+        frame,
+        family="people",
+        rows="group_gender",
+        scope=SCOPE,
+        total_row=("All", "Total"),
+        columns={"n": Count("young_people"), "%": Derived("pct", ("n", (("All", "Total"), "n")))},
+    )
+
+
+def _released(table: Table):
+    cells, equations = gather([table])
+    return protect(cells, equations=equations)
+
+
+def test_each_cell_lands_in_its_own_row_and_column() -> None:
+    table = _people({("A", "Female"): 40, ("A", "Male"): 30, ("B", "Female"): 20})
+    shown = _released(table).view(table)
+    expected = pd.DataFrame(
+        {"n": ["40", "30", "20", "90"], "%": ["44", "33", "22", "100"]},
+        index=table.frame.index,
+        dtype=object,
+    )
+    pd.testing.assert_frame_equal(shown.display, expected)
+    assert shown.display.dtypes.tolist() == [np.dtype(object)] * 2
+    assert shown.hidden.dtypes.tolist() == [np.dtype(bool)] * 2
+    assert not shown.hidden.to_numpy().any()
+
+
+def test_a_hidden_count_and_what_comes_from_it_show_the_symbol() -> None:
+    table = _people({("A", "Female"): 40, ("A", "Male"): 3, ("B", "Female"): 20})
+    release = _released(table)
+    shown = release.view(table)
+    assert shown.display.loc[("A", "Male"), "n"] == release.symbol
+    assert shown.display.loc[("A", "Male"), "%"] == release.symbol
+    pd.testing.assert_frame_equal(shown.hidden, shown.display.eq(release.symbol), check_names=False)
+    assert shown.display.loc[("All", "Total"), "n"] == "63"
+
+
+def test_a_stale_cell_is_refused_by_name() -> None:
+    release = _released(_people({("A", "Female"): 40, ("A", "Male"): 30}))
+    with pytest.raises(ReportError, match="out of date") as raised:
+        release.view(_people({("A", "Female"): 40, ("A", "Male"): 31}))
+    assert "Male" in str(raised.value.column) and float(raised.value.found) == 31
+
+
+def test_a_cell_the_release_does_not_hold_is_refused() -> None:
+    release = _released(_people({("A", "Female"): 40, ("A", "Male"): 30}))
+    with pytest.raises(ReportError, match="does not hold"):
+        release.view(_people({("A", "Female"): 40, ("C", "Male"): 30}))
+
+
+def test_a_list_of_cells_that_do_not_apply_naming_a_missing_cell_is_refused() -> None:
+    table = _people({("A", "Female"): 40, ("A", "Male"): 30})
+    table.frame.attrs["not_applicable"] = [(("Z", "Nobody"), "n")]
+    release = _released(table)
+    assert not release.view(table).display.eq("x").to_numpy().any(), "nothing is missing"
+    with pytest.raises(ParameterError, match="does not have"):
+        view(table, release=release)
