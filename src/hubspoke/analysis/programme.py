@@ -226,9 +226,14 @@ def outcome_levels(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return wide
 
 
-def outcomes_table(tables: Mapping[str, pd.DataFrame]) -> Table:
-    """``outcomes``: each outcome's programme level per period, hidden where its counts are."""
-    wide = outcome_levels(tables)
+def outcomes_table(
+    tables: Mapping[str, pd.DataFrame], *, levels: pd.DataFrame | None = None
+) -> Table:
+    """``outcomes``: each outcome's programme level per period, hidden where its counts are.
+
+    ``levels``: :func:`outcome_levels`, when the caller has them already.
+    """
+    wide = outcome_levels(tables) if levels is None else levels
     cols = periods(tables)
     items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {}
     for outcome, order in wide["order"].items():
@@ -323,19 +328,27 @@ def safeguarding_findings(
 
 
 def _level_sentence(
-    tables: Mapping[str, pd.DataFrame], *, outcome_id: int, period: str
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    outcome_id: int,
+    period: str,
+    levels: pd.DataFrame | None = None,
 ) -> tuple[str, tuple[CellId, ...]]:
     """One outcome's programme level as a sentence, with its sources."""
-    wide = outcome_levels(tables)
+    wide = outcome_levels(tables) if levels is None else levels
     name = str(wide.index[wide["order"].eq(outcome_id)][0])
     sources = tuple(_cell(s, period) for s in RATING_SOURCES.get(outcome_id, ()))
     return f"{name}, across the programme: {wide.at[name, period]}.", sources
 
 
 def workforce_findings(
-    tables: Mapping[str, pd.DataFrame], *, period: str
+    tables: Mapping[str, pd.DataFrame], *, period: str, levels: pd.DataFrame | None = None
 ) -> dict[str, tuple[str, tuple[CellId, ...]]]:
-    """Impact area 2: professionals reached, Spoke workers' answers, the outcome levels."""
+    """Impact area 2: professionals reached, Spoke workers' answers, the outcome levels.
+
+    ``levels``: :func:`outcome_levels`, when the caller has them already.
+    """
+    levels = outcome_levels(tables) if levels is None else levels
     reach = reach_counts(tables)[period]
     trained, aware = (
         float(reach[label]) for label, spec in REACH_COUNTS.items() if spec in REACHED_PARTS
@@ -360,14 +373,17 @@ def workforce_findings(
         )
     for outcome_id in WORKFORCE_OUTCOMES:
         key = f"Outcome {outcome_id}"
-        out[key] = _level_sentence(tables, outcome_id=outcome_id, period=period)
+        out[key] = _level_sentence(tables, outcome_id=outcome_id, period=period, levels=levels)
     return out
 
 
 def policy_findings(
-    tables: Mapping[str, pd.DataFrame], *, period: str
+    tables: Mapping[str, pd.DataFrame], *, period: str, levels: pd.DataFrame | None = None
 ) -> dict[str, tuple[str, tuple[CellId, ...]]]:
-    """Impact area 3: the services' mean policy score over the years (figures), the outcome level."""
+    """Impact area 3: the services' mean policy score over the years (figures), the outcome level.
+
+    ``levels``: :func:`outcome_levels`, when the caller has them already.
+    """
     scores = policy_by_year_table(tables, year=_choice(period), scope={"time_period": period}).frame
     years = [c for c in scores.columns if str(c).isdigit()]
     row = scores.loc[PROGRAMME_ROW, years].astype(float).dropna()
@@ -390,7 +406,7 @@ def policy_findings(
             (),
         )
     out[f"Outcome {POLICY_OUTCOME}"] = _level_sentence(
-        tables, outcome_id=POLICY_OUTCOME, period=period
+        tables, outcome_id=POLICY_OUTCOME, period=period, levels=levels
     )
     return out
 
@@ -506,12 +522,17 @@ def links_markdown(links: Sequence[tuple[str, list[tuple[int, str]]]]) -> str:
 def programme_summary_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, Table]:
     """Every funder table of the programme summary, by key (see the module docstring)."""
     period = periods(tables)[-1]
-    makers = {1: safeguarding_findings, 2: workforce_findings, 3: policy_findings}
+    levels = outcome_levels(tables)  # the outcomes table and two impact areas' sentences
+    found = {
+        1: safeguarding_findings(tables, period=period),
+        2: workforce_findings(tables, period=period, levels=levels),
+        3: policy_findings(tables, period=period, levels=levels),
+    }
     return {
         "reach": reach_table(tables),
-        "outcomes": outcomes_table(tables),
-        **{f"impact.{area}": findings_table(make(tables, period=period), area=area, period=period)
-           for area, make in makers.items()},
+        "outcomes": outcomes_table(tables, levels=levels),
+        **{f"impact.{area}": findings_table(sentences, area=area, period=period)
+           for area, sentences in found.items()},
         **theory_tables(tables, period=period),
         "limitations": limitations_table(tables, period=period),
     }  # fmt: skip

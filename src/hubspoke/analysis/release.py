@@ -72,6 +72,10 @@ PROGRAMME_PARTS: Final = (
 )
 
 
+#: The parts that read every service-year's indicators (computed once per process).
+INDICATOR_PARTS: Final = frozenset({"service", "cross_site", "realist"})
+
+
 def funder_parts(tables: Mapping[str, pd.DataFrame]) -> list[Part]:
     """The pieces of :func:`funder_tables`, in report order (each can be built alone)."""
     pairs = load.available_service_years(tables)
@@ -100,9 +104,9 @@ def part_tables(
             *service_evidence_tables(tables, service_id=service_id, year=year).values(),
         ]
     if kind == "cross_site":
-        return list(cross_site_tables(tables, year=part[1]).values())
+        return list(cross_site_tables(tables, year=part[1], service_years=indicator_table).values())
     builders = {
-        "realist": lambda: realist_tables(tables).values(),
+        "realist": lambda: realist_tables(tables, service_years=indicator_table).values(),
         "coding_quality": lambda: coding_quality_tables(tables).values(),
         "local_context": lambda: local_context_tables(tables).values(),  # public, open data too
         "service_context": lambda: service_context_tables(tables),
@@ -159,7 +163,7 @@ def _start_part_worker(folder: str) -> None:
 def _build_part(part: Part) -> list[Table]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
     every = None
-    if part[0] == "service":
+    if part[0] in INDICATOR_PARTS:
         if "indicators" not in _PART_WORKER:
             _PART_WORKER["indicators"] = indicators(tables)
         every = cast(pd.DataFrame, _PART_WORKER["indicators"])

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from hubspoke.spec import raw as rs
 from hubspoke.spec import vocab
@@ -70,36 +69,23 @@ def expand_unique(
     codes = np.where(codes < 0, len(results), codes)
     value_u = pd.Series([v for v, _ in results] + [None], dtype=dtype)
     values = pd.Series(value_u.array.take(codes), index=index, copy=False)
-    reasons = text_take([r for _, r in results] + [None], codes)
+    reasons = reason_categories([r for _, r in results] + [None], codes)
     return values, pd.Series(reasons, index=index, copy=False)
 
 
-def text_take(texts: list[str | None], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
-    """``texts[codes]`` as a pandas ``string`` array (``None``: NA), laid out as arrow buffers.
+def reason_categories(texts: list[str | None], codes: np.ndarray) -> pd.Categorical:
+    """``texts[codes]`` as a categorical of ``string`` categories (``None``: NA).
 
-    Same result as ``pd.array(texts, dtype="string").take(codes)``, but only the
-    rows that get a text copy bytes: most rows get NA (e.g. reasons), so this is
-    mostly one pass of offsets instead of a per-row string take.
+    Holds the same texts as ``pd.array(texts, dtype="string").take(codes)`` but
+    is built from the codes alone: a million rows of reasons, nearly all NA,
+    cost one integer take instead of laying out a million strings.
     """
-    present = np.array([t is not None for t in texts], dtype=bool)
-    encoded = [t.encode("utf-8") if t is not None else b"" for t in texts]
-    sizes = np.array([len(e) for e in encoded], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    lengths = sizes[codes]
-    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    rows = np.flatnonzero(lengths)
-    # Byte i of the output comes from byte (i - row start + text start) of the joined texts.
-    shift = np.repeat(starts[codes[rows]] - offsets[rows], lengths[rows])
-    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    data = blob[shift + np.arange(int(offsets[-1]), dtype=np.int64)]
-    valid = present[codes]
-    nulls = len(codes) - int(valid.sum())
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    array = pa.LargeStringArray.from_buffers(
-        len(codes), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
+    categories = list(dict.fromkeys(t for t in texts if t is not None))
+    position = {text: i for i, text in enumerate(categories)}
+    per_code = np.array([-1 if t is None else position[t] for t in texts], dtype=np.int32)
+    return pd.Categorical.from_codes(
+        per_code[codes], categories=pd.Index(categories, dtype="string"), validate=False
     )
-    return pd.arrays.ArrowStringArray(pa.chunked_array([array]))
 
 
 def _with(frame: pd.DataFrame, name: str, values: pd.Series, reasons: pd.Series) -> pd.DataFrame:

@@ -614,7 +614,7 @@ def problem_check(
     """
     return RowCheck(
         column,
-        lambda f: f[problem_column].astype("string"),
+        lambda f: f[problem_column],  # NA or a reason; made text where one fails
         report_value=report_value,
         vocabulary=tuple(vocabulary),
     )

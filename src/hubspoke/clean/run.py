@@ -23,8 +23,8 @@ later run refuses another key, or a missing key file, unless ``fresh_key=True``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,20 +167,78 @@ def _unique_ledgers(ledgers: list[SheetLedger]) -> list[SheetLedger]:
 
 
 def _run_cleaners(
-    ctx: CleanContext, cleaners: Sequence[Cleaner]
+    ctx: CleanContext,
+    cleaners: Sequence[Cleaner],
+    *,
+    done: Callable[[CleanerResult], None] | None = None,
 ) -> tuple[list[CleanerResult], list[SheetLedger]]:
-    """Run every cleaner; one that raises leaves no tables behind and gives a failed ledger."""
+    """Run every cleaner; one that raises leaves no tables behind and gives a failed ledger.
+
+    ``done`` is called with each result as its cleaner returns (not for one that raised).
+    """
     results: list[CleanerResult] = []
     failures: list[SheetLedger] = []
     for cleaner in cleaners:
         before = dict(ctx.tables)
         try:
-            results.append(cleaner(ctx))
+            result = cleaner(ctx)
         except Exception as exc:  # noqa: BLE001 - recorded as a failed line, see the module doc
             ctx.tables.clear()
             ctx.tables.update(before)
             failures.append(cleaner_failure(cleaner, exc, ctx.raw_dir))
+            continue
+        results.append(result)
+        if done is not None:
+            done(result)
     return results, failures
+
+
+class _TableWriter:
+    """Validates each cleaner's tables as it returns and writes them in threads meanwhile.
+
+    The parquet files of the first cleaner's large tables are encoded and
+    compressed (pyarrow, without the GIL) while the next cleaners run. As
+    before, a table that fails its schema is an error and is not written, and
+    a table a later cleaner returns again replaces the earlier one.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.problems: dict[str, str] = {}
+        self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
+        self._writes: dict[str, Future[Path]] = {}
+
+    def __enter__(self) -> _TableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, result: CleanerResult) -> None:
+        """Validate ``result``'s tables and start writing those that pass."""
+        for name, frame in result.tables.items():
+            errors: list[str] = []
+            valid = _validated({name: frame}, errors)
+            self.tables.pop(name, None)
+            self.problems.pop(name, None)
+            if name in self._writes:  # wait: a second write must not race the first
+                self._writes.pop(name).result()
+            if errors:
+                self.problems[name] = errors[0]
+                continue
+            self.tables[name] = valid[name]
+            self.write({name: valid[name]})
+
+    def write(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Start writing ``tables`` (already validated) into the folder."""
+        for name, frame in tables.items():
+            path = self.folder / SCHEMAS[name].filename
+            self._writes[name] = self._pool.submit(write_parquet_atomic, frame, path)
+
+    def wait(self) -> list[Path]:
+        """Wait for every write (raising the first error); the files written."""
+        return [future.result() for future in self._writes.values()]
 
 
 def previous_key(out_dir: Path) -> str | None:
@@ -221,9 +279,9 @@ def clean_all(
         return _summary([], [], {}, errors, ctx)
     unguarded = not fresh_key and expected is None and any(target.glob("*.parquet"))
     key_existed = key_path(settings).exists()
-    with StagedFolder(target) as staging:
+    with StagedFolder(target) as staging, _TableWriter(staging.path) as writer:
         results, failures = _run_cleaners(
-            ctx, cleaners if cleaners is not None else default_cleaners()
+            ctx, cleaners if cleaners is not None else default_cleaners(), done=writer.add
         )
         if unguarded and not key_existed and ctx.key_fingerprint is not None:
             ctx.warnings.append(
@@ -231,12 +289,14 @@ def clean_all(
                 "held processed data from before key fingerprints were recorded: if those were "
                 "made with another key, young people's ids no longer link to them"
             )
-        tables = _validated({k: v for r in results for k, v in r.tables.items()}, errors)
+        tables = writer.tables
+        errors.extend(writer.problems.values())
         summary = _summary(results, failures, tables, errors, ctx)
         extra = _validated(
             {"quarantine": summary.quarantine, "reconciliation": summary.reconciliation}, errors
         )
-        write_tables({**tables, **extra}, staging.path)
+        writer.write(extra)
+        writer.wait()
         staging.commit(_manifest(ctx, expected, {**tables, **extra}, ok=summary.ok))
         summary.written.extend(target / SCHEMAS[name].filename for name in {**tables, **extra})
         summary.warnings.extend(staging.warnings)

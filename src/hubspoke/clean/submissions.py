@@ -36,7 +36,7 @@ from hubspoke.io.tabular import (
     relative_name,
     sheet_table,
 )
-from hubspoke.privacy.pseudonym import pseudonymise
+from hubspoke.privacy.pseudonym import HashedAhead, hash_ahead, pseudonymise
 from hubspoke.spec import raw as rs
 from hubspoke.spec import vocab
 from hubspoke.spec.processed import SCHEMAS, SYSTEM_ACCESS_SCALE
@@ -52,11 +52,13 @@ IGNORED_TOP = frozenset({"_synthetic", "qualitative", "context", "README.md"})
 # ---------------------------------------------------------------------------
 
 
-def finish_cases(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """Pseudonymise, derive fields, drop the case reference."""
+def finish_cases(
+    frame: pd.DataFrame, key: bytes, *, ahead: HashedAhead | None = None
+) -> pd.DataFrame:
+    """Pseudonymise (pairs hashed ``ahead`` looked up), derive fields, drop the case reference."""
     return (
         frame.assign(
-            young_person_id=pseudonymise(key, frame["service_id"], frame["case_ref"]),
+            young_person_id=pseudonymise(key, frame["service_id"], frame["case_ref"], ahead=ahead),
             risk_tool=frame["risk_tool"].astype(pd.CategoricalDtype(list(vocab.RISK_TOOLS))),
         )
         .drop(columns=["case_ref"])
@@ -68,10 +70,12 @@ def finish_cases(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     )
 
 
-def finish_table(name: str, frame: pd.DataFrame, ctx: CleanContext) -> pd.DataFrame:
-    """Table-specific derived fields, before the key check."""
+def finish_table(
+    name: str, frame: pd.DataFrame, ctx: CleanContext, *, ahead: HashedAhead | None = None
+) -> pd.DataFrame:
+    """Table-specific derived fields, before the key check (``ahead``: see :func:`hash_cases_ahead`)."""
     if name == "cases":
-        return finish_cases(frame, ctx.key())
+        return finish_cases(frame, ctx.key(), ahead=ahead)
     if name == "activities":
         return hm.add_confidence_change(frame)
     if name == "policy":
@@ -83,6 +87,18 @@ def finish_table(name: str, frame: pd.DataFrame, ctx: CleanContext) -> pd.DataFr
             .pipe(hm.reorder_scale, "feels_isolated", vocab.ISOLATION_SCALE)
         )
     return frame
+
+
+def hash_cases_ahead(name: str, raw: pd.DataFrame, ctx: CleanContext) -> HashedAhead | None:
+    """For the cases table, start hashing its raw rows' case references in a child process.
+
+    The child works on the other core while the rows are cleaned, and
+    :func:`finish_cases` then only looks the ids up (see
+    :func:`~hubspoke.privacy.pseudonym.hash_ahead`; None for other tables or few rows).
+    """
+    if name != "cases" or "case_ref" not in raw or "service_id" not in raw:
+        return None
+    return hash_ahead(ctx.key(), raw["service_id"], raw["case_ref"])
 
 
 def key_split(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -261,11 +277,16 @@ class _Acc:
         if raw is None:
             frame = SCHEMAS[name].empty()
         else:
-            res = clean_frame(raw, rs.table(name), list(self.columns.get(name, {})))
+            ahead = hash_cases_ahead(name, raw, self.ctx)
+            try:
+                res = clean_frame(raw, rs.table(name), list(self.columns.get(name, {})))
+                finished = finish_table(name, res.clean, self.ctx, ahead=ahead)
+            finally:
+                if ahead is not None:
+                    ahead.close()
             self.result.quarantine.append(res.quarantine)
             for key, n in res.merged.items():
                 self.ledgers[key].rows_merged_duplicates = n
-            finished = finish_table(name, res.clean, self.ctx)
             if name == "spokes" and not len(self.ctx.tables.get("services", ())):
                 self.result.warnings.append(
                     "reference/spokes.csv: not checked against reference/services.csv, "

@@ -152,6 +152,21 @@ def cell_text(value: object) -> str:
 # ---------------------------------------------------------------------------
 
 
+#: Alias tables already built, by the identity of their table (a raw table holds mappings,
+#: so it cannot be a dictionary key; it is kept here, so its id is not reused).
+_ALIASES: dict[int, tuple[RawTable, dict[str, str]]] = {}
+
+
+def _aliases(table: RawTable) -> dict[str, str]:
+    """``table.alias_table()``, built once per table: ~960 files each ask twice. Not to be changed."""
+    cached = _ALIASES.get(id(table))
+    if cached is None or cached[0] is not table:
+        if len(_ALIASES) > 256:  # tables made on the fly (tests): keep the cache small
+            _ALIASES.clear()
+        cached = _ALIASES[id(table)] = (table, table.alias_table())
+    return cached[1]
+
+
 def header_score(cells: Sequence[str], aliases: dict[str, str]) -> tuple[int, int]:
     """How many non-empty cells of a row are known headers, and how many are non-empty."""
     labels = [normalise_label(c) for c in cells if str(c).strip()]
@@ -160,11 +175,11 @@ def header_score(cells: Sequence[str], aliases: dict[str, str]) -> tuple[int, in
 
 def is_header(cells: Sequence[str], table: RawTable) -> bool:
     """True when most non-empty cells are known headers of ``table`` (at least two, or all of one)."""
-    return _is_header(cells, table, table.alias_table())
+    return _is_header(cells, table, _aliases(table))
 
 
 def _is_header(cells: Sequence[str], table: RawTable, aliases: dict[str, str]) -> bool:
-    """:func:`is_header` with ``table``'s alias table already built (it is not cached)."""
+    """:func:`is_header` with ``table``'s alias table already at hand."""
     hits, filled = header_score(cells, aliases)
     if filled == 0:
         return False
@@ -175,7 +190,7 @@ def find_header(
     rows: Iterable[tuple[int, Sequence[str]]], table: RawTable
 ) -> tuple[int, list[str]] | None:
     """The first (row number, cells) among the top rows that looks like ``table``'s header."""
-    aliases = table.alias_table()
+    aliases = _aliases(table)
     for count, (number, cells) in enumerate(rows):
         if count >= HEADER_SEARCH_ROWS:
             break
@@ -200,7 +215,7 @@ def match_columns(header: Sequence[str], table: RawTable) -> tuple[dict[int, str
     A blank header cell is ignored. A second header naming an already matched
     column is unmatched too (its values never reach processed data).
     """
-    aliases = table.alias_table()
+    aliases = _aliases(table)
     matched: dict[int, str] = {}
     unmatched: list[str] = []
     for position, name in enumerate(header):

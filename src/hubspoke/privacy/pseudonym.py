@@ -12,6 +12,10 @@ zero-width spaces removed, white space trimmed, upper case. An ordinary ASCII
 reference such as ``S04-00012`` is unchanged by the first two steps, so its
 pseudonym is the same as before they were added.
 
+At national scale (a million case references) :func:`hash_ahead` hashes the
+distinct pairs in a child Python process, with the same standard-library HMAC,
+while the caller cleans the rows; :func:`pseudonymise` then looks the ids up.
+
 Where the key lives
 -------------------
 The key is 32 random bytes (hex text) in ``Settings.key_file``: environment
@@ -50,12 +54,16 @@ import hmac
 import os
 import secrets
 import stat
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hubspoke.config import Settings
 from hubspoke.errors import ConfigError
@@ -218,13 +226,8 @@ def pseudonym(key: bytes, service_id: str, case_ref: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:ID_LENGTH]
 
 
-def pseudonymise(key: bytes, service_id: pd.Series, case_ref: pd.Series) -> pd.Series:
-    """Vectorised :func:`pseudonym` over two aligned series (hashes each distinct pair once).
-
-    Case references are normalised first (:func:`normalise_ref`), so ``c0012``,
-    ``C0012 `` and ``C0012`` with a zero-width space link. A missing case
-    reference gives a missing id.
-    """
+def _pairs(service_id: pd.Series, case_ref: pd.Series) -> pd.Series:
+    """``service_id:case_ref`` as hashed, the reference normalised (:func:`normalise_ref`); NA if either is."""
     text = case_ref.astype("string")
     ref = text.str.strip().str.upper()
     # Only references with non-ASCII characters need NFKC and format characters removed.
@@ -232,7 +235,28 @@ def pseudonymise(key: bytes, service_id: pd.Series, case_ref: pd.Series) -> pd.S
     if odd.any():
         ref = ref.copy()
         ref.iloc[odd] = [normalise_ref(v) for v in text.iloc[odd]]
-    pairs = service_id.astype("string") + ":" + ref
+    return service_id.astype("string") + ":" + ref
+
+
+def pseudonymise(
+    key: bytes,
+    service_id: pd.Series,
+    case_ref: pd.Series,
+    *,
+    ahead: HashedAhead | None = None,
+) -> pd.Series:
+    """Vectorised :func:`pseudonym` over two aligned series (hashes each distinct pair once).
+
+    Case references are normalised first (:func:`normalise_ref`), so ``c0012``,
+    ``C0012 `` and ``C0012`` with a zero-width space link. A missing case
+    reference gives a missing id. ``ahead`` (from :func:`hash_ahead` with the
+    same key) holds pairs already hashed; only the others are hashed here.
+    """
+    pairs = _pairs(service_id, case_ref)
+    if ahead is not None:
+        found = ahead.lookup(pairs)
+        if found is not None:
+            return found
     codes, uniques = pd.factorize(pairs, use_na_sentinel=True)
     one = _hmac_hex(key)
     messages = uniques.to_numpy(dtype=object).tolist()
@@ -255,3 +279,143 @@ def _hmac_hex(key: bytes) -> Callable[[str], str]:
         return h.digest()[:keep].hex()
 
     return one
+
+
+# ---------------------------------------------------------------------------
+# Hashing ahead, in a child process
+# ---------------------------------------------------------------------------
+
+#: Distinct pairs from which :func:`hash_ahead` starts a child process (fewer are hashed
+#: in a fraction of a second, less than starting the child costs).
+AHEAD_MIN_PAIRS = 50_000
+
+#: The child: reads the key and the messages from stdin (two int64 sizes, the key, the
+#: messages' n + 1 int64 offsets, their bytes), writes ID_LENGTH hex characters per
+#: message. The standard library's hmac, as :func:`_hmac_hex`; nothing else imported.
+_CHILD = f"""
+import hashlib, hmac, sys
+from array import array
+data = sys.stdin.buffer.read()
+sizes = array("q", data[:16])
+key_size, n = sizes[0], sizes[1]
+key = data[16 : 16 + key_size]
+offsets = array("q", data[16 + key_size : 24 + key_size + 8 * n])
+blob = data[24 + key_size + 8 * n :]
+base = hmac.new(key, digestmod=hashlib.sha256)
+out = []
+for i in range(n):
+    h = base.copy()
+    h.update(blob[offsets[i] : offsets[i + 1]])
+    out.append(h.hexdigest()[:{ID_LENGTH}])
+sys.stdout.buffer.write("".join(out).encode("ascii"))
+"""
+
+
+class HashedAhead:
+    """Distinct ``service_id:case_ref`` pairs being hashed in a child process (see :func:`hash_ahead`).
+
+    The child uses the standard library's :mod:`hmac` exactly as :func:`pseudonymise`
+    does, so the ids are the same bytes; it only moves the work to the other core
+    while the caller does something else. Use it as a context manager (or call
+    :meth:`close`): a child still running is ended.
+    """
+
+    def __init__(self, messages: pa.LargeStringArray, proc: subprocess.Popen[bytes]) -> None:
+        self.messages = messages
+        self._proc: subprocess.Popen[bytes] | None = proc
+        self._digests: pa.LargeStringArray | None = None
+
+    def __enter__(self) -> HashedAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the child if it is still running."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._finish(self._proc)
+            self._proc = None
+
+    @staticmethod
+    def _finish(proc: subprocess.Popen[bytes]) -> bytes:
+        """What the child wrote, once it has ended (its pipes closed)."""
+        assert proc.stdout is not None  # opened by hash_ahead
+        with proc.stdout:
+            out = proc.stdout.read()
+        proc.wait()
+        return out
+
+    def digests(self) -> pa.LargeStringArray | None:
+        """The id of each message, in order (waits for the child); None when the child failed."""
+        if self._proc is not None:
+            out = self._finish(self._proc)
+            ok = self._proc.returncode == 0 and len(out) == ID_LENGTH * len(self.messages)
+            self._proc = None
+            if ok:
+                offsets = np.arange(len(self.messages) + 1, dtype=np.int64) * ID_LENGTH
+                self._digests = pa.LargeStringArray.from_buffers(
+                    len(self.messages), pa.py_buffer(offsets), pa.py_buffer(out)
+                )
+        return self._digests
+
+    def lookup(self, pairs: pd.Series) -> pd.Series | None:
+        """The ids of ``pairs`` (from :func:`_pairs`; NA stays NA), or None when one was not hashed ahead."""
+        digests = self.digests()
+        if digests is None:
+            return None
+        wanted = _large_strings(pairs)
+        positions = pc.index_in(wanted, value_set=self.messages)
+        if positions.null_count != wanted.null_count:
+            return None
+        ids = pc.take(digests, positions)
+        return pd.Series(pd.arrays.ArrowStringArray(ids), index=pairs.index)
+
+
+def _large_strings(texts: pd.Series) -> pa.ChunkedArray:
+    """A text series as one arrow ``large_string`` chunked array (no copy when it already is one)."""
+    data = pa.array(texts.array, type=pa.large_string())
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def hash_ahead(key: bytes, service_id: pd.Series, case_ref: pd.Series) -> HashedAhead | None:
+    """Start hashing the distinct pairs of ``service_id`` and ``case_ref`` in a child process.
+
+    Returns at once (None when there are too few pairs to be worth a child, see
+    :data:`AHEAD_MIN_PAIRS`, or the child cannot start); pass the result to
+    :func:`pseudonymise` as ``ahead``. The rows may be a superset of those later
+    pseudonymised (raw rows, before some are quarantined): a pair not hashed
+    ahead makes :func:`pseudonymise` hash everything itself.
+    """
+    messages = pc.unique(_large_strings(_pairs(service_id, case_ref)).drop_null())
+    _, offset_buffer, blob = messages.buffers()
+    if len(messages) < AHEAD_MIN_PAIRS or offset_buffer is None or blob is None:
+        return None
+    start = messages.offset
+    offsets = np.frombuffer(offset_buffer, dtype=np.int64)[start : start + len(messages) + 1]
+    payload = [
+        np.array([len(key), len(messages)], dtype=np.int64).tobytes(),
+        key,
+        (offsets - offsets[0]).tobytes(),
+        memoryview(blob)[offsets[0] : offsets[-1]],
+    ]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    ahead = HashedAhead(messages, proc)
+    try:
+        assert proc.stdin is not None
+        for part in payload:
+            proc.stdin.write(part)
+        proc.stdin.close()
+    except OSError:
+        ahead.close()
+        return None
+    return ahead

@@ -21,13 +21,20 @@ RATING_VALUES: tuple[str, ...] = ("rating", "level_rating", "confidence", "basis
 
 
 def period_indicators(
-    tables: Mapping[str, pd.DataFrame], *, year: int | str = "all"
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    year: int | str = "all",
+    service_years: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every indicator per service for the period: that year's, or the years pooled (``"all"``)."""
+    """Every indicator per service for the period: that year's, or the years pooled (``"all"``).
+
+    ``service_years``: :func:`hubspoke.analysis.outcomes.indicators` of every service-year,
+    when the caller has it (a year's rows are then taken from it, not computed again).
+    """
     chosen = Period.parse(year).year
     if chosen is None:
-        return outcomes.indicators(tables, by=("service_id",))
-    return outcomes.indicators(tables, year=chosen)
+        return outcomes.indicators(tables, by=("service_id",), service_years=service_years)
+    return outcomes.indicators(tables, year=chosen, service_years=service_years)
 
 
 def outcome_ratings(

@@ -9,6 +9,7 @@ pool them across services and disclosure control can hide small ones.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import pandas as pd
@@ -29,24 +30,27 @@ def host_labels(spokes: pd.DataFrame) -> pd.DataFrame:
     """
     if spokes.empty:
         return pd.DataFrame(columns=["service_id", "host_setting", "host_settings"])
+    # Plain counting: the table is small (Spokes) and read by many reports, where pandas'
+    # per-group overhead would cost more than the counting itself.
+    counts: dict[str, Counter[str]] = {}
+    for service, host in zip(
+        spokes["service_id"].astype(str), spokes["host_setting"].astype(str), strict=True
+    ):
+        if pd.isna(service):
+            continue
+        found = counts.setdefault(service, Counter())
+        if not pd.isna(host):  # a missing setting counts for no setting
+            found[host] += 1
+    rows = [(service, _main_host(counts[service]), "; ".join(sorted(counts[service])))
+            for service in sorted(counts)]  # fmt: skip
+    return pd.DataFrame(rows, columns=["service_id", "host_setting", "host_settings"])
 
-    def label(hosts: pd.Series) -> pd.Series:
-        counts = hosts.astype(str).value_counts()
-        top = counts[counts.eq(counts.max())].index
-        return pd.Series(
-            {
-                "host_setting": top[0] if len(top) == 1 else "Mixed",
-                "host_settings": "; ".join(sorted(counts.index)),
-            }
-        )
 
-    return (
-        spokes.assign(service_id=spokes["service_id"].astype(str))
-        .groupby("service_id")["host_setting"]
-        .apply(label)
-        .unstack()
-        .reset_index()
-    )
+def _main_host(counts: Counter[str]) -> str:
+    """The most common setting, or ``"Mixed"`` when settings tie (or none is known)."""
+    most = max(counts.values(), default=0)
+    top = [host for host, n in counts.items() if n == most]
+    return top[0] if len(top) == 1 and most > 0 else "Mixed"
 
 
 def service_context(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

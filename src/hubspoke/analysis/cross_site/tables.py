@@ -390,8 +390,14 @@ def cross_site_models(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
     }
 
 
-def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[str, Table]:
+def cross_site_tables(
+    tables: Mapping[str, pd.DataFrame], *, year: str, service_years: pd.DataFrame | None = None
+) -> dict[str, Table]:
     """Every funder table of the cross-site report for ``year`` (``"2014"``... or ``"all"``).
+
+    ``service_years``: :func:`hubspoke.analysis.outcomes.indicators` of every service-year
+    (same tables, default framework), when the caller has it (the release), so the
+    period's indicators are not computed again.
 
     Keys: ``ratings`` and ``ratings.counts`` (the counts the ratings rest on),
     ``risk.side_by_side`` (per service and programme: risk reduced, with both ratings,
@@ -411,7 +417,8 @@ def cross_site_tables(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
     scope = {"time_period": period}
     counts = service_counts(tables, year=choice)
     out: dict[str, Table] = {}
-    values = period_indicators(tables, year=choice)  # shared by the ratings and the funnels
+    # shared by the ratings and the funnels
+    values = period_indicators(tables, year=choice, service_years=service_years)
     out.update(
         ratings_tables(tables, year=choice, counts=counts, scope=scope, indicator_table=values)
     )

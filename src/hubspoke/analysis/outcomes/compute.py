@@ -474,6 +474,7 @@ def indicators(
     service_id: str | None = None,
     year: int | None = None,
     by: Sequence[str] = ("service_id", "year"),
+    service_years: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every indicator of the framework per group (default: per service-year); columns :data:`INDICATOR_COLUMNS`.
 
@@ -490,14 +491,24 @@ def indicators(
     least its ``min_change``, compared in ``progress_year`` (the year, or pooled over a
     service's years, its latest). A service's first year, and groups pooling services,
     have no baseline for level indicators.
+
+    ``service_years``: this function's default result (every service-year, same
+    ``framework``), when the caller has it already; groups by service then reuse it
+    instead of computing every service-year again.
     """
     fw = framework or load_framework()
     keys = _keys(by)
     grid = _grid(tables, service_id, year)
+    if service_years is not None and keys == ["service_id", "year"]:
+        return _chosen(service_years, grid)
     if "service_id" in keys:
         full = _grid(tables, service_id, None)
         full = full[full["service_id"].isin(set(grid["service_id"]))].reset_index(drop=True)
-        yearly = _level_table(tables, fw, full, ["service_id", "year"])
+        yearly = (
+            _level_table(tables, fw, full, ["service_id", "year"])
+            if service_years is None
+            else service_years
+        )
         if keys == ["service_id", "year"]:  # the service-years asked for, out of every year's
             chosen = grid[["service_id", "year"]].astype({"service_id": str, "year": "Int64"})
             out = yearly.astype({"service_id": str, "year": "Int64"}).merge(
@@ -516,6 +527,19 @@ def indicators(
         .astype(_OUTPUT_DTYPES)
         .reset_index(drop=True)
     )
+
+
+def _chosen(service_years: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an every-service-year indicator table that fall in ``grid``, in order.
+
+    A service-year's indicators (and its progress on its first year) do not depend on
+    the other service-years computed with it, so these are the rows of the chosen ones.
+    """
+    chosen = pd.MultiIndex.from_frame(grid[["service_id", "year"]].astype(object))
+    rows = pd.MultiIndex.from_arrays(
+        [service_years["service_id"].astype(object), service_years["year"].astype(object)]
+    )
+    return service_years.loc[rows.isin(chosen)].reset_index(drop=True)
 
 
 def _level_table(

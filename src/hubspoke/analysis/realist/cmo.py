@@ -23,7 +23,7 @@ neither doubles a count nor hides a code one coder saw. All data are synthetic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -350,11 +350,41 @@ def _segments(coded: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _quotable(segments: pd.DataFrame, names: Iterable[str], places: Iterable[str]) -> pd.DataFrame:
-    """Segments with ``quote``: the excerpt re-checked by :func:`safe_quote` (missing when dropped)."""
+def checked_quotes(
+    excerpts: Iterable[object], *, names: Iterable[str] = (), places: Iterable[str] = ()
+) -> dict[str, str]:
+    """Each different excerpt (as text) and its :func:`safe_quote`, checked once.
+
+    The same excerpts recur in every theory's and period's quotes; a caller quoting
+    many of them (the realist synthesis) checks them here once and passes the result
+    to :func:`cmo_quotes` as ``checked``.
+    """
     names, places = list(names), list(places)
+    texts = dict.fromkeys(str(text) for text in excerpts if pd.notna(text))
+    return {text: safe_quote(text, names=names, places=places) for text in texts}
+
+
+def _quotable(
+    segments: pd.DataFrame,
+    names: Iterable[str],
+    places: Iterable[str],
+    checked: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Segments with ``quote``: the excerpt re-checked by :func:`safe_quote` (missing when dropped).
+
+    ``checked``: excerpts already checked with the same ``names`` and ``places``
+    (:func:`checked_quotes`); others are checked here.
+    """
+    names, places = list(names), list(places)
+    known = checked or {}
     quotes = [
-        safe_quote(str(text), names=names, places=places) if pd.notna(text) else ""
+        (
+            known[str(text)]
+            if str(text) in known
+            else safe_quote(str(text), names=names, places=places)
+        )
+        if pd.notna(text)
+        else ""
         for text in segments["excerpt"]
     ]
     return segments.assign(
@@ -370,6 +400,7 @@ def cmo_quotes(
     max_quotes: int = 3,
     names: Iterable[str] = (),
     places: Iterable[str] = (),
+    checked: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The strongest quotes for each mechanism -> outcome configuration of :func:`cmo_configurations`.
 
@@ -380,7 +411,8 @@ def cmo_quotes(
     already quoted for the configuration is not quoted again. Each
     excerpt is re-checked with :func:`~hubspoke.analysis.realist.quotes.safe_quote`
     (ids masked, names and places masked again, a still-risky excerpt dropped with its
-    interview). Of two coders' spans of one code the longer is used.
+    interview; ``checked``: excerpts already checked with the same ``names`` and
+    ``places``, from :func:`checked_quotes`). Of two coders' spans of one code the longer is used.
 
     Columns: ``theory_id, context_dimension, context, mechanism_code, outcome_code,
     rank`` (1 = strongest), ``transcript_id, respondent_role, year, segment_ids``
@@ -400,7 +432,7 @@ def cmo_quotes(
     coded = _coded(codings, contexts, theories)
     presence = _presence(coded)
     pairs = _pairs(presence, keys).dropna(subset=["mechanism_code", "outcome_code"])
-    segments = _quotable(_segments(coded), names, places)
+    segments = _quotable(_segments(coded), names, places, checked)
     n_codes = (
         presence.groupby(["transcript_id", "theory_id"])["code_id"].nunique().rename("n_codes")
     )

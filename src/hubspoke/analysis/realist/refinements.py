@@ -13,7 +13,7 @@ sentence: statements are the evaluators' own, statuses are fixed labels.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import pandas as pd
@@ -138,7 +138,11 @@ def _meta(codings: pd.DataFrame, judgements: pd.DataFrame) -> pd.DataFrame:
 
 
 def _excerpts(
-    rows: pd.DataFrame, codes: pd.DataFrame, names: Iterable[str], places: Iterable[str]
+    rows: pd.DataFrame,
+    codes: pd.DataFrame,
+    names: Iterable[str],
+    places: Iterable[str],
+    checked: Mapping[str, str] | None = None,
 ) -> pd.Series:
     """A checked excerpt per row: the cited segment's, or the interview's strongest on the theory.
 
@@ -147,7 +151,7 @@ def _excerpts(
     through :func:`~hubspoke.analysis.realist.quotes.safe_quote`; a risky one is missing.
     """
     wanted = codes[codes["transcript_id"].isin(rows["transcript_id"].dropna())]
-    segments = _quotable(_segments(wanted), names, places).merge(
+    segments = _quotable(_segments(wanted), names, places, checked).merge(
         wanted.loc[:, ["transcript_id", "code_id", "theory_id", "cmo"]].drop_duplicates(
             ["transcript_id", "code_id"]
         ),
@@ -193,6 +197,7 @@ def refinement_evidence(
     theories: Sequence[Theory] | None = None,
     names: Iterable[str] = (),
     places: Iterable[str] = (),
+    checked: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every evaluator's statement beside its evidence, and the contexts awaiting a statement.
 
@@ -218,7 +223,8 @@ def refinement_evidence(
     codings' ``segment_id`` column), ``transcript_id, respondent_role, year, judgement``
     (the interview's main judgement on the theory), ``excerpt`` (the cited segment's, or
     the interview's strongest coded segment on the theory, re-checked by ``safe_quote``;
-    missing when none or dropped as risky).
+    missing when none or dropped as risky). ``checked``: excerpts already checked with the
+    same ``names`` and ``places`` (:func:`~hubspoke.analysis.realist.cmo.checked_quotes`).
     """
     refined = _refinements(refinements, theories)
     judged = _own_context(_judgements(judgements), contexts, theories)
@@ -231,7 +237,7 @@ def refinement_evidence(
     known = set(codes["transcript_id"].dropna()) | set(judged["transcript_id"].dropna())
     rows = rows.assign(
         evidence_found=rows["transcript_id"].isin(known),
-        excerpt=_excerpts(rows, codes, names, places),
+        excerpt=_excerpts(rows, codes, names, places, checked),
     )
     cells = _cell_counts(judged)
     out = rows.merge(cells, on=_KEYS, how="left").fillna({j: 0 for j in JUDGEMENTS})

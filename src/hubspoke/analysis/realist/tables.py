@@ -21,9 +21,9 @@ every other table:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -43,6 +43,7 @@ from hubspoke.analysis.quality import failed_files, problem_kind, reconciliation
 from hubspoke.analysis.realist.cmo import (
     STAGE_BUILDING,
     STAGE_TESTING,
+    checked_quotes,
     cmo_configurations,
     cmo_quotes,
     evaluation_stage,
@@ -535,6 +536,7 @@ def refinements_table(
     *,
     theories: Sequence[Theory],
     time_period: str,
+    checked: Mapping[str, str] | None = None,
 ) -> Table | None:
     """Evaluators' refinements beside the evidence they rest on, one row per statement, and
     one per own context where refining or refuting interviews still await a statement.
@@ -544,7 +546,8 @@ def refinements_table(
     refuting interviews (the per-context tables' cells), the statement as written, its
     author and date, and the evidence ids (transcripts and coded segments) it rests on;
     an awaiting row lists the refining and refuting transcripts. None when there is
-    nothing to show.
+    nothing to show. ``checked``: every coded excerpt and its ``safe_quote`` (no names or
+    places added: :func:`~hubspoke.analysis.realist.cmo.checked_quotes`), when the caller has them.
     """
     refinements = _refinements_data(tables)
     if refinements is None:
@@ -555,6 +558,7 @@ def refinements_table(
         judgements,
         _contexts_frame(tables),
         theories=theories,
+        checked=checked,
     )
     if evidence.empty:
         return None
@@ -732,6 +736,36 @@ def _attributed(
     return out[out["said_by"].notna()]
 
 
+def _quote_places(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Places masked again in quotes: the Hubs' names."""
+    return load.table(tables, "services")["hub_name"].astype(str)
+
+
+def _checked_quotes(tables: Mapping[str, pd.DataFrame], codings: pd.DataFrame) -> dict[str, str]:
+    """Every excerpt of ``codings`` checked once for :func:`cmo_quotes_table`."""
+    return checked_quotes(codings["excerpt"], places=_quote_places(tables))
+
+
+@dataclass(frozen=True)
+class _QuoteChecks:
+    """Every coded excerpt checked once by ``safe_quote``, for all the synthesis' quotes.
+
+    ``cmo``: with the Hubs' names as places (:func:`cmo_quotes_table`); ``plain``: with
+    no names or places added (:func:`refinements_table`); ``people``: people per role
+    per service-year, filled as quotes are attributed (:func:`_quote_people`), shared
+    by every period of one :func:`realist_tables` call.
+    """
+
+    cmo: Mapping[str, str]
+    plain: Mapping[str, str]
+    people: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tables: Mapping[str, pd.DataFrame]) -> _QuoteChecks:
+        codings = load.table(tables, "codings")
+        return cls(_checked_quotes(tables, codings), checked_quotes(codings["excerpt"]))
+
+
 def cmo_quotes_table(
     tables: Mapping[str, pd.DataFrame],
     codings: pd.DataFrame,
@@ -740,6 +774,8 @@ def cmo_quotes_table(
     labels: Mapping[str, str],
     cache: dict,
     time_period: str,
+    checked: Mapping[str, str] | None = None,
+    contexts: pd.DataFrame | None = None,
 ) -> Table | None:
     """The strongest quotes for one theory's configurations (words only, no counts).
 
@@ -747,10 +783,13 @@ def cmo_quotes_table(
     ``safe_quote``): the strongest quote of each configuration, most codes first, one per
     interview, up to :data:`QUOTES_PER_THEORY`; attributed only as
     :func:`~hubspoke.analysis.realist.quotes.quote_role` allows (role, else coarser group,
-    else not shown), never to a service. None when no quote may be shown.
+    else not shown), never to a service. None when no quote may be shown. ``checked``:
+    :func:`_checked_quotes` of the codings, when the caller quotes many theories;
+    ``contexts``: :func:`_contexts_frame`, when the caller has it.
     """
-    quotes = cmo_quotes(codings, _contexts_frame(tables), theories=[theory], max_quotes=1,
-                        places=load.table(tables, "services")["hub_name"].astype(str))  # fmt: skip
+    contexts = _contexts_frame(tables) if contexts is None else contexts
+    quotes = cmo_quotes(codings, contexts, theories=[theory], max_quotes=1,
+                        places=_quote_places(tables), checked=checked)  # fmt: skip
     quotes = _attributed(quotes, tables, cache)
     if quotes.empty:
         return None
@@ -907,14 +946,15 @@ def _srf(judged: pd.DataFrame) -> dict[str, int]:
     return {"Interviews": sum(counts.values()), **counts}
 
 
-@functools.lru_cache(maxsize=4096)
-def _safe(excerpt: str) -> str:
-    """:func:`safe_quote` of one excerpt, once per text (the same words recur across interviews)."""
-    return safe_quote(excerpt)
+def _strongest_segments(
+    codings: pd.DataFrame, theory: str, checked: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Per interview its strongest coded excerpt on the theory (outcome, then mechanism, longest).
 
-
-def _strongest_segments(codings: pd.DataFrame, theory: str) -> pd.DataFrame:
-    """Per interview its strongest coded excerpt on the theory (outcome, then mechanism, longest)."""
+    ``checked``: excerpts already checked by :func:`safe_quote` (no names or places
+    added), so the same words recurring across interviews and theories are checked once.
+    """
+    known = checked or {}
     codes = codings[codings["theory_id"].astype(str) == theory]
     codes = codes.assign(
         transcript_id=codes["transcript_id"].astype(str),
@@ -924,7 +964,11 @@ def _strongest_segments(codings: pd.DataFrame, theory: str) -> pd.DataFrame:
     return (
         codes.sort_values(["transcript_id", "_p", "_l"], ascending=[True, True, False])
         .drop_duplicates("transcript_id")
-        .assign(quote=lambda d: [_safe(str(e)) for e in d["excerpt"]])
+        .assign(
+            quote=lambda d: [
+                known[t] if t in known else safe_quote(t) for t in map(str, d["excerpt"])
+            ]
+        )
         .loc[lambda d: d["quote"] != ""]
         .drop_duplicates("transcript_id")
     )
@@ -942,6 +986,7 @@ def verdict_quotes_table(
     theory: Theory,
     cache: dict,
     time_period: str,
+    checked: Mapping[str, str] | None = None,
 ) -> Table | None:
     """The strongest quote for and against one theory in each of its own contexts (words only).
 
@@ -950,6 +995,8 @@ def verdict_quotes_table(
     then a mechanism, the longest; re-checked by ``safe_quote``), the interview with
     most codes on the theory first; attributed as
     :func:`~hubspoke.analysis.realist.quotes.quote_role` allows, never to a service.
+    ``checked``: excerpts already checked by ``safe_quote`` with no names or places added
+    (:func:`~hubspoke.analysis.realist.cmo.checked_quotes`).
     """
     by = theory.context_dimension
     placed = judged[judged["theory_id"] == theory.id].merge(
@@ -957,7 +1004,7 @@ def verdict_quotes_table(
                          by=by).astype("string"),
         on="service_id", how="left",
     )  # fmt: skip
-    segments = _strongest_segments(codings, theory.id)
+    segments = _strongest_segments(codings, theory.id, checked)
     n_codes = (
         codings[codings["theory_id"].astype(str) == theory.id]
         .assign(transcript_id=lambda d: d["transcript_id"].astype(str))
@@ -1016,16 +1063,17 @@ def joint_table(
     *,
     theories: Sequence[Theory],
     time_period: str,
+    indicator_table: pd.DataFrame | None = None,
 ) -> Table:
     """Services by theories: the joint-display call on each theory's main indicator, all years.
 
     Each call is text from the service's interview counts on the theory (published by
     :func:`service_interview_table`) and the counts its indicator comes from
     (:data:`INDICATOR_SOURCES`); it is hidden wherever one of them is.
+    ``indicator_table``: the indicators per service over all years
+    (``outcomes.indicators(tables, by=("service_id",))``), when the caller has them.
     """
-    joint = joint_display(
-        outcomes.indicators(tables, by=("service_id",)), load.table(tables, "judgements")
-    )
+    joint = joint_display(_per_service(tables, indicator_table), load.table(tables, "judgements"))
     main = {t.id: t.indicators[0] for t in theories}
     chosen = joint[joint["indicator_id"].astype(str) == joint["theory_id"].map(main)]
     wide = chosen.pivot_table(
@@ -1148,10 +1196,23 @@ def _indicator_source_ids(
 JOINT_NUMBERS: Final = ("Value", "n", "CI low", "CI high")
 
 
-def _joint_rows(tables: Mapping[str, pd.DataFrame], theories: Sequence[Theory]) -> pd.DataFrame:
+def _per_service(
+    tables: Mapping[str, pd.DataFrame], indicator_table: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The indicators per service over all years: ``indicator_table``, or computed."""
+    if indicator_table is not None:
+        return indicator_table
+    return outcomes.indicators(tables, by=("service_id",))
+
+
+def _joint_rows(
+    tables: Mapping[str, pd.DataFrame],
+    theories: Sequence[Theory],
+    indicator_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """:func:`joint_display` over all years, each theory's main indicator, per service."""
     joint = joint_display(
-        outcomes.indicators(tables, by=("service_id",)),
+        _per_service(tables, indicator_table),
         load.table(tables, "judgements"),
         theories=theories,
         contexts=_contexts_frame(tables),
@@ -1165,7 +1226,11 @@ def _joint_rows(tables: Mapping[str, pd.DataFrame], theories: Sequence[Theory]) 
 
 
 def joint_values_table(
-    tables: Mapping[str, pd.DataFrame], *, theories: Sequence[Theory], time_period: str
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    theories: Sequence[Theory],
+    time_period: str,
+    indicator_table: pd.DataFrame | None = None,
 ) -> Table:
     """The joint display with both sides, per service and theory (main indicator, all years).
 
@@ -1175,8 +1240,9 @@ def joint_values_table(
     whether it met its threshold. Qualitative side: the interviews on the theory and
     their supports / refutes / refines (the cells of :func:`service_interview_table`)
     and the verdict. Then the call and its one-line reason, text sourced on all of them.
+    ``indicator_table``: as for :func:`joint_table`.
     """
-    joint = _joint_rows(tables, theories)
+    joint = _joint_rows(tables, theories, indicator_table)
     rows: list[dict[str, object]] = []
     items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {}
     for rec in joint.to_dict("records"):
@@ -1411,8 +1477,7 @@ def limitations_table(
     verdicts = theory_verdicts(judgements, _contexts_frame(tables), theories=theories)
     cells = len(verdicts)
     too_little = float((verdicts["verdict"] == TOO_LITTLE).mean() * 100) if cells else np.nan
-    refined = theory_verdicts(judgements, _contexts_frame(tables), theories=theories)
-    open_cells = refined[refined["verdict"].isin([REFINED, REFUTED])]
+    open_cells = verdicts[verdicts["verdict"].isin([REFINED, REFUTED])]
     written = _refinements_data(tables)
     covered = (
         set()
@@ -1621,7 +1686,10 @@ def theories_table() -> Table:
 
 
 def realist_tables(
-    tables: Mapping[str, pd.DataFrame], *, year: str | None = None
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    year: str | None = None,
+    service_years: pd.DataFrame | None = None,
 ) -> dict[str, Table]:
     """Every table of the realist synthesis report.
 
@@ -1629,14 +1697,30 @@ def realist_tables(
     (``theories``, ``model_variant:<context>``..., ``verdicts_model_variant``,
     ``verdicts_host_setting``, ``roles``, ``programme``, ``refined``, and for ``"all"``
     ``joint`` and ``service_interviews``); ``None`` gives every choice's, keyed
-    ``"<choice>/<name>"`` (the release gathers them all).
+    ``"<choice>/<name>"`` (the release gathers them all). ``service_years``:
+    :func:`hubspoke.analysis.outcomes.indicators` of every service-year, when the caller
+    has it, so the joint display does not compute them again.
     """
+    checks = _QuoteChecks.of(tables)  # every period quotes from the same excerpts
     if year is None:
         return {
             f"{choice}/{name}": table
             for choice in year_choices(tables)
-            for name, table in realist_tables(tables, year=choice).items()
+            for name, table in _choice_tables(
+                tables, choice, service_years=service_years, checks=checks
+            ).items()
         }
+    return _choice_tables(tables, year, service_years=service_years, checks=checks)
+
+
+def _choice_tables(
+    tables: Mapping[str, pd.DataFrame],
+    year: str,
+    *,
+    service_years: pd.DataFrame | None,
+    checks: _QuoteChecks,
+) -> dict[str, Table]:
+    """The realist synthesis report's tables for one year choice (see :func:`realist_tables`)."""
     choice = str(year).strip().lower()
     time_period = period_label(tables, choice)
     judged = _in_period(_judgements(load.table(tables, "judgements")), choice)
@@ -1653,13 +1737,22 @@ def realist_tables(
         judged, theories=theories, scope={"time_period": time_period}, family=REALIST_FAMILY
     )
     out["refined"] = refined_table(tables, judged, theories=loaded, time_period=time_period)
-    out.update(_synthesis_tables(tables, choice, theories=loaded, time_period=time_period))
+    out.update(
+        _synthesis_tables(tables, choice, theories=loaded, time_period=time_period, checks=checks)
+    )
     if choice == "all":
         out["service_interviews"] = service_interview_table(
             tables, theories=theories, time_period=time_period
         )
-        out["joint"] = joint_table(tables, theories=loaded, time_period=time_period)
-        out["joint_values"] = joint_values_table(tables, theories=loaded, time_period=time_period)
+        per_service = outcomes.indicators(
+            tables, by=("service_id",), service_years=service_years
+        )  # shared by both sides of the joint display
+        out["joint"] = joint_table(
+            tables, theories=loaded, time_period=time_period, indicator_table=per_service
+        )
+        out["joint_values"] = joint_values_table(
+            tables, theories=loaded, time_period=time_period, indicator_table=per_service
+        )
         years = [int(y) for y in year_choices(tables) if y != "all"]
         if years:
             out["stages"] = stage_table(
@@ -1674,9 +1767,13 @@ def _synthesis_tables(
     *,
     theories: Sequence[Theory],
     time_period: str,
+    checks: _QuoteChecks,
 ) -> dict[str, Table]:
     """The tables an evaluator signs: CMO configurations and quotes, verdicts to inspect,
-    refinements, who took part, strengths and limitations, RAMESES II items."""
+    refinements, who took part, strengths and limitations, RAMESES II items.
+
+    ``checks``: every excerpt's ``safe_quote``, computed once for all the quotes.
+    """
     judgements = _in_period(_checked(load.table(tables, "judgements")), choice)
     judged = _judgements(judgements)
     codings = _in_period(load.table(tables, "codings"), choice)
@@ -1690,7 +1787,7 @@ def _synthesis_tables(
     }
     config = cmo_configurations(codings, judgements, contexts, theories=theories,
                                 codebook=load.table(tables, "codebook"))  # fmt: skip
-    cache: dict = {}
+    cache = checks.people
     out: dict[str, Table] = {}
     for theory in theories:
         own = scopes[theory.context_dimension]
@@ -1699,17 +1796,25 @@ def _synthesis_tables(
                                           time_period=time_period),
             f"cmo_quotes:{theory.id}": cmo_quotes_table(tables, codings, theory=theory,
                                                         labels=labels, cache=cache,
-                                                        time_period=time_period),
+                                                        time_period=time_period, checked=checks.cmo,
+                                                        contexts=contexts),
             f"judged:{theory.id}": judged_table(
                 tables, judged, theory=theory, time_period=time_period, scopes=own,
                 year_scopes={y: s[theory.context_dimension] for y, s in year_scopes.items()},
             ),
             f"verdict_quotes:{theory.id}": verdict_quotes_table(
-                tables, judged, codings, theory=theory, cache=cache, time_period=time_period
+                tables, judged, codings, theory=theory, cache=cache, time_period=time_period,
+                checked=checks.plain,
             ),
         }  # fmt: skip
         out.update({k: v for k, v in found.items() if v is not None})
-    refinements = refinements_table(tables, judgements, theories=theories, time_period=time_period)
+    refinements = refinements_table(
+        tables,
+        judgements,
+        theories=theories,
+        time_period=time_period,
+        checked=checks.plain,
+    )
     if refinements is not None:
         out["refinements"] = refinements
     out["participants"] = participants_table(tables, year=choice, time_period=time_period)
