@@ -2,8 +2,9 @@
 
     python bench/compare_reports.py BEFORE_DIR AFTER_DIR
 
-Funder pages are compared as text with the build stamp ("Built 02 December 2026,
-00:38 UTC") masked; analyst pages on their outputs only (code cells are masked too, so
+Funder pages are compared as markup (parsed, so how it was serialised does not count:
+attribute order, entities, whitespace between tags) with the build stamp ("Built 02
+December 2026, 00:38 UTC") masked; analyst pages on their outputs only (code cells are masked too, so
 a moved import or a reformatted cell does not count); every other file (figures, the
 index page apart from its stamp) byte for byte. Logs, the run log, the state file and
 executed notebooks (which carry timings) are skipped. Prints each file that differs,
@@ -34,18 +35,30 @@ def _unstamped(text: str) -> str:
     return text
 
 
+def _canonical(soup: BeautifulSoup) -> str:
+    """The page as markup that ignores how it was serialised: attributes in name order,
+    entities and self-closing tags as BeautifulSoup writes them, no whitespace-only text
+    between tags (outside ``<pre>``), which never renders."""
+    for node in soup.find_all(string=True):
+        if not node.strip() and node.find_parent("pre") is None:
+            node.extract()
+    for tag in soup.find_all(True):
+        tag.attrs = dict(sorted(tag.attrs.items()))
+    return _unstamped(str(soup))
+
+
 def _outputs_only(text: str) -> str:
     soup = BeautifulSoup(text, "html.parser")
     for element in soup.select(INPUT_SELECTORS):
         element.decompose()
-    return _unstamped(str(soup))
+    return _canonical(soup)
 
 
 def comparable(path: Path, *, analyst: bool) -> str | bytes:
     """What of ``path`` must stay the same."""
     if path.suffix == ".html":
         text = path.read_text(encoding="utf-8")
-        return _outputs_only(text) if analyst else _unstamped(text)
+        return _outputs_only(text) if analyst else _canonical(BeautifulSoup(text, "html.parser"))
     return path.read_bytes()
 
 
