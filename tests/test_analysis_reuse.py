@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -122,3 +123,17 @@ def test_cmo_quotes_use_the_checked_excerpts_given(tables):
     # an excerpt checked as risky ("") is not quoted
     dropped = dict.fromkeys(checked, "")
     assert cmo_quotes(codings, contexts, checked=dropped).empty
+
+
+def test_resampled_medians_equal_the_median_of_the_clusters_put_together():
+    """The cluster bootstrap's medians, read off sorted values, are np.median's exactly
+    (ties, odd and even totals, clusters drawn several times or not at all)."""
+    from hubspoke.analysis.outcomes.intervals import _resampled_medians
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        k = int(rng.integers(2, 9))
+        arrays = [rng.integers(0, 6, size=int(rng.integers(1, 12))).astype(float) for _ in range(k)]
+        picks = rng.integers(0, k, size=(50, k))
+        expected = [np.median(np.concatenate([arrays[i] for i in row])) for row in picks]
+        assert np.array_equal(_resampled_medians(arrays, picks), np.array(expected))
