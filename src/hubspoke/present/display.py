@@ -37,7 +37,7 @@ from hubspoke.load import data_version
 from hubspoke.present.plotting import save_figure
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Shown, footnote, format_value
-from hubspoke.privacy.table import Count, Table, Text
+from hubspoke.privacy.table import Count, Table, Text, cell_frame
 from hubspoke.spec.labels import readable_label
 
 #: Cell tags: what the funder HTML keeps, and what only analysts see.
@@ -259,13 +259,13 @@ def table_grid(
 
 def _analyst_cells(data: Table) -> pd.DataFrame:
     """Every true value as text (nothing hidden), each to its column's places."""
-    out = pd.DataFrame(index=data.frame.index, columns=data.frame.columns, dtype=object)
-    for cell in data.cells():
-        spec = data.cell_spec(cell.row, cell.column)
-        out.loc[cell.row, cell.column] = format_value(
-            cell.value, kind=cell.kind, dp=getattr(spec, "dp", 0)
+    texts = [
+        format_value(
+            cell.value, kind=cell.kind, dp=getattr(data.cell_spec(cell.row, cell.column), "dp", 0)
         )
-    return out
+        for cell in data.cells()
+    ]
+    return cell_frame(texts, frame=data.frame, dtype=object)
 
 
 def table(data: Table, *, caption: str, settings: Settings | None = None) -> Shown:

@@ -39,7 +39,7 @@ from scipy import sparse
 
 from hubspoke import config
 from hubspoke.errors import ReportError
-from hubspoke.privacy.table import Cell, CellId, Table
+from hubspoke.privacy.table import Cell, CellId, Table, cell_frame
 
 #: Dimensions that group services; each service is in exactly one value of each.
 GROUP_DIMS: Final = ("model_variant", "host_setting", "phase")
@@ -113,8 +113,8 @@ class Release:
         frame = table.frame
         return Shown(
             table=table,
-            display=_by_column([text for text, _ in shown], frame=frame, dtype=object),
-            hidden=_by_column([hide for _, hide in shown], frame=frame, dtype=bool),
+            display=cell_frame([text for text, _ in shown], frame=frame, dtype=object),
+            hidden=cell_frame([hide for _, hide in shown], frame=frame, dtype=bool),
             symbol=self.symbol,
         )
 
@@ -138,13 +138,6 @@ class Release:
             return self.symbol, True
         dp = getattr(table.cell_spec(cell.row, cell.column), "dp", 0)
         return format_value(cell.value, kind=cell.kind, dp=dp), False
-
-
-def _by_column(values: list[object], *, frame: pd.DataFrame, dtype: type) -> pd.DataFrame:
-    """A frame shaped like ``frame`` from one value per cell in column order (as ``Table.cells``)."""
-    rows, columns = frame.shape
-    grid: np.ndarray = np.array(values, dtype=dtype).reshape(columns, rows).T
-    return pd.DataFrame(grid, index=frame.index, columns=frame.columns, dtype=dtype)
 
 
 @dataclass(frozen=True)

@@ -340,3 +340,11 @@ def _count(value: object, *, table: str, row: Hashable, column: Hashable) -> flo
             "a count must be a whole number >= 0", column=f"{table}: {row} / {column}", found=value
         )
     return number
+
+
+def cell_frame(values: Sequence[object], *, frame: pd.DataFrame, dtype: type) -> pd.DataFrame:
+    """A frame shaped like ``frame`` from one value per cell, in the order of :meth:`Table.cells`
+    (column by column): built at once, not cell by cell."""
+    rows, columns = frame.shape
+    grid: np.ndarray = np.array(values, dtype=dtype).reshape(columns, rows).T
+    return pd.DataFrame(grid, index=frame.index, columns=frame.columns, dtype=dtype)
