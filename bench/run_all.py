@@ -118,6 +118,7 @@ KEPT_SECTIONS = (
     "## De-identifier",
     "## Release-wide disclosure solve",
     "## Calibration of group comparisons",
+    "## Issue 19 targets",
 )
 
 
