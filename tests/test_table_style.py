@@ -394,3 +394,17 @@ def test_no_funder_table_shows_a_raw_name_an_index_a_long_float_or_an_area_code(
             problems += list(_problems(page.stem, table))
     assert tables > 20
     assert not problems, "\n".join(problems[:40])
+
+
+def test_a_cell_ending_in_a_table_echoes_nothing_more(monkeypatch, shown_html, settings):
+    """A notebook cell ending in ``display.table(...)`` showed the returned object's repr:
+    a second copy of the table, true values included, in every analyst page."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    released(monkeypatch, people({"Female": 30, "Male": 2}))
+    shown = display.table(people({"Female": 30, "Male": 2}), caption="Gender", settings=settings)
+    data, _ = InteractiveShell.instance().display_formatter.format(shown)
+    assert data == {}
+    assert "30" not in repr(shown) and "Female" not in repr(shown)
+    hidden = int(shown.hidden.to_numpy().sum())
+    assert hidden > 0 and repr(shown) == f"<Shown people table: 3 x 2, {hidden} hidden>"

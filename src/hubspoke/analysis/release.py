@@ -8,18 +8,28 @@ programme; years -> all years) and solves primary and secondary suppression join
 (:func:`hubspoke.privacy.release.protect`). Reports then only look their cells up
 (:func:`current_release`, cached on disk beside the reports and rebuilt when the data
 or the library change), so a cell hidden anywhere is hidden everywhere.
+
+The tables themselves are kept beside the release too (:func:`write_builds`), each
+builder call's result in a file signed with a key derived from the pseudonymisation
+key: a report asks for its tables with :func:`report_tables` and reads what the release
+built instead of computing it a second time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import inspect
 import json
+import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import pickle
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -38,8 +48,9 @@ from hubspoke.analysis.realist.tables import (
 )
 from hubspoke.analysis.service.tables import service_tables
 from hubspoke.config import Settings, get_settings
-from hubspoke.errors import ReportError
+from hubspoke.errors import ConfigError, ReportError
 from hubspoke.io.parquet import snapshot
+from hubspoke.privacy.pseudonym import load_key
 from hubspoke.privacy.release import (
     GROUP_DIMS,
     Relation,
@@ -52,6 +63,8 @@ from hubspoke.privacy.release import (
     protect,
 )
 from hubspoke.privacy.table import CellId, Table
+
+log = logging.getLogger(__name__)
 
 #: The processed tables the funder reports read (coding quality reads the cleaning's own two).
 RELEASE_TABLES: Final = (*load.PROCESSED_TABLES, "reconciliation", "quarantine")
@@ -89,56 +102,111 @@ def funder_parts(tables: Mapping[str, pd.DataFrame]) -> list[Part]:
     return [*services, *cross, *((name,) for name in PROGRAMME_PARTS)]
 
 
-def part_tables(
+#: One builder call of a part and what it returned: (:func:`build_key`, result).
+Build = tuple[str, Any]
+#: Inputs a builder takes only to save time (the result is the same without them).
+SPEED_ONLY: Final = frozenset({"indicator_table", "service_years"})
+
+T = TypeVar("T")
+
+
+def build_key(builder: Callable[..., Any], params: Mapping[str, object]) -> str:
+    """A stable name for ``builder(tables, **params)``: its module, name and every
+    parameter with defaults filled in (the :data:`SPEED_ONLY` inputs left out)."""
+    bound = inspect.signature(builder).bind_partial(**params)
+    bound.apply_defaults()
+    args = {k: v for k, v in bound.arguments.items() if k != "tables" and k not in SPEED_ONLY}
+    text = json.dumps(args, sort_keys=True, default=repr)
+    return f"{builder.__module__}.{builder.__qualname__}({text})"
+
+
+def _build(builder: Callable[..., Any], tables: Mapping[str, pd.DataFrame], **params: Any) -> Build:
+    return build_key(builder, params), builder(tables, **params)
+
+
+def part_builds(
     tables: Mapping[str, pd.DataFrame], part: Part, *, indicator_table: pd.DataFrame | None = None
-) -> list[Table]:
-    """The funder tables of one part; ``indicator_table``: every service-year's indicators
-    (:func:`~hubspoke.analysis.outcomes.indicators`), computed once by the caller."""
+) -> list[Build]:
+    """The builder calls of one part and their results; ``indicator_table``: every
+    service-year's indicators (:func:`~hubspoke.analysis.outcomes.indicators`), computed
+    once by the caller."""
     kind = part[0]
     if kind == "service":
-        service_id, year = part[1], int(part[2])
+        where = {"service_id": part[1], "year": int(part[2])}
         return [
-            *service_tables(
-                tables, service_id=service_id, year=year, indicator_table=indicator_table
-            ).values(),
-            *service_evidence_tables(tables, service_id=service_id, year=year).values(),
+            _build(service_tables, tables, **where, indicator_table=indicator_table),
+            _build(service_evidence_tables, tables, **where),
         ]
     if kind == "cross_site":
-        return list(cross_site_tables(tables, year=part[1], service_years=indicator_table).values())
-    builders = {
-        "realist": lambda: realist_tables(tables, service_years=indicator_table).values(),
-        "coding_quality": lambda: coding_quality_tables(tables).values(),
-        "local_context": lambda: local_context_tables(tables).values(),  # public, open data too
-        "service_context": lambda: service_context_tables(tables),
-        "programme": lambda: programme_summary_tables(tables).values(),
+        return [_build(cross_site_tables, tables, year=part[1], service_years=indicator_table)]
+    if kind == "realist":  # every year choice at once (they share their quote checks)
+        every = realist_tables(tables, service_years=indicator_table)
+        choices = dict.fromkeys(name.split("/", 1)[0] for name in every)
+        return [
+            (
+                build_key(realist_tables, {"year": choice}),
+                {n.split("/", 1)[1]: t for n, t in every.items() if n.startswith(f"{choice}/")},
+            )
+            for choice in choices
+        ]
+    if kind == "service_context":  # each service report's local context (a list)
+        return [(build_key(service_context_tables, {}), list(service_context_tables(tables)))]
+    builders: dict[str, Callable[..., Any]] = {
+        "coding_quality": coding_quality_tables,
+        "local_context": local_context_tables,  # public, open data too
+        "programme": programme_summary_tables,
     }
     if kind not in builders:
         raise ReportError("unknown part of the funder release", allowed=PROGRAMME_PARTS, found=kind)
-    return list(builders[kind]())
+    return [_build(builders[kind], tables)]
+
+
+def built_tables(builds: Iterable[Build]) -> list[Table]:
+    """The funder tables of ``builds``, in order."""
+    return [
+        table
+        for _, result in builds
+        for table in (result.values() if isinstance(result, Mapping) else result)
+    ]
+
+
+def part_tables(
+    tables: Mapping[str, pd.DataFrame], part: Part, *, indicator_table: pd.DataFrame | None = None
+) -> list[Table]:
+    """The funder tables of one part (see :func:`part_builds`)."""
+    return built_tables(part_builds(tables, part, indicator_table=indicator_table))
+
+
+def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
+    """Every builder call behind the funder reports and its result, in report order."""
+    every = indicators(tables)  # every service-year's indicators, computed once
+    return [
+        build
+        for part in funder_parts(tables)
+        for build in part_builds(tables, part, indicator_table=every)
+    ]
 
 
 def funder_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
     """Every table of every funder report, in report order."""
-    every = indicators(tables)  # every service-year's indicators, computed once
-    for part in funder_parts(tables):
-        yield from part_tables(tables, part, indicator_table=every)
+    yield from built_tables(funder_builds(tables))
 
 
-def funder_tables_parallel(
+def funder_builds_parallel(
     tables: Mapping[str, pd.DataFrame], *, folder: Path, jobs: int | None = None
-) -> list[Table]:
-    """:func:`funder_tables`, built by ``jobs`` processes (``None``: one per core).
+) -> list[Build]:
+    """:func:`funder_builds`, built by ``jobs`` processes (``None``: one per core).
 
     ``tables`` were read from ``folder``, a generation of the processed tables
     (:func:`hubspoke.io.parquet.snapshot`), which each process reads once, so all read
-    the same run. The parts are shared out biggest first and their tables come back in
+    the same run. The parts are shared out biggest first and their results come back in
     report order, so the release does not depend on who built what. With one process
     they are built here.
     """
     parts = funder_parts(tables)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
     if workers == 1:
-        return list(funder_tables(tables))
+        return funder_builds(tables)
     heavy_first = sorted(range(len(parts)), key=lambda i: (parts[i][0] == "service", i))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
@@ -148,7 +216,14 @@ def funder_tables_parallel(
         initargs=(str(folder),),
     ) as pool:
         futures = {i: pool.submit(_build_part, parts[i]) for i in heavy_first}
-        return [table for i in range(len(parts)) for table in futures[i].result()]
+        return [build for i in range(len(parts)) for build in futures[i].result()]
+
+
+def funder_tables_parallel(
+    tables: Mapping[str, pd.DataFrame], *, folder: Path, jobs: int | None = None
+) -> list[Table]:
+    """:func:`funder_tables`, built by ``jobs`` processes (see :func:`funder_builds_parallel`)."""
+    return built_tables(funder_builds_parallel(tables, folder=folder, jobs=jobs))
 
 
 #: A part worker's processed tables and indicators, read once per worker process.
@@ -160,14 +235,14 @@ def _start_part_worker(folder: str) -> None:
     _PART_WORKER["tables"] = load.load_tables(Path(folder), names=RELEASE_TABLES)
 
 
-def _build_part(part: Part) -> list[Table]:
+def _build_part(part: Part) -> list[Build]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
     every = None
     if part[0] in INDICATOR_PARTS:
         if "indicators" not in _PART_WORKER:
             _PART_WORKER["indicators"] = indicators(tables)
         every = cast(pd.DataFrame, _PART_WORKER["indicators"])
-    return part_tables(tables, part, indicator_table=every)
+    return part_builds(tables, part, indicator_table=every)
 
 
 def service_context_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:
@@ -279,8 +354,9 @@ def current_release(
 ) -> Release:
     """The release for the current data and library: from disk if up to date, else built and saved.
 
-    ``jobs``: processes that build its tables (:func:`funder_tables_parallel`); the batch
-    passes its number of workers, a notebook builds them itself.
+    ``jobs``: processes that build its tables (:func:`funder_builds_parallel`); the batch
+    passes its number of workers, a notebook builds them itself. The tables are kept
+    beside the release (:func:`write_builds`) for :func:`report_tables`.
     """
     settings = settings or get_settings()
     path = release_path(settings)
@@ -292,11 +368,97 @@ def current_release(
     if release is None:
         folder = snapshot(settings.processed_dir)
         tables = load.load_tables(folder, names=RELEASE_TABLES)
-        funder = funder_tables_parallel(tables, folder=folder, jobs=jobs)
-        release = build_release(tables, settings=settings, funder=funder)
+        builds = funder_builds_parallel(tables, folder=folder, jobs=jobs)
+        release = build_release(tables, settings=settings, funder=built_tables(builds))
+        write_builds(builds, settings=settings, stamp=stamp)
         write_release(release, path, stamp=stamp)
     _CACHE[path] = (stamp, release)
     return release
+
+
+# --------------------------------------------------------------------------- built tables
+#: First bytes of a file of built tables (format version 1).
+BUILT_MAGIC: Final = b"HUBSPOKE-BUILT-1\n"
+#: Folder of the built tables, beside the release.
+BUILT_DIR: Final = "built"
+
+
+def _built_secret(settings: Settings) -> bytes | None:
+    """The key that signs built tables (derived from the pseudonymisation key, which is
+    outside git and the data folders); None where there is no key yet (nothing is kept)."""
+    try:
+        key = load_key(settings, create=False)
+    except ConfigError:
+        return None
+    return hmac.new(key, b"hubspoke: tables kept beside the release", hashlib.sha256).digest()
+
+
+def _built_path(settings: Settings, key: str) -> Path:
+    name = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return release_path(settings).parent / BUILT_DIR / f"{name}.pickle"
+
+
+def write_builds(builds: Iterable[Build], *, settings: Settings, stamp: str) -> None:
+    """Keep each builder call's result beside the release, signed, for :func:`report_tables`.
+
+    The files are pickles: they are read back only when their signature (HMAC-SHA256 with
+    a key the reports folder does not hold) matches, so a file someone else wrote there
+    is ignored, never unpickled. Without a key nothing is kept and reports compute.
+    """
+    secret = _built_secret(settings)
+    folder = release_path(settings).parent / BUILT_DIR
+    shutil.rmtree(folder, ignore_errors=True)  # tables of an earlier release go
+    if secret is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, result in builds:
+        payload = pickle.dumps((stamp, key, result), protocol=pickle.HIGHEST_PROTOCOL)
+        mac = hmac.new(secret, payload, hashlib.sha256).digest()
+        path = _built_path(settings, key)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+        tmp.write_bytes(BUILT_MAGIC + mac + payload)
+        tmp.replace(path)
+
+
+def read_build(settings: Settings, key: str, *, stamp: str) -> Any | None:
+    """The kept result of builder call ``key`` for the release ``stamp``, or None (none
+    kept, another release's, or a signature that does not match: then never unpickled)."""
+    secret = _built_secret(settings)
+    if secret is None:
+        return None
+    try:
+        data = _built_path(settings, key).read_bytes()
+    except OSError:
+        return None
+    head = len(BUILT_MAGIC)
+    mac, payload = data[head : head + 32], data[head + 32 :]
+    expected = hmac.new(secret, payload, hashlib.sha256).digest()
+    if not data.startswith(BUILT_MAGIC) or not hmac.compare_digest(mac, expected):
+        log.warning("ignored built tables with a bad signature: %s", _built_path(settings, key))
+        return None
+    found_stamp, found_key, result = pickle.loads(payload)  # noqa: S301 - signature checked
+    return result if (found_stamp, found_key) == (stamp, key) else None
+
+
+def report_tables(
+    builder: Callable[..., T], /, *, settings: Settings | None = None, **params: Any
+) -> T:
+    """``builder(tables, **params)`` for the current processed tables, as the release built it.
+
+    A report's funder tables: read from beside the current release when the release
+    built that call (building the release first if it is out of date), else computed
+    from the processed tables the release reads. Either way the result is what
+    ``builder`` returns for the data on disk now (the release is rebuilt when the data
+    or the library change); an analyst exploring other tables calls ``builder`` itself.
+    """
+    settings = settings or get_settings()
+    current_release(settings)
+    key = build_key(builder, params)
+    kept = read_build(settings, key, stamp=release_stamp(settings))
+    if kept is not None:
+        return cast(T, kept)
+    tables = load.load_tables(snapshot(settings.processed_dir), names=RELEASE_TABLES)
+    return builder(tables, **params)
 
 
 def write_release(release: Release, path: Path, *, stamp: str) -> None:

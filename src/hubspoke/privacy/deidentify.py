@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
-from wordfreq import zipf_frequency
 
 from hubspoke.privacy.redact import (
     ALLOW_WORDS,
@@ -597,6 +596,10 @@ def _rare(word: str) -> bool:
     A word ending in ``-ing`` is never rare (``Sexting``, ``Absconding``): a surname such as
     ``Fielding`` opening a sentence needs other evidence.
     """
+    # Imported on first use: wordfreq (with its tokenisers) is a fifth of a second to import,
+    # and most reports never meet a word that needs it.
+    from wordfreq import zipf_frequency
+
     if zipf_frequency(word, "en") >= RARE_ZIPF or (len(word) > 5 and word.endswith("ing")):
         return False
     return not any(

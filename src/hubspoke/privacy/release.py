@@ -140,7 +140,7 @@ class Release:
         return format_value(cell.value, kind=cell.kind, dp=dp), False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Shown:
     """A table as a funder sees it: ``display`` strings and the ``hidden`` mask."""
 
@@ -148,6 +148,14 @@ class Shown:
     display: pd.DataFrame
     hidden: pd.DataFrame
     symbol: str
+
+    def __repr__(self) -> str:
+        rows, columns = self.display.shape
+        return f"<Shown {self.table.family} table: {rows} x {columns}, {int(self.hidden.to_numpy().sum())} hidden>"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: the display helper that returned this has already shown the table,
+        so a notebook cell ending in one echoes neither a second copy nor the true values."""
 
     @property
     def visible(self) -> pd.DataFrame:
