@@ -17,6 +17,7 @@ built instead of computing it a second time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import inspect
@@ -292,9 +293,13 @@ def build_release(
 LIBRARY_SUFFIXES: Final = frozenset({".py", ".j2", ".csv", ".json", ".toml", ".css"})
 
 
-def _library_files() -> list[Path]:
+@functools.cache
+def _library_files() -> tuple[Path, ...]:
+    """The package's files (listed once per process: a report asks for the release stamp
+    with every table, and walking the folder was most of that; each file's size and
+    time are still read every time)."""
     root = Path(__file__).parents[1]
-    return sorted(p for p in root.rglob("*") if p.suffix in LIBRARY_SUFFIXES and p.is_file())
+    return tuple(sorted(p for p in root.rglob("*") if p.suffix in LIBRARY_SUFFIXES and p.is_file()))
 
 
 def library_hash() -> str:
@@ -312,8 +317,8 @@ def _inputs_key(settings: Settings) -> tuple:
     """A cheap signature of the inputs (file names, sizes, times) to reuse a computed stamp."""
     folder = snapshot(settings.processed_dir)
 
-    def sig(paths: list[Path]) -> tuple:
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    def sig(paths: Iterable[Path]) -> tuple:
+        return tuple((str(p), st.st_mtime_ns, st.st_size) for p in paths for st in [p.stat()])
 
     return (
         str(folder.resolve()),

@@ -248,13 +248,24 @@ def table_grid(
         (
             _row_label(row, names),
             [
-                (name_areas(str(cells.loc[row, c]), names), _is_number(data, row, c))
-                for c in columns
+                (name_areas(str(value), names), _is_number(data, row, c))
+                for c, value in zip(columns, values, strict=True)
             ],
         )
-        for row in data.frame.index
+        for row, values in zip(data.frame.index, _in_order(cells, data.frame), strict=True)
     ]
     return _Grid(caption, row_heading(data), heads, rows)
+
+
+def _in_order(cells: pd.DataFrame, frame: pd.DataFrame) -> list[list[object]]:
+    """The rows of ``cells`` in the order of ``frame``'s rows and columns, as lists."""
+    if not (cells.index.equals(frame.index) and cells.columns.equals(frame.columns)):
+        cells = pd.DataFrame(
+            [[cells.loc[row, c] for c in frame.columns] for row in frame.index],
+            index=frame.index,
+            columns=frame.columns,
+        )
+    return cells.to_numpy(dtype=object).tolist()
 
 
 def _analyst_cells(data: Table) -> pd.DataFrame:
