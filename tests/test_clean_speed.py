@@ -1,5 +1,6 @@
 """Cleaning at national scale without changing a byte: ids hashed ahead, excerpts de-identified once,
-reasons as categories, tables written while later cleaners run. All data synthetic."""
+reasons as categories, tables written while later cleaners run, tables validated without pandera
+when they plainly pass, workbook rows laid out as arrow, CSVs decoded once. All data synthetic."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import hubspoke.clean.memory as memory
 import hubspoke.clean.qualitative as qualitative
 import hubspoke.privacy.pseudonym as pseudonym_module
 from hubspoke.clean.base import CleanerResult
 from hubspoke.clean.harmonise import reason_categories
 from hubspoke.clean.run import clean_all
+from hubspoke.errors import SchemaError
+from hubspoke.io.tabular import build_sheet, decode_bytes, decode_text, read_csv_table, rows_table
 from hubspoke.privacy.pseudonym import hash_ahead, pseudonym, pseudonymise
-from hubspoke.spec.processed import SERVICES
+from hubspoke.spec import raw as rs
+from hubspoke.spec.processed import SERVICES, plainly_valid, schema, validate
 
 KEY = b"synthetic-test-key-" * 4  # longer than the SHA-256 block: hashed first, as in hmac
 
@@ -147,3 +152,198 @@ def test_a_table_failing_its_schema_is_an_error_and_not_written(tmp_path):
     assert summary.errors[1] == "table unknown_table has no declared schema; not written"
     assert not (tmp_path / "out" / "services.parquet").exists()
     assert (tmp_path / "out" / "reconciliation.parquet").exists()
+
+
+# ---------------------------------------------------------------------------
+# Validation: the direct checks agree with pandera
+# ---------------------------------------------------------------------------
+
+
+def _two_services() -> pd.DataFrame:
+    """Two synthetic services that pass every check of the services schema."""
+    return pd.concat([_services("S01"), _services("S02")], ignore_index=True).assign(
+        source_row=[2, 3]
+    )
+
+
+def _broken(change: str) -> pd.DataFrame:
+    """The two services with one thing wrong, as named."""
+    frame = _two_services()
+    if change == "null in a required column":
+        frame["hub_name"] = pd.array(["Synthetic Hub", None], dtype="string")
+    elif change == "below the minimum":
+        frame["n_spokes"] = pd.array([3, 1], dtype="Int64")
+    elif change == "above the maximum":
+        frame["n_spokes"] = pd.array([3, 9], dtype="Int64")
+    elif change == "not the pattern":
+        frame["service_id"] = pd.array(["S01", "X02"], dtype="string")
+    elif change == "the pattern then a newline":
+        frame["service_id"] = pd.array(["S01", "S02\n"], dtype="string")
+    elif change == "a repeated key":
+        frame["service_id"] = pd.array(["S01", "S01"], dtype="string")
+    return frame
+
+
+def test_a_table_that_passes_is_returned_as_pandera_returns_it():
+    frame = _two_services()
+    spec = schema("services")
+    conformed = spec.conform(frame)
+    assert plainly_valid(spec, conformed)
+    pd.testing.assert_frame_equal(validate("services", frame), spec.pandera().validate(conformed))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "null in a required column",
+        "below the minimum",
+        "above the maximum",
+        "not the pattern",
+        "a repeated key",
+    ],
+)
+def test_a_table_that_fails_a_check_is_left_to_pandera_and_fails(change):
+    frame = _broken(change)
+    spec = schema("services")
+    assert not plainly_valid(spec, spec.conform(frame))
+    with pytest.raises(SchemaError, match="table services does not match its schema"):
+        validate("services", frame)
+
+
+def test_a_pattern_is_matched_as_pandera_matches_it():
+    """``$`` matches before a final newline: pandera lets it pass, and so does the direct check."""
+    frame = _broken("the pattern then a newline")
+    spec = schema("services")
+    expected = spec.pandera().validate(spec.conform(frame))
+    assert plainly_valid(spec, spec.conform(frame))
+    pd.testing.assert_frame_equal(validate("services", frame), expected)
+
+
+def test_missing_values_pass_the_range_checks_and_a_value_outside_fails():
+    spec = schema("context")
+    frame = pd.DataFrame(
+        {
+            "la_code": ["E06000001", "E06000002"],
+            "la_name": ["Synthetic A", "Synthetic B"],
+            "region_code": ["E12000001", None],
+            "geographic_level": ["Local authority", "Local authority"],
+            "year": [2015, 2015],
+            "cse_assessments": pd.array([5, None], dtype="Int64"),
+            "cse_symbol": [None, "c"],
+            "population": pd.array([1000, 2000], dtype="Int64"),
+            "rate_per_10k": pd.array([50.0, None], dtype="Float64"),
+        }
+    )
+    conformed = spec.conform(frame)
+    assert plainly_valid(spec, conformed)
+    negative = conformed.assign(rate_per_10k=pd.array([-1.0, None], dtype="Float64"))
+    assert not plainly_valid(spec, negative)
+    with pytest.raises(SchemaError, match="rate_per_10k"):
+        validate("context", negative)
+
+
+# ---------------------------------------------------------------------------
+# Reading: workbook rows as arrow, CSVs decoded once, empty lines kept as rows
+# ---------------------------------------------------------------------------
+
+
+def test_rows_of_cells_become_text_columns_padded_to_the_widest():
+    table = rows_table([["a", "b"], ["c"], ["d", "e", "f"]], 4)
+    assert table.column_names == ["f0", "f1", "f2", "f3"]
+    assert table.to_pydict() == {
+        "f0": ["a", "c", "d"],
+        "f1": ["b", "", "e"],
+        "f2": ["", "", "f"],
+        "f3": ["", "", ""],
+    }
+    assert rows_table([], 2).num_rows == 0
+    assert rows_table([], 2).column_names == ["f0", "f1"]
+
+
+def test_a_sheet_built_from_rows_holds_the_cells_under_canonical_names():
+    table = rs.table("activities")
+    header = ["Date", "Type of activity", "Participants", "Something else"]
+    body = [["2015-02-04", "Training", "12", "x"], ["42036"], []]
+    sheet = build_sheet(table, "S01_2015.xlsx", "Activities", 3, header, body, [4, 5, 7])
+    frame = sheet.frame
+    assert frame["_row"].tolist() == [4, 5, 7]
+    assert frame["_row"].dtype == np.dtype("int64")
+    assert frame["_file"].unique().tolist() == ["S01_2015.xlsx"]
+    assert frame["_sheet"].unique().tolist() == ["Activities"]
+    assert frame["activity_date"].tolist() == ["2015-02-04", "42036", ""]
+    assert frame["participants"].tolist() == ["12", "", ""]
+    assert sheet.unmatched == ["Something else"]
+    assert str(frame["activity_date"].dtype) == "str"
+
+
+@pytest.mark.parametrize(
+    ("data", "same"),
+    [
+        ("S01,Caf\u00e9\n".encode(), True),
+        (b"\xef\xbb\xbfS01,Caf\xc3\xa9\n", False),
+        ("S01,Caf\u00e9\n".encode("cp1252"), False),
+        (b"\xff\xfe" + "S01,Caf\u00e9\n".encode("utf-16-le"), False),
+    ],
+)
+def test_text_is_decoded_once_and_given_as_utf8(data, same):
+    text, utf8 = decode_text(data, "synthetic.csv")
+    assert text == decode_bytes(data, "synthetic.csv") == "S01,Caf\u00e9\n"
+    assert utf8 == text.encode("utf-8")
+    assert (utf8 is data) == same
+
+
+def test_empty_lines_in_a_csv_stay_rows_with_their_line_numbers(tmp_path):
+    path = tmp_path / "activities.csv"
+    path.write_bytes(
+        b"activity_date,activity_type,participants\r\n"
+        b"2015-02-04,Training,12\r\n\r\n2015-02-05,Training,3\r\n\n"
+    )
+    sheet = read_csv_table(path, tmp_path, rs.table("activities"))
+    frame = sheet.frame
+    assert frame["_row"].tolist() == [2, 3, 4, 5]
+    assert frame["participants"].tolist() == ["12", "", "3", ""]
+    assert frame["activity_type"].tolist() == ["Training", "", "Training", ""]
+
+
+# ---------------------------------------------------------------------------
+# Freed memory kept for reuse while a clean runs
+# ---------------------------------------------------------------------------
+
+
+def test_the_heap_is_tuned_inside_the_block_and_restored_after(monkeypatch):
+    calls: list[dict[int, int]] = []
+    trims: list[object] = []
+
+    class FakeLibc:
+        def malloc_trim(self, pad: object) -> int:
+            trims.append(pad)
+            return 1
+
+    monkeypatch.setattr(memory, "_libc", lambda: FakeLibc())
+    monkeypatch.setattr(memory, "_set", lambda libc, settings: calls.append(settings) or True)
+    with memory.kept_heap() as tuned:
+        assert tuned
+        assert calls == [
+            {
+                memory.M_MMAP_THRESHOLD: memory.MMAP_THRESHOLD,
+                memory.M_TRIM_THRESHOLD: memory.TRIM_THRESHOLD,
+                memory.M_TOP_PAD: memory.TOP_PAD,
+            }
+        ]
+        assert not trims
+    assert calls[-1] == memory.DEFAULTS
+    assert len(trims) == 1
+
+
+def test_without_glibc_nothing_is_tuned(monkeypatch):
+    monkeypatch.setattr(memory, "_libc", lambda: None)
+    with memory.kept_heap() as tuned:
+        assert not tuned
+
+
+def test_the_tuned_values_are_accepted_by_this_allocator():
+    libc = memory._libc()
+    if libc is None:
+        pytest.skip("not glibc")
+    with memory.kept_heap() as tuned:
+        assert tuned

@@ -33,6 +33,7 @@ import pandas as pd
 
 from hubspoke.clean.base import CleanContext, Cleaner, CleanerResult
 from hubspoke.clean.context import clean_context
+from hubspoke.clean.memory import kept_heap
 from hubspoke.clean.qualitative import clean_qualitative
 from hubspoke.clean.quarantine import (
     SheetLedger,
@@ -279,7 +280,7 @@ def clean_all(
         return _summary([], [], {}, errors, ctx)
     unguarded = not fresh_key and expected is None and any(target.glob("*.parquet"))
     key_existed = key_path(settings).exists()
-    with StagedFolder(target) as staging, _TableWriter(staging.path) as writer:
+    with kept_heap(), StagedFolder(target) as staging, _TableWriter(staging.path) as writer:
         results, failures = _run_cleaners(
             ctx, cleaners if cleaners is not None else default_cleaners(), done=writer.add
         )

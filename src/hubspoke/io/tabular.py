@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 import html
 import io
+import itertools
 import math
 import re
 import struct
@@ -265,15 +266,12 @@ def build_sheet(
             found=[str(h) for h in header if str(h).strip()],
         )
     dropped = [c.name for c in table.columns if c.kind in ("identifier", "free_text")]
+    if isinstance(body, list):
+        body = rows_table(body, len(header))
     if isinstance(body, pa.Table):
         data = _arrow_sheet(body, matched, file, sheet, rows)
         dropped = [c for c in dropped if c in data.column_names]
         return RawSheet(table, file, sheet, data, header_row, unmatched, dropped)
-    if not isinstance(body, pd.DataFrame):
-        width = max([len(header), *map(len, body)])
-        body = pd.DataFrame(
-            [[*r, *[""] * (width - len(r))] for r in body], columns=range(width), dtype="str"
-        )
     positions = sorted(matched)
     frame = body.reindex(columns=positions, fill_value="").set_axis(
         [matched[p] for p in positions], axis=1
@@ -282,6 +280,19 @@ def build_sheet(
     frame = frame.assign(_file=file, _sheet=sheet, _row=pd.array(list(rows), dtype="int64"))
     dropped = [c for c in dropped if c in frame]
     return RawSheet(table, file, sheet, frame, header_row, unmatched, dropped)
+
+
+def rows_table(rows: list[list[str]], width: int) -> pa.Table:
+    """Rows of text cells as an arrow table of ``large_string`` columns ``f0``, ``f1``, ...
+
+    As wide as the longest row and at least ``width``; a short row is padded with
+    empty cells. Built column by column, without a pandas frame of Python objects.
+    """
+    columns = list(itertools.zip_longest(*rows, fillvalue=""))
+    columns += [("",) * len(rows)] * (width - len(columns))
+    return pa.table(
+        {f"f{i}": pa.array(cells, type=pa.large_string()) for i, cells in enumerate(columns)}
+    )
 
 
 def constant_column(value: object, length: int) -> pa.Array:
@@ -345,6 +356,14 @@ def _utf16_codec(data: bytes) -> tuple[str, int] | None:
 
 def decode_bytes(data: bytes, file: str) -> str:
     """Decode UTF-16 (by its BOM), UTF-8 (with or without BOM), else Windows-1252; refuse binary."""
+    return decode_text(data, file)[0]
+
+
+def decode_text(data: bytes, file: str) -> tuple[str, bytes]:
+    """The text of ``data`` (as :func:`decode_bytes`) and that text as UTF-8.
+
+    Plain UTF-8 comes back as ``data`` itself, not encoded a second time.
+    """
     utf16 = _utf16_codec(data)
     if utf16 is not None:
         codec, skip = utf16
@@ -353,17 +372,19 @@ def decode_bytes(data: bytes, file: str) -> str:
             raise RawFileError("the file is empty", file=file)
         if "\x00" in text[:2048]:
             raise RawFileError("the file is binary, not a text CSV", file=file)
-        return text
+        return text, text.encode("utf-8")
     if not data.strip():
         raise RawFileError("the file is empty", file=file)
     if b"\x00" in data[:4096] or data[:2] == b"PK":
         raise RawFileError("the file is binary, not a text CSV", file=file)
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
+        text = data[3:].decode("utf-8", errors="replace")
+        return text, text.encode("utf-8")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), data
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("cp1252", errors="replace")
+        return text, text.encode("utf-8")
 
 
 def _csv_rows(text: str, sep: str = ",") -> list[tuple[int, list[str]]]:
@@ -390,9 +411,10 @@ def _arrow_body(
     """The data rows after the header read by pyarrow, or ``None`` when that path does not fit.
 
     pyarrow applies when every record is one line with as many cells as the
-    header and no line is empty (an empty line would be skipped, shifting the
-    row numbers); the pandas path handles the rest. The table keeps one text
-    column per header cell (``large_string``, the type pandas strings use).
+    header; the pandas path handles the rest. An empty line is kept as a row of
+    empty cells (``ignore_empty_lines=False``), as the pandas path reads it, so
+    rows stay physical lines. The table keeps one text column per header cell
+    (``large_string``, the type pandas strings use).
     """
     import pyarrow.csv as pacsv
 
@@ -403,7 +425,9 @@ def _arrow_body(
             read_options=pacsv.ReadOptions(
                 skip_rows=header_line, column_names=names, use_threads=False
             ),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, newlines_in_values=False, ignore_empty_lines=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
                 strings_can_be_null=False,
@@ -447,6 +471,12 @@ def _fast_body(text: str, header_line: int, n_header: int, sep: str = ",") -> pd
     return frame
 
 
+def _arrow_fits(text: str, n_header: int) -> bool:
+    """Whether to try pyarrow: always for two or more columns (see :func:`_arrow_body`);
+    for a single column only without empty lines, left to the pandas path as before."""
+    return n_header > 1 or ("\n\n" not in text and "\n\r\n" not in text)
+
+
 def _head(text: str, n_lines: int) -> str:
     """The first ``n_lines`` lines of ``text`` (without splitting the rest)."""
     end = -1
@@ -487,11 +517,10 @@ def read_csv_table(path: Path, raw_dir: Path, table: RawTable) -> RawSheet:
         data = path.read_bytes()
     except OSError as exc:
         raise RawFileError(f"the file cannot be opened ({exc.strerror})", file=file) from None
-    text = decode_bytes(data, file)
+    text, utf8 = decode_text(data, file)
     sep, header_line, header = _find_csv_header(text, table, file)
     body = None
-    if "\n\n" not in text and "\n\r\n" not in text:
-        utf8 = text.encode("utf-8")
+    if _arrow_fits(text, len(header)):
         body = _arrow_body(utf8, header_line, len(header), _lines_after(text, header_line), sep)
     if body is None:
         body = _fast_body(text, header_line, len(header), sep)

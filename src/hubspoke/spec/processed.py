@@ -702,10 +702,62 @@ def schema(name: str) -> TableSchema:
         raise SchemaError("unknown processed table", allowed=sorted(SCHEMAS), found=name) from None
 
 
+def _within(series: pd.Series, bound: float, *, below: bool) -> bool:
+    """Whether every non-missing value is ``<= bound`` (``below``) or ``>= bound``.
+
+    A value that compares neither way (such as NaN) counts as outside.
+    """
+    try:
+        inside = series.le(bound) if below else series.ge(bound)
+    except TypeError:
+        return False
+    # ``all`` skips a missing comparison, as pandera skips missing values.
+    return bool(inside.all())
+
+
+def _field_passes(f: Field, series: pd.Series) -> bool:
+    """Whether ``series`` plainly meets ``f``: dtype, nulls, range and pattern, as pandera checks them."""
+    if series.dtype != f.pandas_dtype:
+        return False
+    present = series.notna()
+    if not f.nullable and not bool(present.all()):
+        return False
+    if f.minimum is not None and not _within(series, f.minimum, below=False):
+        return False
+    if f.maximum is not None and not _within(series, f.maximum, below=True):
+        return False
+    if f.pattern is not None:
+        values = series if bool(present.all()) else series[present.to_numpy(dtype=bool)]
+        return bool(values.str.match(f"^(?:{f.pattern})$", na=False).all())
+    return True
+
+
+def plainly_valid(spec: TableSchema, frame: pd.DataFrame) -> bool:
+    """Whether a conformed ``frame`` passes every check of ``spec.pandera()``, found directly.
+
+    The same checks (declared columns in order, dtypes, nulls, ranges, patterns
+    matched by the same pandas call, a unique key) on whole columns at once,
+    without pandera's per-check copies of the non-missing values. True only when
+    every check passes; on False, :func:`validate` runs pandera itself, so an
+    invalid table fails with pandera's own findings.
+    """
+    if list(frame.columns) != spec.columns:
+        return False
+    if not all(_field_passes(f, frame[f.name]) for f in spec.fields):
+        return False
+    return not (spec.key and bool(frame.duplicated(subset=list(spec.key)).any()))
+
+
 def validate(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Conform ``frame`` to table ``name`` and validate it; raise :class:`SchemaError` on failure."""
+    """Conform ``frame`` to table ``name`` and validate it; raise :class:`SchemaError` on failure.
+
+    A table that plainly passes (:func:`plainly_valid`) is returned without
+    pandera's slower pass; any other goes through pandera, which names the failure.
+    """
     spec = schema(name)
     conformed = spec.conform(frame)
+    if plainly_valid(spec, conformed):
+        return conformed
     try:
         return spec.pandera().validate(conformed, lazy=False)
     except (PanderaSchemaError, PanderaSchemaErrors) as exc:
