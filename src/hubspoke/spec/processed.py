@@ -18,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from hubspoke.errors import SchemaError
 from hubspoke.spec import vocab
+
+if TYPE_CHECKING:  # imported where used: pandera is half a second to import, and a table
+    # that plainly passes (most) never needs it
+    import pandera.pandas as pa
 
 #: Type names a field may declare and the pandas dtype each becomes.
 DTYPES: Mapping[str, object] = MappingProxyType(
@@ -85,6 +86,8 @@ class Field:
 
     def checks(self) -> list[pa.Check]:
         """Pandera checks for the range and pattern (categories are checked by the dtype)."""
+        import pandera.pandas as pa
+
         checks: list[pa.Check] = []
         if self.minimum is not None:
             checks.append(pa.Check.ge(self.minimum))
@@ -126,6 +129,8 @@ class TableSchema:
 
     def pandera(self) -> pa.DataFrameSchema:
         """The pandera schema: dtypes, nullability, ranges, key uniqueness, no extra columns."""
+        import pandera.pandas as pa
+
         return pa.DataFrameSchema(
             {
                 f.name: pa.Column(
@@ -758,6 +763,9 @@ def validate(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     conformed = spec.conform(frame)
     if plainly_valid(spec, conformed):
         return conformed
+    from pandera.errors import SchemaError as PanderaSchemaError
+    from pandera.errors import SchemaErrors as PanderaSchemaErrors
+
     try:
         return spec.pandera().validate(conformed, lazy=False)
     except (PanderaSchemaError, PanderaSchemaErrors) as exc:
