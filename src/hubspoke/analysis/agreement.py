@@ -18,6 +18,7 @@ what happened.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -307,14 +308,8 @@ def per_code_agreement(
     all_codes = pd.unique(
         pd.concat([frame["code_id"].astype(object), pd.Series(list(codes or []), dtype=object)])
     )
-    presence = pd.concat(
-        [
-            _unit_presence(group, unit=unit, codes=all_codes)
-            for _, group in frame.groupby("transcript_id", sort=True)
-        ],
-        ignore_index=True,
-    )
-    result = pd.DataFrame([_code_row(code, presence) for code in all_codes])
+    presence = _Presence.of(frame, unit=unit, codes=all_codes)
+    result = pd.DataFrame([_code_row(code, i, presence) for i, code in enumerate(all_codes)])
     values = ["percent_agreement", "kappa", "alpha"]
     if n_boot:
         bounds = _code_intervals(presence, list(all_codes), n_boot=n_boot, seed=seed, level=level)
@@ -362,54 +357,84 @@ def _check_codings(codings: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _unit_presence(group: pd.DataFrame, *, unit: Unit, codes: np.ndarray) -> pd.DataFrame:
-    """Long table for one transcript: transcript_id, unit, coder, code_id, value (0/1).
+@dataclass(frozen=True)
+class _Presence:
+    """Every unit of every double-coded transcript: which coder applied which code (0/1).
 
-    Every (unit, coder, code) combination is present, so absence is an explicit 0.
+    ``values[row, code, rank]`` is 1 when the transcript's coder of that rank (coders in
+    name order) applied the code over the unit, 0 when not, NaN for a rank the
+    transcript has no coder of; rows run by transcript (sorted), then unit. One array
+    for all codes, so each code's statistics are a slice, not a pivot of a long table.
     """
-    coders = sorted(group["coder"].unique(), key=str)
+
+    transcript: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, *, unit: Unit, codes: np.ndarray) -> _Presence:
+        pairs = (
+            frame.loc[:, ["transcript_id", "coder"]].drop_duplicates()
+            .assign(_name=lambda d: d["coder"].map(str))
+            .sort_values(["transcript_id", "_name"], kind="stable")
+        )  # fmt: skip
+        pairs["_rank"] = pairs.groupby("transcript_id", sort=False).cumcount()
+        coded = frame.merge(pairs.drop(columns="_name"), on=["transcript_id", "coder"]).assign(
+            _code=pd.Index(codes).get_indexer(frame["code_id"].astype(object))
+        )
+        blocks = [
+            _transcript_presence(group, unit=unit, n_codes=len(codes))
+            for _, group in coded.groupby("transcript_id", sort=True)
+        ]
+        width = max(block.shape[2] for _, block in blocks)
+        values = np.full((sum(b.shape[0] for _, b in blocks), len(codes), width), np.nan)
+        row = 0
+        for _, block in blocks:
+            values[row : row + block.shape[0], :, : block.shape[2]] = block
+            row += block.shape[0]
+        transcript = np.concatenate([np.full(b.shape[0], t, dtype=object) for t, b in blocks])
+        return cls(transcript=transcript, values=values)
+
+
+def _transcript_presence(
+    group: pd.DataFrame, *, unit: Unit, n_codes: int
+) -> tuple[object, np.ndarray]:
+    """One transcript's units x codes x coders block of 0/1 (absence an explicit 0).
+
+    ``group``: its codings with ``_rank`` (the coder's place in name order) and ``_code``
+    (the code's column). Units: ``"transcript"`` one; ``"segment"`` the elementary
+    segments between every coding's start and end that some coder coded (see
+    :func:`per_code_agreement`).
+    """
+    rank, code = group["_rank"].to_numpy(), group["_code"].to_numpy()
+    n_coders = int(rank.max()) + 1
     if unit == "transcript":
-        applied = group.assign(unit=0)[["unit", "coder", "code_id"]].drop_duplicates()
-        units = np.array([0])
-    else:
-        bounds = np.unique(np.concatenate([group["start"].to_numpy(), group["end"].to_numpy()]))
-        first = np.searchsorted(bounds, group["start"].to_numpy())
-        last = np.searchsorted(bounds, group["end"].to_numpy())
-        covered = np.zeros(bounds.size, dtype=int)
-        np.add.at(covered, first, 1)
-        np.add.at(covered, last, -1)
-        units = np.flatnonzero(np.cumsum(covered)[:-1] > 0)
-        spans = [np.arange(f, t) for f, t in zip(first, last, strict=True)]
-        applied = pd.DataFrame(
-            {
-                "unit": np.concatenate(spans),
-                "coder": np.repeat(group["coder"].to_numpy(), [s.size for s in spans]),
-                "code_id": np.repeat(group["code_id"].to_numpy(), [s.size for s in spans]),
-            }
-        ).drop_duplicates()
-    grid = pd.MultiIndex.from_product(
-        [units, coders, codes], names=["unit", "coder", "code_id"]
-    ).to_frame(index=False)
-    marked = grid.merge(applied.assign(value=1), on=["unit", "coder", "code_id"], how="left")
-    marked["value"] = marked["value"].fillna(0).astype(int)
-    marked["coder_rank"] = marked["coder"].map({c: i for i, c in enumerate(coders)})
-    marked.insert(0, "transcript_id", group["transcript_id"].iloc[0])
-    return marked
+        block = np.zeros((1, n_codes, n_coders))
+        block[0, code, rank] = 1
+        return group["transcript_id"].iloc[0], block
+    starts, ends = group["start"].to_numpy(), group["end"].to_numpy()
+    bounds = np.unique(np.concatenate([starts, ends]))
+    first, last = np.searchsorted(bounds, starts), np.searchsorted(bounds, ends)
+    covered = np.zeros(bounds.size, dtype=int)
+    np.add.at(covered, first, 1)
+    np.add.at(covered, last, -1)
+    units = np.flatnonzero(np.cumsum(covered)[:-1] > 0)
+    lengths = last - first
+    segment = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    row = np.searchsorted(units, np.repeat(first, lengths) + segment)
+    block = np.zeros((units.size, n_codes, n_coders))
+    block[row, np.repeat(code, lengths), np.repeat(rank, lengths)] = 1
+    return group["transcript_id"].iloc[0], block
 
 
-def _code_row(code: Hashable, presence: pd.DataFrame) -> dict:
-    """Statistics for one code from the pooled presence table."""
-    rows = presence[presence["code_id"] == code]
-    wide = rows.pivot_table(
-        index=["transcript_id", "unit"], columns="coder_rank", values="value", aggfunc="first"
-    )
-    matrix = wide.to_numpy(dtype=float)
+def _code_row(code: Hashable, index: int, presence: _Presence) -> dict:
+    """Statistics for one code (column ``index`` of the presence array)."""
+    matrix = presence.values[:, index, :]
     first, second = _pairs(matrix)
     coded = np.nansum(matrix, axis=1) > 0
     alpha = krippendorff_alpha(matrix.T, level="nominal") if matrix.shape[1] >= 2 else np.nan
     return {
         "code_id": code,
-        "n_transcripts": int(wide.index.get_level_values("transcript_id").nunique()),
+        "n_transcripts": int(pd.unique(presence.transcript).size),
         "n_units": int(matrix.shape[0]),
         "n_units_coded": int(coded.sum()),
         "percent_agreement": float(np.mean(first == second) * 100),
@@ -546,22 +571,17 @@ def _banded(frame: pd.DataFrame, dp: int | None, *, values: Iterable[str]) -> pd
 
 # --------------------------------------------------------------------------- per code, intervals
 def _per_transcript_tables(
-    presence: pd.DataFrame, codes: Sequence[Hashable]
+    presence: _Presence, codes: Sequence[Hashable]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per double-coded transcript and code: pooled coder-pair 2 x 2 table and coincidence matrix."""
-    transcripts = sorted(presence["transcript_id"].unique(), key=str)
-    t_index = {t: i for i, t in enumerate(transcripts)}
-    c_index = {c: i for i, c in enumerate(codes)}
-    wide = presence.pivot_table(
-        index=["transcript_id", "unit", "code_id"], columns="coder_rank", values="value",
-        aggfunc="first",
-    )  # fmt: skip
-    matrix = wide.to_numpy(dtype=float)
-    t_of = np.array([t_index[t] for t in wide.index.get_level_values("transcript_id")])
-    c_of = np.array([c_index[c] for c in wide.index.get_level_values("code_id")])
+    transcripts, t_row = np.unique(presence.transcript.astype(str), return_inverse=True)
+    n_rows, n_codes, width = presence.values.shape
+    matrix = presence.values.reshape(n_rows * n_codes, width)  # rows: unit, then code
+    t_of = np.repeat(t_row, n_codes)
+    c_of = np.tile(np.arange(n_codes), n_rows)
     tables = np.zeros((len(transcripts), len(codes), 2, 2))
-    for i in range(matrix.shape[1]):
-        for j in range(i + 1, matrix.shape[1]):
+    for i in range(width):
+        for j in range(i + 1, width):
             both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
             np.add.at(
                 tables,
@@ -577,7 +597,7 @@ def _per_transcript_tables(
 
 
 def _code_intervals(
-    presence: pd.DataFrame, codes: Sequence[Hashable], *, n_boot: int, seed: int, level: float
+    presence: _Presence, codes: Sequence[Hashable], *, n_boot: int, seed: int, level: float
 ) -> pd.DataFrame:
     """Bootstrap bounds of percent agreement, kappa and alpha per code."""
     tables, coincidences = _per_transcript_tables(presence, codes)
@@ -655,6 +675,18 @@ def _judgement_pairs(judgements: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)  # fmt: skip
 
 
+def double_judged(judgements: pd.DataFrame) -> int:
+    """Interviews judged by two coders: the all-pairs ``n_transcripts`` of :func:`judgement_agreement`.
+
+    Counted from the pairs alone (no statistics); 0 when no interview was judged twice.
+    """
+    try:
+        pairs = _judgement_pairs(judgements)
+    except ParameterError:
+        return 0
+    return len(set(pairs["transcript_id"]))
+
+
 def _group_tables(
     pairs: pd.DataFrame, first: str, second: str, units: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -674,14 +706,16 @@ def _group_tables(
         ),
         1,
     )
-    counts = (
+    counts = (  # per unit (transcript x theory): how many coders gave each judgement
         units.assign(_v=units["judgement"].map(index))
-        .groupby(["transcript_id", "theory_id"])["_v"]
-        .apply(lambda v: np.bincount(v, minlength=k))
+        .groupby(["transcript_id", "theory_id", "_v"])
+        .size()
+        .unstack("_v", fill_value=0)
+        .reindex(columns=range(k), fill_value=0)
     )
     coincidences = np.zeros((len(transcripts), 1, k, k))
     if len(counts):
-        unit_matrix = _unit_coincidences(np.vstack(counts.to_numpy()).astype(float))
+        unit_matrix = _unit_coincidences(counts.to_numpy().astype(float))
         t_of = np.array([t_index[t] for t in counts.index.get_level_values("transcript_id")])
         np.add.at(coincidences, (t_of, np.zeros_like(t_of)), unit_matrix)
     return tables, coincidences, len(transcripts)

@@ -27,7 +27,7 @@ from hubspoke import load
 from hubspoke.analysis import outcomes
 from hubspoke.analysis.common import percent
 from hubspoke.analysis.cross_site.groups import proportion_intervals, rate_intervals
-from hubspoke.analysis.cross_site.models import _area_population
+from hubspoke.analysis.cross_site.models import AreaPopulation
 from hubspoke.analysis.cross_site.summary import _submitted
 from hubspoke.analysis.outcomes import Framework, Indicator
 from hubspoke.analysis.service.tables import _evidence_ids
@@ -241,16 +241,16 @@ def child_population(
     ``rows`` has ``service_id`` and ``year``; NaN where the service's areas lack a
     population. Also returns the context years used.
     """
+    lookup = AreaPopulation.of(tables)
     found: list[float] = []
     used: set[int] = set()
     for row in rows[["service_id", "year"]].itertuples(index=False):
-        one = pd.DataFrame({"service_id": [str(row.service_id)], "year": [int(row.year)]})
-        population = _area_population(tables, one)
+        population = None if lookup is None else lookup.nearest(str(row.service_id), int(row.year))
         if population is None:
             found.append(np.nan)
             continue
-        found.append(float(population["population"].iloc[0]))
-        used.add(int(population["context_year"].iloc[0]))
+        found.append(float(population[1]))
+        used.add(population[0])
     return pd.Series(found, index=rows.index, dtype=float), sorted(used)
 
 

@@ -34,19 +34,23 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, special, stats
 
 from hubspoke import load
 from hubspoke.analysis.common import format_interval, format_ratio
+from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.analysis.cross_site.summary import _submitted, service_context
 from hubspoke.errors import ParameterError
 from hubspoke.load import Period
 from hubspoke.spec.vocab import MODEL_VARIANTS
+
+if TYPE_CHECKING:  # imported in the functions that fit: statsmodels.api is most of a second
+    # to import, and only the reports that fit models need it
+    import statsmodels.api as sm
 
 #: Minimum young people (with both risk ratings) for the risk-reduction models.
 MIN_RISK_MODEL_OBS = 50
@@ -492,6 +496,8 @@ def risk_reduction_model(
 
 def _fit_gee(inputs: _RiskInputs, *, family: str, method: str) -> ModelResult:
     """Fit the GEE logistic model and turn it into a ModelResult (ok=False on any fit problem)."""
+    import statsmodels.api as sm
+
     data, exog, terms = inputs.data, inputs.exog, inputs.terms
     n, k, p = len(data), data["service_id"].nunique(), exog.shape[1]
     df = k - p
@@ -763,6 +769,8 @@ def _between_within_df(exog: pd.DataFrame, groups: np.ndarray) -> tuple[np.ndarr
 
 def _fit_mixed(inputs: _RiskInputs, *, family: str, method: str, points: int) -> ModelResult:
     """Fit the random-intercept logistic model; a ModelResult (ok=False on any fit problem)."""
+    import statsmodels.api as sm
+
     data, exog = inputs.data, inputs.exog
     n, k = len(data), data["service_id"].nunique()
     groups = pd.factorize(data["service_id"])[0]
@@ -937,43 +945,100 @@ def _service_year_exposure(tables: Mapping[str, pd.DataFrame], rows: pd.DataFram
     )
 
 
-def _area_population(tables: Mapping[str, pd.DataFrame], rows: pd.DataFrame) -> pd.DataFrame | None:
-    """Child population of each row's service areas for the context year nearest the row's year."""
-    context = tables.get("context")
-    services = load.table(tables, "services")
-    if context is None or context.empty or "population" not in context:
-        return None
-    pop = pd.DataFrame(
-        {
-            "la_code": context["la_code"].astype(str).to_numpy(),
-            "context_year": context["year"].astype(int).to_numpy(),
-            "population": pd.to_numeric(context["population"]).astype(float).to_numpy(),
-        }
-    ).dropna()
-    areas = (
-        pd.DataFrame(
+@dataclass(frozen=True)
+class AreaPopulation:
+    """Child population of each service's areas, by context year, read once from ``context``.
+
+    ``totals``: per service, the total population of its areas in each context year that
+    has every one of its areas (services whose areas never all have one map to an empty
+    Series). Built once per call, so looking up many service-years does not rebuild the
+    area and population frames for each.
+    """
+
+    totals: Mapping[str, pd.Series]
+
+    @classmethod
+    def of(cls, tables: Mapping[str, pd.DataFrame]) -> AreaPopulation | None:
+        """From ``context`` and ``services``; None when there is no population data.
+
+        Read once for the same two frames (the referral rates and the referral model both
+        ask); the answer is shared, so callers only look it up.
+        """
+        frames = [tables.get("context"), tables.get("services")]
+        found = _POPULATIONS.get(frames)
+        return found if found is not None else _POPULATIONS.put(frames, (), cls._read(tables))
+
+    @classmethod
+    def _read(cls, tables: Mapping[str, pd.DataFrame]) -> AreaPopulation | None:
+        context = tables.get("context")
+        services = load.table(tables, "services")
+        if context is None or context.empty or "population" not in context:
+            return None
+        pop = pd.DataFrame(
             {
-                "service_id": services["service_id"].astype(str),
-                "la_code": services["la_codes"].astype(str),
+                "la_code": context["la_code"].astype(str).to_numpy(),
+                "context_year": context["year"].astype(int).to_numpy(),
+                "population": pd.to_numeric(context["population"]).astype(float).to_numpy(),
+            }
+        ).dropna()
+        areas = (
+            pd.DataFrame(
+                {
+                    "service_id": services["service_id"].astype(str),
+                    "la_code": services["la_codes"].astype(str),
+                }
+            )
+            .assign(la_code=lambda d: d["la_code"].str.split(";"))
+            .explode("la_code")
+            .assign(la_code=lambda d: d["la_code"].str.strip())
+        )
+        return cls(
+            {
+                str(service): _complete_years(pop, set(codes))
+                for service, codes in areas.groupby("service_id", sort=False)["la_code"]
             }
         )
-        .assign(la_code=lambda d: d["la_code"].str.split(";"))
-        .explode("la_code")
-        .assign(la_code=lambda d: d["la_code"].str.strip())
+
+    def nearest(self, service_id: object, year: int) -> tuple[int, float] | None:
+        """(context year, population) nearest ``year`` for the service; None when none or not > 0."""
+        totals = self.totals.get(service_id) if isinstance(service_id, str) else None
+        if totals is None or totals.empty:
+            return None
+        nearest = min(totals.index, key=lambda y: (abs(y - year), y))
+        total = totals[nearest]
+        return None if total <= 0 else (int(nearest), total)
+
+
+#: :meth:`AreaPopulation.of` answers by the context and services frames read.
+_POPULATIONS: FrameMemo[AreaPopulation | None] = FrameMemo()
+
+
+def _complete_years(pop: pd.DataFrame, codes: set[str]) -> pd.Series:
+    """Total population of ``codes`` in each context year that has all of them."""
+    have = pop.loc[pop["la_code"].isin(codes)]
+    years = have.groupby("context_year")["la_code"].nunique()
+    complete = years[years.eq(len(codes))].index if codes else years.index[:0]
+    return pd.Series(
+        [have.loc[have["context_year"].eq(y), "population"].sum() for y in complete],
+        index=complete,
+        dtype=float,
     )
+
+
+def _area_population(tables: Mapping[str, pd.DataFrame], rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Child population of each row's service areas for the context year nearest the row's year.
+
+    None when any row's areas lack a population (so every row shares one kind of exposure).
+    """
+    lookup = AreaPopulation.of(tables)
+    if lookup is None:
+        return None
     out = []
     for row in rows[["service_id", "year"]].itertuples(index=False):
-        codes = set(areas.loc[areas["service_id"].eq(row.service_id), "la_code"])
-        have = pop.loc[pop["la_code"].isin(codes)]
-        years = have.groupby("context_year")["la_code"].nunique()
-        complete = years[years.eq(len(codes))].index
-        if not codes or len(complete) == 0:
+        found = lookup.nearest(row.service_id, row.year)
+        if found is None:
             return None
-        nearest = min(complete, key=lambda y: (abs(y - row.year), y))
-        total = have.loc[have["context_year"].eq(nearest), "population"].sum()
-        if total <= 0:
-            return None
-        out.append({"context_year": int(nearest), "population": total})
+        out.append({"context_year": found[0], "population": found[1]})
     return pd.DataFrame(out, index=rows.index)
 
 
@@ -1082,6 +1147,8 @@ def _count_family(
     y: np.ndarray, exog: pd.DataFrame, offset: np.ndarray
 ) -> tuple[sm.families.Family, str, float, float]:
     """Poisson variance, or NB2 when a Poisson GLM is over-dispersed; with its dispersion and alpha."""
+    import statsmodels.api as sm
+
     poisson = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset).fit()
     dispersion = (
         float(poisson.pearson_chi2 / poisson.df_resid) if poisson.df_resid > 0 else math.nan
@@ -1103,6 +1170,8 @@ def _fit_counts(
     variant_dropped: bool = False,
 ) -> ModelResult:  # fmt: skip
     """GEE count model (Poisson or NB2 variance), bias-reduced covariance, t on K - p df."""
+    import statsmodels.api as sm
+
     y, offset = data["referred"].to_numpy(float), exposure.log.to_numpy(float)
     n, k, p = len(data), data["service_id"].nunique(), exog.shape[1]
     df, method = k - p, _GEE_METHOD

@@ -16,6 +16,7 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.common import percent
+from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.errors import ParameterError
 from hubspoke.load import ALL_YEARS, Period, service_order
 
@@ -131,15 +132,27 @@ def _policy_scores(policy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     )
 
 
+#: The tables whose rows make a submission, for :func:`_submitted`.
+_SUBMISSION_TABLES = ("cases", "activities", "policy", "spoke_survey")
+#: :func:`_submitted` answers by the frames read and the year (a report asks it often).
+_SUBMITTED: FrameMemo[pd.DataFrame] = FrameMemo()
+
+
 def _submitted(tables: Mapping[str, pd.DataFrame], year: int | None) -> pd.DataFrame:
     """Every (service_id, year) with a cleaned submission in any submission table."""
-    parts = [
-        Period(year)
-        .rows(load.table(tables, name))[["service_id", "year"]]
-        .astype({"service_id": str, "year": "int64"})
-        for name in ("cases", "activities", "policy", "spoke_survey")
-    ]
-    return pd.concat(parts).drop_duplicates().reset_index(drop=True)
+    frames = [tables.get(name) for name in _SUBMISSION_TABLES]
+    found = _SUBMITTED.get(frames, year)
+    if found is None:
+        parts = [
+            Period(year)
+            .rows(load.table(tables, name))[["service_id", "year"]]
+            .astype({"service_id": str, "year": "int64"})
+            for name in _SUBMISSION_TABLES
+        ]
+        found = _SUBMITTED.put(
+            frames, year, pd.concat(parts).drop_duplicates().reset_index(drop=True)
+        )
+    return found.copy()
 
 
 def _measures(

@@ -19,6 +19,7 @@ counts are the sums of the years', so years add up to the pooled period.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from typing import Final
 
 import pandas as pd
@@ -32,6 +33,7 @@ from hubspoke.analysis.cross_site.groups import (
     proportion_intervals,
 )
 from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
+from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.analysis.cross_site.models import (
     ModelResult,
     referral_model,
@@ -376,18 +378,38 @@ def model_table(result: ModelResult, *, name: str, scope: Mapping[str, str]) -> 
     )
 
 
+#: The last few :func:`cross_site_models` answers, by the frames they were fitted on and
+#: the period (:class:`~hubspoke.analysis.cross_site.memo.FrameMemo`): the report fits the
+#: models for its tables and again for its models section, and this serves both.
+_FITS: FrameMemo[dict[str, ModelResult]] = FrameMemo()
+
+
+def _fresh(result: ModelResult) -> ModelResult:
+    """A copy a caller may change without changing the remembered fit."""
+    return replace(result, table=result.table.copy(), details=dict(result.details))
+
+
 def cross_site_models(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[str, ModelResult]:
     """The cross-site models of the period, by name.
 
     ``risk_reduction`` (GEE logistic, bias-reduced standard errors), ``risk_reduction_mixed``
     (random intercept per service, with its ICC) and ``referrals`` (Poisson or negative
-    binomial GEE with the child population as exposure).
+    binomial GEE with the child population as exposure). Fitted once for the same frame
+    objects and period (see :data:`_FITS`); each call gets its own copies.
     """
-    return {
-        "risk_reduction": risk_reduction_model(tables, year=year),
-        "risk_reduction_mixed": risk_reduction_mixed_model(tables, year=year),
-        "referrals": referral_model(tables, year=year),
-    }
+    names = tuple(sorted(tables))
+    frames = [tables[n] for n in names]
+    key = (names, Period.parse(year))
+    fits = _FITS.get(frames, key) or _FITS.put(
+        frames,
+        key,
+        {
+            "risk_reduction": risk_reduction_model(tables, year=year),
+            "risk_reduction_mixed": risk_reduction_mixed_model(tables, year=year),
+            "referrals": referral_model(tables, year=year),
+        },
+    )
+    return {name: _fresh(result) for name, result in fits.items()}
 
 
 def cross_site_tables(

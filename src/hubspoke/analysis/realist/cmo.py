@@ -529,8 +529,8 @@ def _shares(people: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
         else sorted(values.dropna().astype(str).unique())
     )
     known = people.assign(_v=values.astype("string")).dropna(subset=["_v"])
-    table = (
-        pd.crosstab([known[k] for k in keys], known["_v"])
+    table = (  # a cross-tabulation by groupby (pd.crosstab costs ten times as much here)
+        known.groupby([*keys, "_v"]).size().unstack("_v", fill_value=0)
         .reindex(columns=categories, fill_value=0)
     )  # fmt: skip
     n_known = table.sum(axis=1)

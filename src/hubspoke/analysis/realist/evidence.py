@@ -25,6 +25,7 @@ from typing import Literal
 import pandas as pd
 
 from hubspoke.analysis.cross_site import host_labels
+from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.analysis.realist.inputs import (
     MIXED_HOST as MIXED_HOST,
 )
@@ -77,8 +78,17 @@ def service_contexts(
             "comparing by host setting needs the spokes table", column="spokes", found=None
         )
     _require(spokes, ("service_id", "host_setting"), "spokes")
-    labels = host_labels(spokes)
-    return labels.loc[:, ["service_id", "host_setting"]].astype("string")
+    labels = _HOSTS.get([spokes])
+    if labels is None:
+        found = host_labels(spokes).loc[:, ["service_id", "host_setting"]].astype("string")
+        labels = _HOSTS.put([spokes], (), found)
+    return labels.copy()
+
+
+#: Host-setting labels by the spokes frame they were read from
+#: (:class:`~hubspoke.analysis.cross_site.memo.FrameMemo`): the realist synthesis asks
+#: for the same frame's labels many times.
+_HOSTS: FrameMemo[pd.DataFrame] = FrameMemo()
 
 
 def service_context_table(

@@ -231,12 +231,12 @@ def _with_contexts(
 
 
 # --------------------------------------------------------------------------- qualitative side
-def _qual_for(frame: pd.DataFrame, service_id: str, year: Any) -> pd.DataFrame:
-    """Judgement tally per theory for one service (or all services) and year (or all years)."""
+def _period_rows(frame: pd.DataFrame, service_id: str, year: Any) -> pd.DataFrame:
+    """The judgements of one service (or all services) and year (or all years)."""
     part = frame if service_id == ALL_SERVICES else frame[frame["service_id"] == service_id]
     if pd.notna(year):
         part = part[part["year"] == int(year)]
-    return _tally(part, ["theory_id"]).assign(service_id=service_id, year=year)
+    return part
 
 
 def _qualitative(judgements: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
@@ -244,14 +244,34 @@ def _qualitative(judgements: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFram
 
     Judgements pass through :func:`~hubspoke.analysis.realist.inputs._judgements`, the
     one place that checks them and keeps only the main judgement of a transcript
-    (agreement re-judgements never count).
+    (agreement re-judgements never count). The periods' rows are tallied together (one
+    count, not one per period), each period keeping the theories it has judgements on.
     """
     frame = _judgements(judgements)
-    return pd.concat(
-        [_qual_for(frame, s, y) for s, y in periods.itertuples(index=False)]
-        or [_tally(frame.iloc[:0], ["theory_id"]).assign(service_id=pd.NA, year=pd.NA)],
+    asked = list(periods.itertuples(index=False))
+    rows = pd.concat(
+        [frame.iloc[:0].assign(_p=0)]
+        + [_period_rows(frame, s, y).assign(_p=i) for i, (s, y) in enumerate(asked)],
         ignore_index=True,
-    ).astype({"service_id": "string", "year": "Int64", "theory_id": "string"})
+    )
+    if rows.empty:
+        return (
+            _tally(frame.iloc[:0], ["theory_id"])
+            .assign(service_id=pd.NA, year=pd.NA)
+            .astype({"service_id": "string", "year": "Int64", "theory_id": "string"})
+        )
+    seen = rows.loc[:, ["_p", "theory_id"]].drop_duplicates()
+    tally = _tally(rows, ["_p", "theory_id"]).merge(seen, on=["_p", "theory_id"])
+    chosen = tally["_p"].to_numpy()
+    return (
+        tally.drop(columns="_p")
+        .assign(
+            service_id=pd.array([asked[i][0] for i in chosen], dtype="string"),
+            year=pd.array([asked[i][1] for i in chosen], dtype="Int64"),
+            theory_id=tally["theory_id"].astype("string"),
+        )
+        .reset_index(drop=True)
+    )
 
 
 # --------------------------------------------------------------------------- calls and reasons

@@ -22,7 +22,8 @@ every other table:
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -35,6 +36,7 @@ from hubspoke.analysis.agreement import (
     ALL_PAIRS,
     KRIPPENDORFF_TENTATIVE,
     agreement_band,
+    double_judged,
     judgement_agreement,
     per_code_agreement,
 )
@@ -694,15 +696,35 @@ def _quote_people(
     """People per role at a service in a year (:func:`people_per_role`), computed once."""
     key = (service_id, int(year))
     if key not in cache:
+        if _SPLIT not in cache:
+            cache[_SPLIT] = {n: _by_service_year(load.table(tables, n)) for n in _PEOPLE_TABLES}
         cache[key] = people_per_role(
-            load.table(tables, "codings"),
-            load.table(tables, "judgements"),
+            *(cache[_SPLIT][n].get(key, load.table(tables, n).iloc[:0]) for n in _PEOPLE_TABLES),
             service_id=service_id,
             year=int(year),
             services=load.table(tables, "services"),
             spokes=load.table(tables, "spokes"),
         )
     return cache[key]
+
+
+#: The tables :func:`people_per_role` counts people in, and the cache key of their rows
+#: split by service-year (each call then reads its own rows, not the whole tables).
+_PEOPLE_TABLES: Final = ("codings", "judgements")
+_SPLIT: Final = "rows by service-year"
+
+
+def _by_service_year(frame: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
+    """The rows of ``frame`` per (service_id, year), as :func:`people_per_role` selects them."""
+    if not {"service_id", "year"} <= set(frame.columns):
+        return {}
+    service = frame["service_id"].astype("string")
+    year = pd.to_numeric(frame["year"], errors="coerce")
+    return {
+        (str(s), int(y)): rows
+        for (s, y), rows in frame.groupby([service, year], sort=False, dropna=True)
+        if float(y).is_integer()
+    }
 
 
 def _attributed(
@@ -746,14 +768,45 @@ def _checked_quotes(tables: Mapping[str, pd.DataFrame], codings: pd.DataFrame) -
     return checked_quotes(codings["excerpt"], places=_quote_places(tables))
 
 
+class _CheckedOnUse(Mapping[str, str]):
+    """Each excerpt's :func:`safe_quote` (with fixed ``places``), checked the first time it is asked for.
+
+    Every text counts as known (``in`` is true), so callers that look excerpts up in a
+    ``checked`` mapping get the same answer ``safe_quote`` gives, computed once per text
+    and only for the excerpts a report quotes (not every coded excerpt up front).
+    """
+
+    def __init__(self, places: Sequence[str] = ()) -> None:
+        self._places = list(places)
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, text: str) -> str:
+        if text not in self._done:
+            self._done[text] = safe_quote(text, places=self._places)
+        return self._done[text]
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str)
+
+    def __bool__(self) -> bool:
+        return True  # never "empty": callers write ``checked or {}``
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._done)
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+
 @dataclass(frozen=True)
 class _QuoteChecks:
-    """Every coded excerpt checked once by ``safe_quote``, for all the synthesis' quotes.
+    """Every quoted excerpt checked once by ``safe_quote``, for all the synthesis' quotes.
 
     ``cmo``: with the Hubs' names as places (:func:`cmo_quotes_table`); ``plain``: with
-    no names or places added (:func:`refinements_table`); ``people``: people per role
-    per service-year, filled as quotes are attributed (:func:`_quote_people`), shared
-    by every period of one :func:`realist_tables` call.
+    no names or places added (:func:`refinements_table`), each checked on first use
+    (:class:`_CheckedOnUse`); ``people``: people per role per service-year, filled as
+    quotes are attributed (:func:`_quote_people`), shared by every period of one
+    :func:`realist_tables` call.
     """
 
     cmo: Mapping[str, str]
@@ -762,8 +815,26 @@ class _QuoteChecks:
 
     @classmethod
     def of(cls, tables: Mapping[str, pd.DataFrame]) -> _QuoteChecks:
-        codings = load.table(tables, "codings")
-        return cls(_checked_quotes(tables, codings), checked_quotes(codings["excerpt"]))
+        return cls(_CheckedOnUse(_quote_places(tables).tolist()), _CheckedOnUse())
+
+
+def _theory_quotes(
+    tables: Mapping[str, pd.DataFrame],
+    codings: pd.DataFrame,
+    theories: Sequence[Theory],
+    *,
+    contexts: pd.DataFrame,
+    checked: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """:func:`~hubspoke.analysis.realist.cmo.cmo_quotes` (one per interview) for ``theories``.
+
+    Every step of ``cmo_quotes`` keeps theories apart (configurations, candidates, ranks
+    and repeated wording are all per theory), so one call for several theories gives
+    each theory's rows, in order, as a call for that theory alone: the synthesis makes
+    one call and :func:`cmo_quotes_table` takes each theory's rows.
+    """
+    return cmo_quotes(codings, contexts, theories=theories, max_quotes=1,
+                      places=_quote_places(tables), checked=checked)  # fmt: skip
 
 
 def cmo_quotes_table(
@@ -776,6 +847,7 @@ def cmo_quotes_table(
     time_period: str,
     checked: Mapping[str, str] | None = None,
     contexts: pd.DataFrame | None = None,
+    quotes: pd.DataFrame | None = None,
 ) -> Table | None:
     """The strongest quotes for one theory's configurations (words only, no counts).
 
@@ -785,11 +857,12 @@ def cmo_quotes_table(
     :func:`~hubspoke.analysis.realist.quotes.quote_role` allows (role, else coarser group,
     else not shown), never to a service. None when no quote may be shown. ``checked``:
     :func:`_checked_quotes` of the codings, when the caller quotes many theories;
-    ``contexts``: :func:`_contexts_frame`, when the caller has it.
+    ``contexts``: :func:`_contexts_frame`, when the caller has it; ``quotes``:
+    :func:`_theory_quotes` of these codings for this theory, when the caller has them.
     """
-    contexts = _contexts_frame(tables) if contexts is None else contexts
-    quotes = cmo_quotes(codings, contexts, theories=[theory], max_quotes=1,
-                        places=_quote_places(tables), checked=checked)  # fmt: skip
+    if quotes is None:
+        contexts = _contexts_frame(tables) if contexts is None else contexts
+        quotes = _theory_quotes(tables, codings, [theory], contexts=contexts, checked=checked)
     quotes = _attributed(quotes, tables, cache)
     if quotes.empty:
         return None
@@ -941,7 +1014,7 @@ def judged_table(
 
 def _srf(judged: pd.DataFrame) -> dict[str, int]:
     """Interviews and supports / refutes / refines of some main judgements (table headings)."""
-    found = judged["judgement"].astype(str).value_counts()
+    found = Counter(map(str, judged["judgement"].tolist()))  # small groups: no value_counts
     counts = {JUDGEMENT_LABELS[j]: int(found.get(j, 0)) for j in JUDGEMENTS}
     return {"Interviews": sum(counts.values()), **counts}
 
@@ -1064,6 +1137,7 @@ def joint_table(
     theories: Sequence[Theory],
     time_period: str,
     indicator_table: pd.DataFrame | None = None,
+    joint_rows: pd.DataFrame | None = None,
 ) -> Table:
     """Services by theories: the joint-display call on each theory's main indicator, all years.
 
@@ -1071,11 +1145,12 @@ def joint_table(
     :func:`service_interview_table`) and the counts its indicator comes from
     (:data:`INDICATOR_SOURCES`); it is hidden wherever one of them is.
     ``indicator_table``: the indicators per service over all years
-    (``outcomes.indicators(tables, by=("service_id",))``), when the caller has them.
+    (``outcomes.indicators(tables, by=("service_id",))``), when the caller has them;
+    ``joint_rows``: :func:`_joint_rows` of the same, when the caller has them (the joint
+    display is then not computed again for this table).
     """
-    joint = joint_display(_per_service(tables, indicator_table), load.table(tables, "judgements"))
     main = {t.id: t.indicators[0] for t in theories}
-    chosen = joint[joint["indicator_id"].astype(str) == joint["theory_id"].map(main)]
+    chosen = _joint_rows(tables, theories, indicator_table) if joint_rows is None else joint_rows
     wide = chosen.pivot_table(
         index="service_id", columns="theory_id", values="call", aggfunc="first"
     )
@@ -1231,6 +1306,7 @@ def joint_values_table(
     theories: Sequence[Theory],
     time_period: str,
     indicator_table: pd.DataFrame | None = None,
+    joint_rows: pd.DataFrame | None = None,
 ) -> Table:
     """The joint display with both sides, per service and theory (main indicator, all years).
 
@@ -1240,9 +1316,9 @@ def joint_values_table(
     whether it met its threshold. Qualitative side: the interviews on the theory and
     their supports / refutes / refines (the cells of :func:`service_interview_table`)
     and the verdict. Then the call and its one-line reason, text sourced on all of them.
-    ``indicator_table``: as for :func:`joint_table`.
+    ``indicator_table`` and ``joint_rows``: as for :func:`joint_table`.
     """
-    joint = _joint_rows(tables, theories, indicator_table)
+    joint = _joint_rows(tables, theories, indicator_table) if joint_rows is None else joint_rows
     rows: list[dict[str, object]] = []
     items: dict[tuple[Hashable, Hashable], tuple[Column, CellId | None]] = {}
     for rec in joint.to_dict("records"):
@@ -1397,10 +1473,9 @@ def participants_table(tables: Mapping[str, pd.DataFrame], *, year: str, time_pe
 def _double_judged(judgements: pd.DataFrame) -> int:
     """Interviews judged by two coders (the all-pairs row of :func:`judgement_agreement`)."""
     try:
-        agreement = judgement_agreement(judgements, n_boot=0)
-    except (ParameterError, SchemaError):
+        return double_judged(judgements)
+    except SchemaError:
         return 0
-    return int(agreement.loc[agreement["coder_pair"] == ALL_PAIRS, "n_transcripts"].iloc[0])
 
 
 def participation_table(
@@ -1747,11 +1822,12 @@ def _choice_tables(
         per_service = outcomes.indicators(
             tables, by=("service_id",), service_years=service_years
         )  # shared by both sides of the joint display
+        rows = _joint_rows(tables, loaded, per_service)  # both tables show the same rows
         out["joint"] = joint_table(
-            tables, theories=loaded, time_period=time_period, indicator_table=per_service
+            tables, theories=loaded, time_period=time_period, joint_rows=rows
         )
         out["joint_values"] = joint_values_table(
-            tables, theories=loaded, time_period=time_period, indicator_table=per_service
+            tables, theories=loaded, time_period=time_period, joint_rows=rows
         )
         years = [int(y) for y in year_choices(tables) if y != "all"]
         if years:
@@ -1788,16 +1864,18 @@ def _synthesis_tables(
     config = cmo_configurations(codings, judgements, contexts, theories=theories,
                                 codebook=load.table(tables, "codebook"))  # fmt: skip
     cache = checks.people
+    quotes = _theory_quotes(tables, codings, theories, contexts=contexts, checked=checks.cmo)
     out: dict[str, Table] = {}
     for theory in theories:
         own = scopes[theory.context_dimension]
+        mine = quotes[quotes["theory_id"].astype(str) == theory.id].reset_index(drop=True)
         found = {
             f"cmo:{theory.id}": cmo_table(config, theory=theory, scopes=own, labels=labels,
                                           time_period=time_period),
             f"cmo_quotes:{theory.id}": cmo_quotes_table(tables, codings, theory=theory,
                                                         labels=labels, cache=cache,
                                                         time_period=time_period, checked=checks.cmo,
-                                                        contexts=contexts),
+                                                        contexts=contexts, quotes=mine),
             f"judged:{theory.id}": judged_table(
                 tables, judged, theory=theory, time_period=time_period, scopes=own,
                 year_scopes={y: s[theory.context_dimension] for y, s in year_scopes.items()},
