@@ -45,7 +45,6 @@ from hubspoke.analysis.quality import failed_files, problem_kind, reconciliation
 from hubspoke.analysis.realist.cmo import (
     STAGE_BUILDING,
     STAGE_TESTING,
-    checked_quotes,
     cmo_configurations,
     cmo_quotes,
     evaluation_stage,
@@ -763,11 +762,6 @@ def _quote_places(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
     return load.table(tables, "services")["hub_name"].astype(str)
 
 
-def _checked_quotes(tables: Mapping[str, pd.DataFrame], codings: pd.DataFrame) -> dict[str, str]:
-    """Every excerpt of ``codings`` checked once for :func:`cmo_quotes_table`."""
-    return checked_quotes(codings["excerpt"], places=_quote_places(tables))
-
-
 class _CheckedOnUse(Mapping[str, str]):
     """Each excerpt's :func:`safe_quote` (with fixed ``places``), checked the first time it is asked for.
 
@@ -856,7 +850,7 @@ def cmo_quotes_table(
     interview, up to :data:`QUOTES_PER_THEORY`; attributed only as
     :func:`~hubspoke.analysis.realist.quotes.quote_role` allows (role, else coarser group,
     else not shown), never to a service. None when no quote may be shown. ``checked``:
-    :func:`_checked_quotes` of the codings, when the caller quotes many theories;
+    :class:`_CheckedOnUse` (or ``checked_quotes``) of the codings, when the caller quotes many theories;
     ``contexts``: :func:`_contexts_frame`, when the caller has it; ``quotes``:
     :func:`_theory_quotes` of these codings for this theory, when the caller has them.
     """
