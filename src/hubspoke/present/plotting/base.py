@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -440,21 +440,25 @@ def label_points(
     return placed
 
 
-def _candidates(ax: plt.Axes, xy: tuple[float, float], label: str, fontsize: float) -> list[Text]:
-    """Every position a point's label may take, nearest first (not yet on the axes)."""
-    return [
-        Text(
-            *xy,
-            label,
-            ha=ha,
-            va=va,
-            fontsize=fontsize,
-            transform=ax.transData
-            + ScaledTranslation(ring * dx / 72.0, ring * dy / 72.0, ax.figure.dpi_scale_trans),
-        )
-        for ring in _RINGS
-        for dx, dy, ha, va in _DIRECTIONS
-    ]
+def _candidates(
+    ax: plt.Axes, xy: tuple[float, float], label: str, fontsize: float
+) -> Iterator[Text]:
+    """Every position a point's label may take, nearest first (not yet on the axes).
+
+    Made one at a time: most labels take one of the first few, and a Text costs its
+    font lookup (making all of them up front was half a funnel plot's time).
+    """
+    for ring in _RINGS:
+        for dx, dy, ha, va in _DIRECTIONS:
+            yield Text(
+                *xy,
+                label,
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+                transform=ax.transData
+                + ScaledTranslation(ring * dx / 72.0, ring * dy / 72.0, ax.figure.dpi_scale_trans),
+            )
 
 
 def _place_one(
@@ -469,14 +473,15 @@ def _place_one(
     """Add the label of one point at its first free position (the last one if none is free)."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    candidates = _candidates(ax, xy, label, fontsize)
-    for text in candidates:
+    position, text = -1, None
+    for position, text in enumerate(_candidates(ax, xy, label, fontsize)):  # noqa: B007
         text.set_figure(fig)
         if _free(_padded(text.get_window_extent(renderer)), taken, inside):
-            break
+            break  # else the last position
+    assert text is not None  # there is always a position
     ax.add_artist(text)
     near = 2 * len(_DIRECTIONS)
-    if candidates.index(text) >= near:  # pushed away: a leader line back to the point
+    if position >= near:  # pushed away: a leader line back to the point
         box = text.get_window_extent(renderer)
         centre = ax.transData.transform(xy)
         end = (np.clip(centre[0], box.x0, box.x1), np.clip(centre[1], box.y0, box.y1))
