@@ -518,10 +518,20 @@ def read_release(
     if stamp is not None and meta.get("stamp") != stamp:
         return None
     frame = pd.read_parquet(path)
+    # Each key is parsed once: a cell's key recurs as other cells' sources and in the
+    # relations (three times in all on the default data; parsing each was most of a read).
+    ids: dict[str, CellId] = {}
+
+    def cell_id(key: str) -> CellId:
+        found = ids.get(key)
+        if found is None:
+            found = ids[key] = CellId.from_key(key)
+        return found
+
     cells: dict[CellId, ReleaseCell] = {}
     hidden, primary = set(), set()
     for row in frame.itertuples(index=False):
-        cid = CellId.from_key(row.key)
+        cid = cell_id(row.key)
         value: object = row.text if isinstance(row.text, str) else row.number
         if row.kind == "count" and not (isinstance(value, float) and np.isnan(value)):
             value = float(value)  # type: ignore[arg-type]
@@ -531,7 +541,7 @@ def read_release(
             value,
             row.unit,
             int(row.dp),
-            tuple(CellId.from_key(k) for k in row.sources),
+            tuple(cell_id(k) for k in row.sources),
             tuple(row.families),
         )
         if row.hidden:
@@ -540,7 +550,7 @@ def read_release(
             primary.add(cid)
 
     def rels(items: list[dict[str, float]]) -> list[Relation]:
-        return [{CellId.from_key(k): v for k, v in rel.items()} for rel in items]
+        return [{cell_id(k): v for k, v in rel.items()} for rel in items]
 
     return Release(
         cells=cells,
@@ -550,7 +560,7 @@ def read_release(
         inequalities=rels(meta["inequalities"]),
         threshold=int(meta["threshold"]),
         symbol=str(meta["symbol"]),
-        residual=frozenset(CellId.from_key(k) for k in meta["residual"]),
+        residual=frozenset(cell_id(k) for k in meta["residual"]),
     )
 
 

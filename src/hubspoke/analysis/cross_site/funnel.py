@@ -28,7 +28,6 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubspoke import config
 from hubspoke.analysis.cross_site.summary import one_row_per_service
@@ -233,6 +232,8 @@ def overdispersion(
     for such differences; Spiegelhalter (2005b) prefers random effects when services
     differ in size, as these do (a few to over a hundred young people).
     """
+    from scipy import stats
+
     _check_kind(kind)
     if method not in OVERDISPERSION_METHODS:
         raise ParameterError(
@@ -365,12 +366,16 @@ def control_limits(
 
 
 def _normal_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
+    from scipy import stats
+
     with np.errstate(divide="ignore", invalid="ignore"):
         limit = p0 + stats.norm.ppf(q) * np.sqrt(p0 * (1 - p0) / n)
     return np.where(n > 0, np.clip(limit, 0, 1), np.nan)
 
 
 def _exact_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
+    from scipy import stats
+
     whole = np.where(n > 0, np.round(n), 1)
     r = stats.binom.ppf(q, whole, p0)
     f_r = stats.binom.cdf(r, whole, p0)
@@ -380,11 +385,15 @@ def _exact_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
 
 
 def _normal_rate_limit(e: np.ndarray, rate0: float, q: float) -> np.ndarray:
+    from scipy import stats
+
     with np.errstate(divide="ignore", invalid="ignore"):
         return rate0 + stats.norm.ppf(q) * np.sqrt(rate0 / e)
 
 
 def _exact_poisson_limit(e: np.ndarray, rate0: float, q: float) -> np.ndarray:
+    from scipy import stats
+
     mu = rate0 * np.where(e > 0, e, 1.0)
     r = stats.poisson.ppf(q, mu)
     f_r = stats.poisson.cdf(r, mu)

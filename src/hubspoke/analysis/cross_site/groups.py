@@ -24,7 +24,6 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubspoke import config
 from hubspoke.analysis.common import format_p
@@ -134,6 +133,8 @@ def mean_interval(
     equal. Services without a value (or with weight 0) are left out. Returns (mean, low,
     high); NaN limits with fewer than two services.
     """
+    from scipy import stats
+
     x = np.asarray(values, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     keep = ~np.isnan(x) & ~np.isnan(w) & (w > 0)
@@ -217,6 +218,8 @@ def weighted_anova_f(
     ordinary one-way ANOVA (Fisher's F, as :func:`scipy.stats.f_oneway`). Returns
     statistic, dof_between, dof_within, p_value (NaN when it cannot be computed).
     """
+    from scipy import stats
+
     x = np.asarray(values, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     g = np.asarray(groups, dtype=object)
@@ -500,6 +503,8 @@ def rate_intervals(
     with the bias-reduced variance between services on t (:func:`weighted_mean_cr2`), never
     narrower than the Poisson interval of the pooled count. NaN where exposure is missing or 0.
     """
+    from scipy import stats
+
     services = counts.index != total_row
     k = counts.astype(float)
     e = exposures.astype(float).where(exposures.astype(float) > 0)

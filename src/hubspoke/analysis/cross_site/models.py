@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
 
 from hubspoke import load
 from hubspoke.analysis.common import format_interval, format_ratio
@@ -205,6 +204,8 @@ def _ratio_table(
     params: pd.Series, bse: pd.Series, terms: _Terms, *, df: float | np.ndarray, **meta: object
 ) -> pd.DataFrame:
     """Coefficients on the log scale -> ratios with 95% t intervals and t p-values on ``df``."""
+    from scipy import stats
+
     dfs = np.broadcast_to(np.asarray(df, dtype=float), params.shape)
     crit = stats.t.ppf(0.975, dfs)
     tstat = params.to_numpy(float) / bse.to_numpy(float)
@@ -621,6 +622,8 @@ _LOG_SD_BOUNDS = (-7.0, 3.0)
 
 def _modes(eta: np.ndarray, data: _Clustered, sd: float) -> tuple[np.ndarray, np.ndarray]:
     """Each service's posterior mode of its intercept and the curvature there (Newton's method)."""
+    from scipy import special
+
     precision = 1.0 / sd**2
     u = np.zeros(data.k)
     for _ in range(100):
@@ -644,6 +647,8 @@ def _loglik(beta: np.ndarray, log_sd: float, data: _Clustered) -> tuple[float, n
     service's score averaged over its nodes with posterior weights (exact as the
     quadrature is, since the integral itself does not depend on where the nodes sit).
     """
+    from scipy import special
+
     sd = math.exp(log_sd)
     eta = data.x @ beta
     mode, info = _modes(eta, data, sd)
@@ -704,6 +709,8 @@ def _hessian(gradient: Callable[[np.ndarray], np.ndarray], at: np.ndarray) -> np
 
 def _fit_random_intercept(data: _Clustered, start: np.ndarray) -> _MixedFit:
     """Maximum likelihood over (beta, log SD); covariance from the Hessian of the log-likelihood."""
+    from scipy import optimize
+
     p = data.x.shape[1]
     objective = _negative(data)
     result = optimize.minimize(
@@ -724,6 +731,8 @@ def _fit_random_intercept(data: _Clustered, start: np.ndarray) -> _MixedFit:
 
 def _profile_loglik(log_sd: float, data: _Clustered, start: np.ndarray) -> float:
     """Log-likelihood maximised over beta with the service SD held at ``exp(log_sd)``."""
+    from scipy import optimize
+
     result = optimize.minimize(
         _negative(data, log_sd), start, jac=True, method="BFGS", options={"maxiter": 200}
     )
@@ -737,6 +746,8 @@ def _sd_interval(data: _Clustered, fit: _MixedFit, glm_loglik: float) -> tuple[f
     costs less than the 5% critical value; the upper end is infinite when the likelihood
     never falls far enough within the SD bound.
     """
+    from scipy import optimize, stats
+
     crit = float(stats.chi2.ppf(0.95, 1))
 
     def excess(log_sd: float) -> float:
@@ -1250,6 +1261,8 @@ class _FitRecord:
         cls, data: _Clustered, service_id: np.ndarray, fit: _MixedFit, modes: np.ndarray,
         table: pd.DataFrame,
     ) -> _FitRecord:  # fmt: skip
+        from scipy import special
+
         order = np.argsort(pd.factorize(service_id)[0], kind="stable")
         mean = special.expit(data.x @ fit.beta + modes[data.index])
         text = (

@@ -19,8 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 #: Resamples of the cluster bootstrap, and its fixed seed (same data, same interval).
 BOOTSTRAP_RESAMPLES = 1999
@@ -28,6 +26,8 @@ BOOTSTRAP_SEED = 2014
 
 
 def _z(level: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
@@ -40,6 +40,8 @@ def wilson_interval(
     interval of the package (:func:`hubspoke.analysis.cross_site.groups.wilson_interval`
     is this for one proportion).
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     x = pd.to_numeric(successes, errors="coerce").astype(float)
     n = pd.to_numeric(trials, errors="coerce").astype(float).where(lambda v: v > 0)
     ok = x.notna() & n.notna()
@@ -54,6 +56,8 @@ def wilson_interval(
 
 def poisson_interval(count: pd.Series, *, level: float = 0.95) -> tuple[pd.Series, pd.Series]:
     """Exact (Garwood) interval of a Poisson count: chi-square quantiles over 2."""
+    from scipy import stats
+
     k = pd.to_numeric(count, errors="coerce").astype(float)
     alpha = 1 - level
     low = pd.Series(stats.chi2.ppf(alpha / 2, 2 * k) / 2, index=k.index).where(k > 0, 0.0)
@@ -65,6 +69,8 @@ def t_interval(
     mean: pd.Series, sd: pd.Series, n: pd.Series, *, level: float = 0.95
 ) -> tuple[pd.Series, pd.Series]:
     """Student's t interval of a mean: ``mean +/- t(n - 1) sd / sqrt(n)`` (NaN for n < 2)."""
+    from scipy import stats
+
     m = pd.to_numeric(mean, errors="coerce").astype(float)
     s = pd.to_numeric(sd, errors="coerce").astype(float)
     size = pd.to_numeric(n, errors="coerce").astype(float).where(lambda v: v >= 2)
@@ -79,6 +85,8 @@ def median_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, 
     the largest with ``P(B < l) <= (1 - level) / 2`` for ``B ~ Binomial(n, 1/2)``: NaN when
     no such ``l`` exists (5 values or fewer at 95%).
     """
+    from scipy import stats
+
     x = np.sort(np.asarray(values, dtype=float)[~np.isnan(np.asarray(values, dtype=float))])
     n = len(x)
     if n == 0:
@@ -99,6 +107,8 @@ def cluster_ratio_interval(parts: pd.DataFrame, *, level: float = 0.95) -> tuple
     :func:`ratio_interval`). Returns ``(low, high, k)``, NaN bounds for fewer than 2
     clusters with data.
     """
+    from scipy import stats
+
     den_all = pd.to_numeric(parts["den"], errors="coerce").fillna(0)
     used = parts.loc[den_all > 0]
     num = used["num"].astype(float).to_numpy()
@@ -157,6 +167,8 @@ def ratio_interval(
     Returns (proportion, low, high); NaN where no service has a denominator, and NaN
     limits with only one such service (no between-service spread to estimate).
     """
+    from scipy import stats
+
     y = np.asarray(numerators, dtype=float)
     n = np.asarray(denominators, dtype=float)
     keep = n > 0

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubspoke import load
 from hubspoke.spec import vocab
@@ -95,6 +94,8 @@ def _crosstab(
 
 def _mean_ci(values: pd.Series, *, min_n: int = MIN_N_CI) -> tuple[float, float]:
     """95% t confidence interval of a mean (NaN when fewer than ``min_n`` values)."""
+    from scipy import stats
+
     x = pd.to_numeric(values, errors="coerce").dropna().astype(float).to_numpy()
     if len(x) < min_n:
         return (np.nan, np.nan)

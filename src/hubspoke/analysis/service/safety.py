@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubspoke import load
 from hubspoke.analysis.common import format_p
@@ -149,6 +148,8 @@ def missing_episodes(
 
 def _wilcoxon(before: pd.Series, after: pd.Series) -> pd.DataFrame:
     """Wilcoxon signed-rank test of paired counts with its effect sizes, or a note saying why not."""
+    from scipy import stats
+
     n = len(before)
     row: dict[str, object] = {
         "n_pairs": n, "test": "", "statistic": np.nan, "p_value": np.nan, "note": "",
@@ -232,6 +233,8 @@ def hodges_lehmann(
 
 def _walsh_rank(n: int, tail: float, *, exact: bool) -> int:
     """The largest C with P(T+ <= C - 1) <= tail under the signed-rank null (0 if none)."""
+    from scipy import stats
+
     total = n * (n + 1) // 2
     if exact:
         counts = np.zeros(total + 1)
@@ -251,6 +254,8 @@ def rank_biserial(differences: np.ndarray | pd.Series) -> float:
     positive and of the negative differences, zeros dropped as the Wilcoxon test drops
     them. From -1 (every difference negative) to 1; NaN when every difference is zero.
     """
+    from scipy import stats
+
     d = np.asarray(differences, dtype=float)
     d = d[~np.isnan(d) & (d != 0)]
     if len(d) == 0:
