@@ -843,3 +843,27 @@ def test_every_built_page_and_the_index_carry_the_csp_and_no_script(built_report
         assert soup.find_all("script") == [], path.name
         policy = dict(p.split(None, 1) for p in CONTENT_SECURITY_POLICY.split("; "))
         assert policy["default-src"] == policy["script-src"] == "'none'"
+
+
+def test_service_fingerprint_is_the_digest_of_a_filtered_read(synthetic_processed):
+    """Each table read once for every service gives what reading it per service gave."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from hubspoke.io.parquet import snapshot
+
+    def filtered(service_id: str) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(snapshot(synthetic_processed).glob("*.parquet")):
+            if "service_id" in pq.read_schema(path).names:
+                frame = pd.read_parquet(path, filters=[("service_id", "==", service_id)])
+                rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+                part = hashlib.sha256(rows).hexdigest()
+            else:
+                part = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest.update(path.name.encode() + part.encode())
+        return digest.hexdigest()
+
+    for service_id in ("S01", "S07", "S16", "S99"):
+        assert data_fingerprint(synthetic_processed, service_id=service_id) == filtered(service_id)
