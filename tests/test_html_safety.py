@@ -322,3 +322,25 @@ def test_any_excerpt_renders_as_exactly_its_text(quote, role):
     by = re.sub(r"\s+", " ", role).strip()
     assert said.startswith(f'"{flat}"'), (said, flat)
     assert said.endswith(f"— {by}".rstrip()), (said, role)
+
+
+def test_code_cells_show_their_source_as_text_in_the_analyst_page():
+    """The analyst page's code is Pygments' highlighting, not sanitised again: every
+    character of the source (papermill's parameters included) must still show as text."""
+    from hubspoke.report.export import export_html
+
+    lines = [f"value_{key} = {PAYLOADS[key]!r}  # {PAYLOADS[key]}" for key in PAYLOADS]
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("\n".join(lines)),
+            nbformat.v4.new_code_cell(f'service_id = "S01</div></div>{PAYLOADS["script"]}"'),
+        ]
+    )
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    page = soup(export_html(nb, audience="analyst", title="code"))
+    assert live_markup(page) == []
+    editors = page.select("div.cm-editor")
+    assert len(editors) == 2
+    assert editors[0].get_text().strip() == "\n".join(lines)
+    assert "</div></div><script>" in editors[1].get_text()
+    assert {t.name for e in editors for t in e.find_all(True)} <= {"div", "pre", "span"}

@@ -142,3 +142,36 @@ def test_a_report_reads_its_tables_from_beside_the_release(built_reports, tables
     # a call the release did not make is computed from the processed tables
     chosen = rel.report_tables(local_context_tables, settings=settings, services=["S01"])
     _same_tables(chosen, local_context_tables(tables, services=["S01"]))
+
+
+def test_before_solve_runs_once_between_the_tables_and_the_solve(settings, monkeypatch):
+    """The batch starts its workers in ``before_solve``: called when a release is built,
+    after its tables and before the one-core solve; never when the release is read."""
+    order: list[str] = []
+    real_builds, real_solve = rel.funder_builds_parallel, rel.build_release
+
+    def builds(*args, **kwargs):
+        order.append("tables")
+        return real_builds(*args, **kwargs)
+
+    def solve(*args, **kwargs):
+        order.append("solve")
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(rel, "funder_builds_parallel", builds)
+    monkeypatch.setattr(rel, "build_release", solve)
+    first = rel.current_release(settings, before_solve=lambda: order.append("warm"))
+    assert order == ["tables", "warm", "solve"]
+    rel._CACHE.clear()  # read from disk this time, as a new process would
+    again = rel.current_release(settings, before_solve=lambda: order.append("warm"))
+    assert order == ["tables", "warm", "solve"]
+    assert again.hidden == first.hidden and again.primary == first.primary
+    assert again.equations == first.equations and again.inequalities == first.inequalities
+    saved = {k: (c.kind, c.unit, c.dp, c.sources, c.families) for k, c in first.cells.items()}
+    assert {
+        k: (c.kind, c.unit, c.dp, c.sources, c.families) for k, c in again.cells.items()
+    } == saved
+    for cid, cell in again.cells.items():
+        value = first.cells[cid].value
+        if isinstance(value, str) or cell.kind == "count":
+            assert cell.value == value or (value != value and cell.value != cell.value), cid

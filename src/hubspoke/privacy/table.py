@@ -76,7 +76,9 @@ class CellId:
     def from_key(cls, key: str) -> CellId:
         """Inverse of :attr:`key`."""
         indicator, *parts = key.split("|")
-        return cls(indicator, tuple(tuple(p.split("=", 1)) for p in parts))  # type: ignore[misc]
+        # partition()[::2] is (name, value): the same pairs as split("=", 1), made faster
+        # (a saved release parses some 40,000 keys each time a report reads it).
+        return cls(indicator, tuple([p.partition("=")[::2] for p in parts]))
 
 
 @dataclass(frozen=True)

@@ -288,6 +288,11 @@ class WorkerKernel:
         self.reports += 1
         return self.km
 
+    def start(self) -> None:
+        """Start the kernel now (imports done), so the first report does not wait for it."""
+        if self.km is None:
+            self._start()
+
     def release(self, *, ok: bool) -> None:
         """After a report: a kernel that ran a failed report is not used again."""
         if self.km is not None:

@@ -292,6 +292,76 @@ def _worker_init(
         Finalize(_worker_kernel, _worker_kernel.discard, exitpriority=10)
 
 
+def _warm_worker() -> None:
+    """Get a worker ready before its first report: its kernel started, export imported."""
+    import nbformat  # noqa: F401 - imported now, while the release is solved on one core
+    import papermill  # noqa: F401
+
+    if _worker_kernel is not None:
+        _worker_kernel.start()
+
+
+def _start_pool(
+    settings: Settings, out_dir: Path, workers: int, *, reuse_kernels: bool
+) -> ProcessPoolExecutor:
+    """The batch's worker processes (spawned as jobs arrive; see :func:`_worker_init`)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(
+            os.getpid(),
+            _settings_env(settings),
+            str(settings.notebooks_dir),
+            str(out_dir),
+            reuse_kernels,
+        ),
+    )
+
+
+class WarmPool:
+    """Worker processes started ahead, while the release-wide solve keeps one core busy.
+
+    :meth:`start` (passed to :func:`~hubspoke.analysis.release.current_release` as its
+    ``before_solve``) spawns the workers and starts their kernels; :func:`run_batch`
+    then runs its reports on them. Nothing starts when the release is read from disk.
+    """
+
+    def __init__(
+        self, settings: Settings, out_dir: Path, workers: int, *, reuse_kernels: bool
+    ) -> None:
+        self.settings, self.out_dir, self.workers = settings, out_dir, workers
+        self.reuse_kernels = reuse_kernels
+        self.pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Spawn workers for the cores the solve leaves idle, each starting its kernel (returns at once).
+
+        The solve keeps one core busy: warming more workers than the other cores
+        would only slow it down; the rest start with their first report.
+        """
+        if self.pool is None:
+            self.pool = _start_pool(
+                self.settings, self.out_dir, self.workers, reuse_kernels=self.reuse_kernels
+            )
+            for _ in range(max(1, min(self.workers, (os.cpu_count() or 1) - 1))):
+                self.pool.submit(_warm_worker)
+
+    def take(self, workers: int) -> ProcessPoolExecutor | None:
+        """The started pool when it has ``workers`` workers (else it is stopped): the caller owns it."""
+        pool, self.pool = self.pool, None
+        if pool is not None and workers != self.workers:
+            _stop_workers(pool)
+            return None
+        return pool
+
+    def stop(self) -> None:
+        """Stop a pool no batch took (the release failed its check, or Ctrl-C)."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            _stop_workers(pool)
+
+
 def _run_in_worker(job: Job, notebooks_dir: str, out_dir: str, inputs_hash: str) -> JobResult:
     try:
         return execute_job(
@@ -366,6 +436,7 @@ def run_batch(
     progress: bool = True,
     reuse_kernels: bool = True,
     release_digest: str = "",
+    warm: WarmPool | None = None,
 ) -> list[JobResult]:
     """Run ``jobs`` in parallel worker processes; skip those whose inputs are unchanged.
 
@@ -374,7 +445,8 @@ def run_batch(
     ``progress`` shows a progress bar, on a terminal only. Workers are started from the
     calling thread, and die with it (see :func:`~hubspoke.report.kernels.die_with_parent`).
     On Ctrl-C the workers are killed, the results so far saved and ``KeyboardInterrupt``
-    raised again.
+    raised again. ``warm``: workers already started (see :class:`WarmPool`), used when
+    there are as many as this batch would start.
     """
     out_dir = Path(out_dir)
     notebooks_dir = settings.notebooks_dir
@@ -419,18 +491,13 @@ def run_batch(
         initial=len(jobs) - len(to_run),
     )
     try:
+        started_pool = warm.take(workers if to_run else 0) if warm is not None else None
         if to_run:
-            pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(
-                    os.getpid(),
-                    _settings_env(settings),
-                    str(notebooks_dir),
-                    str(out_dir),
-                    reuse_kernels,
-                ),
+            pool = started_pool or _start_pool(
+                settings.with_paths(notebooks_dir=notebooks_dir),
+                out_dir,
+                workers,
+                reuse_kernels=reuse_kernels,
             )
             try:
                 futures = {
@@ -488,8 +555,16 @@ def run_reports(
         raise ReportError("nothing to report: no service-year matches", found=list(only or []))
     check_writable(out_dir)
     t0 = time.perf_counter()
-    release = current_release(settings, jobs=jobs or os.cpu_count() or 1)
-    check_release(release)
+    workers = jobs or os.cpu_count() or 1
+    warm = WarmPool(
+        settings, out_dir, max(1, min(workers, len(planned))), reuse_kernels=not fresh_kernels
+    )
+    try:
+        release = current_release(settings, jobs=workers, before_solve=warm.start)
+        check_release(release)
+    except BaseException:
+        warm.stop()
+        raise
     solve = time.perf_counter() - t0
     _log(
         out_dir,
@@ -507,6 +582,7 @@ def run_reports(
             progress=progress,
             reuse_kernels=not fresh_kernels,
             release_digest=release_digest(release),
+            warm=warm,
         )
         state = load_state(out_dir)
         # The index lists every report ever built into this folder that is still planned on the full data.
@@ -537,6 +613,8 @@ def run_reports(
         raise ReportError(
             f"cannot write the reports ({exc.strerror or exc})", file=exc.filename or out_dir
         ) from None
+    finally:
+        warm.stop()  # only when no batch took the workers
     if echo:
         print(summary)
     else:
