@@ -30,16 +30,18 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import highspy
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from hubspoke import config
 from hubspoke.errors import ReportError
 from hubspoke.privacy.table import Cell, CellId, Table, cell_frame
+
+if TYPE_CHECKING:  # imported where used: a report reading a saved release never needs it
+    from scipy import sparse
 
 #: Dimensions that group services; each service is in exactly one value of each.
 GROUP_DIMS: Final = ("model_variant", "host_setting", "phase")
@@ -325,6 +327,8 @@ class _Model:
     """Counts as variables; relations as sparse rows (lists of (variable, coefficient))."""
 
     def __init__(self, ids: list[CellId], values: np.ndarray, eqs: list, ineqs: list) -> None:
+        from scipy import sparse
+
         self.ids = ids
         self.values = values
         self.free = np.isnan(values)
@@ -836,6 +840,8 @@ class _LpModel:
 
 def _relation_matrix(all_rels: list, n: int) -> sparse.csr_array:
     """Relations (lists of (cell, coefficient)) as the rows of one sparse matrix over ``n`` cells."""
+    from scipy import sparse
+
     rows = np.fromiter((r for r, rel in enumerate(all_rels) for _ in rel), dtype=np.int64)
     cols = np.fromiter((v for rel in all_rels for v, _ in rel), dtype=np.int64)
     data = np.fromiter((c for rel in all_rels for _, c in rel), dtype=float)
@@ -859,6 +865,8 @@ def _rows(
     inequalities; an equation's bounds are both its right-hand side, an inequality's
     ``-inf`` and its right-hand side.
     """
+    from scipy import sparse
+
     rel = np.asarray(relations, dtype=np.int64)
     rel = np.concatenate([rel[rel < n_eq], rel[rel >= n_eq]])
     sub = matrix[rel].tocoo()
