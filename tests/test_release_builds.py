@@ -166,6 +166,9 @@ def test_before_solve_runs_once_between_the_tables_and_the_solve(settings, monke
     again = rel.current_release(settings, before_solve=lambda: order.append("warm"))
     assert order == ["tables", "warm", "solve"]
     assert again.hidden == first.hidden and again.primary == first.primary
+    unknown = next(iter(first.cells)).with_dims(service_id="S99")
+    assert unknown not in again.cells and unknown not in again.hidden and again.is_hidden(unknown)
+    assert rel.release_digest(again) == rel.release_digest(first)
     assert again.equations == first.equations and again.inequalities == first.inequalities
     saved = {k: (c.kind, c.unit, c.dp, c.sources, c.families) for k, c in first.cells.items()}
     assert {

@@ -27,10 +27,11 @@ import multiprocessing
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -536,45 +537,141 @@ def read_release(
             found = ids[key] = CellId.from_key(key)
         return found
 
-    # Columns as Python lists, zipped: iterating the frame's rows was half of a read.
-    texts = frame["text"].tolist()
-    numbers = frame["number"].astype("float64").tolist()
-    values = [
-        t if isinstance(t, str) else (n if kind != "count" or n != n else float(n))
-        for t, n, kind in zip(texts, numbers, frame["kind"].tolist(), strict=True)
-    ]
-    row_ids = [cell_id(k) for k in frame["key"].tolist()]
-    cells = {
-        cid: ReleaseCell(
-            cid, kind, value, unit, int(dp), tuple(map(cell_id, sources)), tuple(families)
-        )
-        for cid, kind, value, unit, dp, sources, families in zip(
-            row_ids,
-            frame["kind"].tolist(),
-            values,
-            frame["unit"].tolist(),
-            frame["dp"].tolist(),
-            frame["sources"].tolist(),
-            frame["families"].tolist(),
-            strict=True,
-        )
-    }
-    hidden = {cid for cid, flag in zip(row_ids, frame["hidden"].tolist(), strict=True) if flag}
-    primary = {cid for cid, flag in zip(row_ids, frame["primary"].tolist(), strict=True) if flag}
-
-    def rels(items: list[dict[str, float]]) -> list[Relation]:
-        return [{cell_id(k): v for k, v in rel.items()} for rel in items]
-
+    columns = {name: frame[name].tolist() for name in SAVED_COLUMNS}
+    columns["number"] = frame["number"].astype("float64").tolist()
+    keys = columns["key"]
     return Release(
-        cells=cells,
-        hidden=frozenset(hidden),
-        primary=frozenset(primary),
-        equations=rels(meta["equations"]),
-        inequalities=rels(meta["inequalities"]),
+        cells=SavedCells(columns, cell_id),
+        hidden=SavedIds(
+            [k for k, flag in zip(keys, columns["hidden"], strict=True) if flag], cell_id
+        ),
+        primary=SavedIds(
+            [k for k, flag in zip(keys, columns["primary"], strict=True) if flag], cell_id
+        ),
+        equations=SavedRelations(meta["equations"], cell_id),
+        inequalities=SavedRelations(meta["inequalities"], cell_id),
         threshold=int(meta["threshold"]),
         symbol=str(meta["symbol"]),
         residual=frozenset(cell_id(k) for k in meta["residual"]),
     )
+
+
+#: The columns of a saved release (one row per cell; see :func:`write_release`).
+SAVED_COLUMNS: Final = (
+    "key",
+    "kind",
+    "text",
+    "unit",
+    "dp",
+    "sources",
+    "families",
+    "hidden",
+    "primary",
+)
+
+
+class SavedCells(Mapping[CellId, ReleaseCell]):
+    """A saved release's cells by id, each parsed the first time it is looked up.
+
+    A report looks up the few hundred cells its tables show: parsing all of them (some
+    30,000 on the default data, with their sources) was most of what reading the release
+    cost each notebook. Iterating parses them all, as reading them eagerly did.
+    """
+
+    def __init__(self, columns: dict[str, list], cell_id: Callable[[str], CellId]) -> None:
+        self._columns = columns
+        self._cell_id = cell_id
+        self._row = {key: row for row, key in enumerate(columns["key"])}
+        self._parsed: dict[int, ReleaseCell] = {}
+
+    def _cell(self, row: int) -> ReleaseCell:
+        found = self._parsed.get(row)
+        if found is None:
+            c = self._columns
+            text = c["text"][row]
+            found = self._parsed[row] = ReleaseCell(
+                self._cell_id(c["key"][row]),
+                c["kind"][row],
+                text if isinstance(text, str) else c["number"][row],
+                c["unit"][row],
+                int(c["dp"][row]),
+                tuple(map(self._cell_id, c["sources"][row])),
+                tuple(c["families"][row]),
+            )
+        return found
+
+    def __getitem__(self, cell_id: CellId) -> ReleaseCell:
+        row = self._row.get(cell_id.key) if isinstance(cell_id, CellId) else None
+        if row is None:
+            raise KeyError(cell_id)
+        return self._cell(row)
+
+    def __contains__(self, cell_id: object) -> bool:
+        return isinstance(cell_id, CellId) and cell_id.key in self._row
+
+    def __iter__(self) -> Iterator[CellId]:
+        return map(self._cell_id, self._columns["key"])
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+_S = TypeVar("_S")
+
+
+class SavedIds(AbstractSet[CellId]):
+    """Ids of a saved release (its hidden or primary cells), parsed only when iterated."""
+
+    def __init__(self, keys: list[str], cell_id: Callable[[str], CellId]) -> None:
+        self._keys = keys
+        self._set = frozenset(keys)
+        self._cell_id = cell_id
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[_S]) -> frozenset[_S]:
+        return frozenset(it)  # what set operations (``&``, ``|``, ``-``) return
+
+    def __contains__(self, cell_id: object) -> bool:
+        return isinstance(cell_id, CellId) and cell_id.key in self._set
+
+    def __iter__(self) -> Iterator[CellId]:
+        return map(self._cell_id, self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class SavedRelations(Sequence[Relation]):
+    """The relations of a saved release, parsed on first use (a report never uses them)."""
+
+    def __init__(self, items: list[dict[str, float]], cell_id: Callable[[str], CellId]) -> None:
+        self._items = items
+        self._cell_id = cell_id
+        self._parsed: list[Relation] | None = None
+
+    def _all(self) -> list[Relation]:
+        if self._parsed is None:
+            self._parsed = [{self._cell_id(k): v for k, v in rel.items()} for rel in self._items]
+        return self._parsed
+
+    @overload
+    def __getitem__(self, index: int) -> Relation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Relation]: ...
+
+    def __getitem__(self, index: int | slice) -> Relation | Sequence[Relation]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return self._all() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def release_digest(release: Release) -> str:

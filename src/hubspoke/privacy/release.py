@@ -29,6 +29,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -80,11 +81,11 @@ class Release:
     hidden counts still pinned when nothing was left to hide (must be empty).
     """
 
-    cells: dict[CellId, ReleaseCell]
-    hidden: frozenset[CellId]
-    primary: frozenset[CellId]
-    equations: list[Relation] = field(default_factory=list)
-    inequalities: list[Relation] = field(default_factory=list)
+    cells: Mapping[CellId, ReleaseCell]
+    hidden: AbstractSet[CellId]
+    primary: AbstractSet[CellId]
+    equations: Sequence[Relation] = field(default_factory=list)
+    inequalities: Sequence[Relation] = field(default_factory=list)
     threshold: int = config.SUPPRESSION_THRESHOLD
     symbol: str = config.SUPPRESSION_SYMBOL
     residual: frozenset[CellId] = frozenset()
