@@ -867,3 +867,38 @@ def test_service_fingerprint_is_the_digest_of_a_filtered_read(synthetic_processe
 
     for service_id in ("S01", "S07", "S16", "S99"):
         assert data_fingerprint(synthetic_processed, service_id=service_id) == filtered(service_id)
+
+
+def test_the_longest_reports_start_first():
+    """Reports start longest first (last run's time, else the average of their notebook,
+    else reports over every service before per-service ones), so no worker ends alone."""
+    from hubspoke.report.run import longest_first
+
+    service = [
+        Job(
+            "service_report",
+            f"s{i}",
+            {"service_id": f"S0{i}", "year": 2014},
+            scope_service=f"S0{i}",
+        )
+        for i in (1, 2, 3)
+    ]
+    everyone = [Job("programme_summary", "p"), Job("cross_site", "c", {"year": "all"})]
+    to_run = [(job, "hash") for job in [everyone[0], *service, everyone[1]]]
+    first_run = [job.stem for job, _ in longest_first(to_run, {})]
+    assert first_run == ["programme_summary", "cross_site_all", *[j.stem for j in service]]
+    state = {
+        service[1].stem: {"status": "ok", "seconds": 4.0, "notebook": "service_report"},
+        service[2].stem: {"status": "ok", "seconds": 2.0, "notebook": "service_report"},
+        "cross_site_2014": {"status": "ok", "seconds": 3.5, "notebook": "cross_site"},
+        "programme_summary": {"status": "failed", "seconds": 9.0, "notebook": "programme_summary"},
+    }
+    again = [job.stem for job, _ in longest_first(to_run, state)]
+    assert again == [
+        service[1].stem,  # 4.0 s last time
+        "cross_site_all",  # never built: its notebook's average, 3.5 s
+        service[0].stem,  # never built: the service reports' average, 3.0 s
+        service[2].stem,  # 2.0 s
+        "programme_summary",  # failed last time: no time known
+    ]
+    assert sorted(longest_first(to_run, state), key=to_run.index) == to_run

@@ -37,7 +37,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from multiprocessing.util import Finalize
@@ -427,6 +427,36 @@ def _save_state(out_dir: Path, state: dict[str, dict], results: Iterable[JobResu
     write_atomic(_state_path(out_dir), json.dumps(state, indent=1, sort_keys=True))
 
 
+def longest_first(
+    to_run: Sequence[tuple[Job, str]], state: dict[str, dict]
+) -> list[tuple[Job, str]]:
+    """The jobs in the order to start them: the longest first, so the batch does not end
+    with one worker busy on a long report while the others wait.
+
+    A report's length is what it took last time (``state``); one never built takes
+    what reports of its notebook took on average, and without any, reports over every
+    service (cross-site, realist, programme) go before the per-service ones. The order
+    only changes when each report starts: every report is the same.
+    """
+    built = {
+        stem: result
+        for stem, result in state.items()
+        if result.get("status") == "ok" and result.get("seconds")
+    }
+    took = {stem: float(result["seconds"]) for stem, result in built.items()}
+    by_notebook: dict[str, list[float]] = {}
+    for stem, result in built.items():
+        by_notebook.setdefault(str(result.get("notebook")), []).append(took[stem])
+
+    def expected(item: tuple[Job, str]) -> tuple[float, bool]:
+        job = item[0]
+        known = by_notebook.get(job.notebook)
+        guess = took.get(job.stem, sum(known) / len(known) if known else 0.0)
+        return -guess, job.scope_service is not None
+
+    return sorted(to_run, key=expected)
+
+
 def run_batch(
     jobs: Sequence[Job],
     *,
@@ -502,7 +532,7 @@ def run_batch(
             try:
                 futures = {
                     pool.submit(_run_in_worker, job, str(notebooks_dir), str(out_dir), h): job
-                    for job, h in to_run
+                    for job, h in longest_first(to_run, state)
                 }
                 for future in as_completed(futures):
                     job = futures[future]
@@ -574,6 +604,12 @@ def run_reports(
         ],
     )
     try:
+        # The open data depend on the release alone: written beside the workers' reports.
+        side = ThreadPoolExecutor(max_workers=1)
+        open_data = side.submit(
+            write_release_open_data, out_dir / "funder" / "data", settings=settings
+        )
+        side.shutdown(wait=False)
         results = run_batch(
             planned,
             settings=settings,
@@ -592,7 +628,7 @@ def run_reports(
         data_ver = data_version(settings.processed_dir)
         write_atomic(out_dir / "index.html", index_html(listed, built=built_at, data_ver=data_ver))
         # The funder folder is shared as it is: its open data and its own index (no analyst links).
-        data_files = write_release_open_data(out_dir / "funder" / "data", settings=settings)
+        data_files = open_data.result()
         write_funder_index(
             listed,
             out_dir / "funder",
