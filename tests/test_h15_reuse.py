@@ -28,6 +28,44 @@ def tables(synthetic_processed) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- model fits
+def test_model_reports_are_the_fits_with_their_diagnostics_and_need_no_statsmodels(
+    tables, tmp_path
+) -> None:
+    """The report reads the models from beside the release: the same results and
+    diagnostics as fitting them, in plain data a kernel unpickles without statsmodels."""
+    import pickle
+    import subprocess
+    import sys
+
+    reports = cs.model_reports(tables, year="all")
+    fits = cs.cross_site_models(tables, year="all")
+    assert list(reports) == list(fits)
+    for name, fit in fits.items():
+        report = reports[name]
+        assert (report.result.ok, report.result.note, report.result.reading) == (
+            fit.ok,
+            fit.note,
+            fit.reading,
+        )
+        pd.testing.assert_frame_equal(report.result.table, fit.table)
+        assert "fit" not in report.result.details
+        expected = cs.model_diagnostics(fit)
+        assert report.diagnostics.keys() == expected.keys()
+        assert report.diagnostics["summary"] == expected["summary"]
+        pd.testing.assert_frame_equal(
+            report.diagnostics["residuals_by_service"], expected["residuals_by_service"]
+        )
+    assert any(r.result.ok for r in reports.values()), "no model was fitted on the default data"
+    saved = tmp_path / "models.pickle"
+    saved.write_bytes(pickle.dumps(reports))
+    code = (
+        f"import pickle, sys; pickle.loads(open({str(saved)!r}, 'rb').read()); "
+        "print(sorted(m for m in ('statsmodels', 'scipy.stats') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_models_are_fitted_once_per_frames_and_each_caller_gets_a_copy(tables) -> None:
     first = cs.cross_site_models(tables, year="all")
     first["risk_reduction"].table.loc[:, "estimate"] = -1.0  # a caller changing its copy

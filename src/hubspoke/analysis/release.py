@@ -39,7 +39,7 @@ import pandas as pd
 from hubspoke import __version__, load
 from hubspoke.analysis.context import service_context_rows, service_context_table
 from hubspoke.analysis.cross_site.summary import service_context
-from hubspoke.analysis.cross_site.tables import cross_site_tables
+from hubspoke.analysis.cross_site.tables import cross_site_tables, model_reports
 from hubspoke.analysis.outcomes import indicators
 from hubspoke.analysis.programme import programme_summary_tables
 from hubspoke.analysis.realist.tables import (
@@ -140,7 +140,10 @@ def part_builds(
             _build(service_evidence_tables, tables, **where),
         ]
     if kind == "cross_site":
-        return [_build(cross_site_tables, tables, year=part[1], service_years=indicator_table)]
+        return [
+            _build(cross_site_tables, tables, year=part[1], service_years=indicator_table),
+            _build(model_reports, tables, year=part[1]),
+        ]
     if kind == "realist":  # every year choice at once (they share their quote checks)
         every = realist_tables(tables, service_years=indicator_table)
         choices = dict.fromkeys(name.split("/", 1)[0] for name in every)
@@ -164,11 +167,17 @@ def part_builds(
 
 
 def built_tables(builds: Iterable[Build]) -> list[Table]:
-    """The funder tables of ``builds``, in order."""
+    """The funder tables of ``builds``, in order.
+
+    Only tables go into the release: a build may keep something else a report reads
+    (the cross-site models with their diagnostics, :func:`model_reports`), which holds
+    no cell of its own (its numbers are in the cross-site tables).
+    """
     return [
-        table
+        item
         for _, result in builds
-        for table in (result.values() if isinstance(result, Mapping) else result)
+        for item in (result.values() if isinstance(result, Mapping) else result)
+        if isinstance(item, Table)
     ]
 
 

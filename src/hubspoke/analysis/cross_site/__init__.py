@@ -39,6 +39,7 @@ from hubspoke.analysis.cross_site.models import (
     MIN_RISK_MODEL_OBS,
     MODEL_COLUMNS,
     OVERDISPERSION_RATIO,
+    ModelReport,
     ModelResult,
     latent_icc,
     model_diagnostics,
@@ -58,6 +59,7 @@ from hubspoke.analysis.cross_site.summary import (
 from hubspoke.analysis.cross_site.tables import (
     cross_site_models,
     cross_site_tables,
+    model_reports,
     service_counts,
     time_period,
 )
@@ -71,6 +73,8 @@ __all__ = [
     "format_ratio",
     "latent_icc",
     "model_diagnostics",
+    "model_reports",
+    "ModelReport",
     "risk_reduction_mixed_model",
     "FUNNEL_LEVELS",
     "GROUPINGS",

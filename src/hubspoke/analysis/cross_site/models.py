@@ -33,7 +33,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -1346,3 +1346,22 @@ def model_diagnostics(result: ModelResult) -> dict[str, object]:
         if len(by_service)
         else None,
     }
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """A fitted model as the cross-site report shows it: the result and its diagnostics.
+
+    Plain data (``result`` without the fit's own statsmodels objects, ``diagnostics`` from
+    :func:`model_diagnostics`), so a report reads it from beside the release without
+    importing statsmodels: fitting the models is part of building the release.
+    """
+
+    result: ModelResult
+    diagnostics: dict[str, object]
+
+    @classmethod
+    def of(cls, result: ModelResult) -> ModelReport:
+        """The report of one fitted model (its diagnostics computed now)."""
+        details = {k: v for k, v in result.details.items() if k != "fit"}
+        return cls(replace(result, details=details), model_diagnostics(result))

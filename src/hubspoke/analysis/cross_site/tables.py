@@ -35,6 +35,7 @@ from hubspoke.analysis.cross_site.groups import (
 from hubspoke.analysis.cross_site.indicator_tables import indicator_tables
 from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.analysis.cross_site.models import (
+    ModelReport,
     ModelResult,
     referral_model,
     risk_reduction_mixed_model,
@@ -410,6 +411,16 @@ def cross_site_models(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[
         },
     )
     return {name: _fresh(result) for name, result in fits.items()}
+
+
+def model_reports(tables: Mapping[str, pd.DataFrame], *, year: str) -> dict[str, ModelReport]:
+    """:func:`cross_site_models` as the report shows them: each result with its diagnostics.
+
+    The release builds them with the cross-site tables, so the report reads them
+    (:func:`hubspoke.analysis.release.report_tables`) instead of fitting the models again;
+    an analyst who wants the fits themselves calls :func:`cross_site_models`.
+    """
+    return {name: ModelReport.of(m) for name, m in cross_site_models(tables, year=year).items()}
 
 
 def cross_site_tables(
