@@ -24,11 +24,20 @@ import batch_vs_plain  # noqa: E402
 import clean_scale  # noqa: E402
 import incremental  # noqa: E402
 import notebook_load  # noqa: E402
-from _common import Result  # noqa: E402
+from _common import ROOT, Result  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 PACKAGES = ("pandas", "pyarrow", "papermill", "nbconvert", "jupyter_client", "ipykernel", "numpy")
 BENCHMARKS = ("batch_vs_plain", "incremental", "clean_scale", "notebook_load")
+
+
+def _interpreter() -> str:
+    """The interpreter running the benchmarks, relative to the project when inside it."""
+    path = Path(sys.executable)
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _cpu_model() -> str:
@@ -67,7 +76,7 @@ def machine() -> list[str]:
         f"CPU: {_cpu_model()}, {os.cpu_count()} cores",
         f"Memory: {_memory_gib():.1f} GiB",
         f"OS: {platform.platform()}",
-        f"Python: {platform.python_version()} ({sys.executable})",
+        f"Python: {platform.python_version()} ({_interpreter()})",
         f"Packages: {', '.join(versions)}",
         f"Load average when the results were written (1, 5, 15 min): {load}",
     ]
