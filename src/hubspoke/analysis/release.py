@@ -546,6 +546,10 @@ def read_release(
             found = ids[key] = CellId.from_key(key)
         return found
 
+    if not len(frame):  # a release of no cells is saved without columns
+        frame = pd.DataFrame({name: [] for name in (*SAVED_COLUMNS, "number")})
+    if not set(SAVED_COLUMNS).union({"number"}) <= set(frame.columns):
+        return None  # not a release this version wrote: built again
     columns = {name: frame[name].tolist() for name in SAVED_COLUMNS}
     columns["number"] = frame["number"].astype("float64").tolist()
     keys = columns["key"]
