@@ -182,7 +182,7 @@ def test_before_solve_runs_once_between_the_tables_and_the_solve(settings, monke
 
 def test_a_release_of_no_cells_reads_back_and_a_foreign_file_is_built_again(tmp_path):
     """A release with no cells is saved without columns and reads back empty; a file
-    missing a column of the saved release is not this version's: read as absent."""
+    missing a column of the saved release, or not parquet at all, reads as absent."""
     from hubspoke.privacy.release import Release
 
     path = tmp_path / "release.parquet"
@@ -190,4 +190,6 @@ def test_a_release_of_no_cells_reads_back_and_a_foreign_file_is_built_again(tmp_
     empty = rel.read_release(path, stamp="S")
     assert empty == Release.empty() and not empty.cells and not list(empty.equations)
     pd.DataFrame({"key": ["young_people"], "kind": ["count"]}).to_parquet(path)
+    assert rel.read_release(path, stamp="S") is None
+    path.write_bytes(b"not a parquet file")
     assert rel.read_release(path, stamp="S") is None

@@ -535,7 +535,10 @@ def read_release(
         return None
     if stamp is not None and meta.get("stamp") != stamp:
         return None
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError):  # not a parquet file (pyarrow's ArrowInvalid is a ValueError)
+        return None  # built again, as for a stamp that does not match
     # Each key is parsed once: a cell's key recurs as other cells' sources and in the
     # relations (three times in all on the default data; parsing each was most of a read).
     ids: dict[str, CellId] = {}

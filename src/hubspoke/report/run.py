@@ -524,10 +524,7 @@ def run_batch(
         started_pool = warm.take(workers if to_run else 0) if warm is not None else None
         if to_run:
             pool = started_pool or _start_pool(
-                settings.with_paths(notebooks_dir=notebooks_dir),
-                out_dir,
-                workers,
-                reuse_kernels=reuse_kernels,
+                settings, out_dir, workers, reuse_kernels=reuse_kernels
             )
             try:
                 futures = {
