@@ -13,6 +13,7 @@ import hubspoke.clean.qualitative as qualitative
 import hubspoke.privacy.pseudonym as pseudonym_module
 from hubspoke.clean.base import CleanerResult
 from hubspoke.clean.harmonise import reason_categories
+from hubspoke.clean.quarantine import keep_rows
 from hubspoke.clean.run import clean_all
 from hubspoke.errors import SchemaError
 from hubspoke.io.tabular import build_sheet, decode_bytes, decode_text, read_csv_table, rows_table
@@ -347,3 +348,29 @@ def test_the_tuned_values_are_accepted_by_this_allocator():
         pytest.skip("not glibc")
     with memory.kept_heap() as tuned:
         assert tuned
+
+
+def test_rows_kept_by_a_mask_are_the_rows_loc_keeps() -> None:
+    """keep_rows filters each column by the mask: the same rows, values, dtypes and index as loc."""
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["S01", None, "S03", "S04", "S05"], dtype="str"),
+            "note": pd.array(["a", "b", None, "d", "e"], dtype="string[pyarrow]"),
+            "n": np.arange(5, dtype=np.int64),
+            "maybe": pd.array([1, None, 3, 4, None], dtype="Int64"),
+            "band": pd.Categorical(["10-13", "14-15", "10-13", "16-17", "14-15"]),
+            "when": pd.to_datetime(["2014-01-02", None, "2015-03-04", "2016-05-06", "2014-07-08"]),
+        },
+        index=pd.Index([10, 11, 12, 13, 14]),
+    )
+    keep = np.array([True, False, True, False, True])
+    kept = keep_rows(frame, keep)
+    pd.testing.assert_frame_equal(kept, frame.loc[keep])
+    assert list(kept.index) == [10, 12, 14]
+    assert kept["note"].isna().tolist() == [False, True, False]
+
+
+def test_a_frame_with_a_repeated_column_name_keeps_its_rows_as_loc_does() -> None:
+    frame = pd.DataFrame([[1, "a"], [2, "b"], [3, "c"]], columns=["x", "x"])
+    keep = np.array([False, True, True])
+    pd.testing.assert_frame_equal(keep_rows(frame, keep), frame.loc[keep])

@@ -193,3 +193,29 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_what_outlives_a_reset_is_left_out_of_later_collections() -> None:
+    """reset_kernel freezes what survives its collection (imports, caches a report left), so
+    the next reset's collection goes over what the next report made only."""
+    import gc
+
+    from hubspoke.report.kernels import reset_kernel
+
+    class Shell:
+        resets: list[bool] = []
+
+        def reset(self, new_session: bool) -> None:
+            self.resets.append(new_session)
+
+    survivor = {"cache a report left": [1, 2, 3]}
+    shell = Shell()
+    frozen = gc.get_freeze_count()
+    try:
+        reset_kernel(shell, os.getcwd())
+        assert shell.resets == [True]
+        assert gc.get_freeze_count() > frozen
+        assert not any(o is survivor for o in gc.get_objects())
+    finally:
+        if not frozen:
+            gc.unfreeze()

@@ -358,6 +358,16 @@ def test_analyst_html_export_keeps_code_but_not_the_injected_parameters():
     assert "service_id = " not in page and "REMOVED-MARKDOWN" not in page
 
 
+@pytest.mark.parametrize("audience", ["funder", "analyst"])
+def test_an_invalid_notebook_is_still_refused_by_the_export(audience):
+    """The export checks the notebook once, after all its steps (not after each): still checked."""
+    nb = executed_notebook()
+    shown = {"output_type": "display_data", "metadata": {"tags": [FUNDER_TAG]}}  # lacks "data"
+    nb.cells[3].outputs.append(nbformat.from_dict(shown))
+    with pytest.raises(nbformat.ValidationError):
+        export_html(nb, audience=audience, title="t")
+
+
 @lru_cache(maxsize=32)
 def soup_of_text(text: str) -> BeautifulSoup:
     """Parsed HTML (cached: several tests read the same pages; never modify the result)."""

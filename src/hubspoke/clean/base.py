@@ -23,6 +23,7 @@ from hubspoke.clean.quarantine import (
     check_rows,
     concat_quarantine,
     duplicate_mask,
+    keep_rows,
     merged_counts,
     problem_check,
     reason_where,
@@ -219,7 +220,7 @@ def clean_frame(frame: pd.DataFrame, table: rs.RawTable, columns: list[str]) -> 
     failed, check_q = check_rows(parsed, checks, table=name, raw=frame, alive=alive)
     keep = alive & ~failed
     clean = parsed.drop(columns=[c for c in parsed.columns if c.startswith("_problem.")])
-    clean = clean if keep.all() else clean.take(np.flatnonzero(keep))
+    clean = clean if keep.all() else keep_rows(clean, keep)
     return SheetResult(clean, concat_quarantine([skip_q, check_q]), merged_counts(frame, dup))
 
 

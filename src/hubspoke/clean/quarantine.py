@@ -414,8 +414,26 @@ def split_rows(
     See :func:`check_rows` for ``raw`` and the order of checks.
     """
     failed, quarantine = check_rows(frame, checks, table=table, raw=raw)
-    clean = frame.loc[~failed] if failed.any() else frame
+    clean = keep_rows(frame, ~failed) if failed.any() else frame
     return Split(clean, quarantine)
+
+
+def keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``keep`` is true: what ``frame.loc[keep]`` gives.
+
+    Each column is indexed with the mask itself: pyarrow text is then filtered (one
+    pass over it) instead of gathered by positions, as ``loc`` and ``take`` do; for a
+    million cases that was 0.6-1.4 s, now about 0.2 s.
+    """
+    keep = np.asarray(keep, dtype=bool)
+    if not frame.columns.is_unique:  # a dict of columns cannot hold them: as loc does
+        return frame.loc[keep]
+    return pd.DataFrame(
+        {name: column.array[keep] for name, column in frame.items()},
+        index=frame.index[keep],
+        columns=frame.columns,
+        copy=False,
+    )
 
 
 def concat_quarantine(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -583,7 +601,7 @@ def merge_duplicates(
     dup = duplicate_mask(frame, columns)
     if not dup.any():
         return frame, {}
-    return frame.loc[~dup], merged_counts(frame, dup)
+    return keep_rows(frame, ~dup), merged_counts(frame, dup)
 
 
 # ---------------------------------------------------------------------------

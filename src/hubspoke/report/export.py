@@ -106,6 +106,9 @@ def _exporter(*, exclude_input: bool, embed_images: bool):
         exclude_input_prompt=exclude_input,
         exclude_output_prompt=True,
         embed_images=embed_images,
+        # The notebook is checked once, after every preprocessor, not after each one
+        # (nbformat.reads already checked it; the checks took a third of each export).
+        optimistic_validation=True,
     )
     return exporter
 
