@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     ROOT,
     Result,
+    compile_package,
     default_data,
     median,
     remove_scratch,
@@ -291,6 +292,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
+    compile_package()
     print("== batch vs plain")
     measure(args.repeats, args.subset, args.skip_plain, args.skip_fresh)
     return 0

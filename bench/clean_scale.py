@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Result,
+    compile_package,
     ensure_raw,
     gib,
     hubspoke_env,
@@ -286,6 +287,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
+    compile_package()
     print("== clean scale")
     measure(args.scales, args.repeats)
     return 0

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Result,
+    compile_package,
     default_data,
     ensure_clean,
     hubspoke_env,
@@ -227,6 +228,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
+    compile_package()
     print("== incremental")
     measure(args.repeats, args.only)
     return 0

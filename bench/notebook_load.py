@@ -25,7 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Result, default_data, hubspoke_env, median, spread  # noqa: E402
+from _common import (  # noqa: E402
+    Result,
+    compile_package,
+    default_data,
+    hubspoke_env,
+    median,
+    spread,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -150,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
+    compile_package()
     print("== notebook load")
     measure(args.repeats, args.scale_data)
     return 0

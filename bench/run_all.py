@@ -24,7 +24,7 @@ import batch_vs_plain  # noqa: E402
 import clean_scale  # noqa: E402
 import incremental  # noqa: E402
 import notebook_load  # noqa: E402
-from _common import ROOT, Result  # noqa: E402
+from _common import ROOT, Result, compile_package  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 PACKAGES = ("pandas", "pyarrow", "papermill", "nbconvert", "jupyter_client", "ipykernel", "numpy")
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parser().parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
+    compile_package()
     results = run_benchmarks(args.only, args.quick, repeats, args.scales)
     if not args.no_write:
         shown = [a for a in (argv if argv is not None else sys.argv[1:]) if a != args.note]
