@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 ## The main job: raw synthetic data (only if data/raw holds none), cleaning, reports.
 ## The package is byte-compiled first, as pip compiles every package it installs: the editable
 ## install does not, and where PYTHONDONTWRITEBYTECODE is set nothing caches the bytecode, so
-## each process (workers, kernels) would compile the package's modules again (about 0.5 s).
+## each process (workers, kernels) would compile the package's modules again (0.1-0.2 s each).
 report: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/hubspoke synth --if-empty

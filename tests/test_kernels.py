@@ -219,3 +219,32 @@ def test_what_outlives_a_reset_is_left_out_of_later_collections() -> None:
     finally:
         if not frozen:
             gc.unfreeze()
+
+
+def test_a_figure_left_open_is_closed_and_collected_not_frozen() -> None:
+    """A figure a report left open is closed at the reset and collected before the freeze."""
+    import gc
+    import weakref
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from hubspoke.report.kernels import reset_kernel
+
+    class Shell:
+        def reset(self, new_session: bool) -> None:
+            pass
+
+    fig = plt.figure()
+    left_open = weakref.ref(fig)
+    del fig
+    frozen = gc.get_freeze_count()
+    try:
+        reset_kernel(Shell(), os.getcwd())
+        assert plt.get_fignums() == []
+        assert left_open() is None
+    finally:
+        if not frozen:
+            gc.unfreeze()
