@@ -458,3 +458,38 @@ def test_alt_text_reads_as_english() -> None:
     for text in texts:
         assert not ONE_PLURAL.search(text), text
         assert not re.search(r"\b(\w+(?: \w+){1,3}) \1\b", text), f"a doubled phrase: {text}"
+
+
+def test_funnel_points_are_worked_out_once_per_table_and_release(monkeypatch) -> None:
+    # A funnel's chart, alt text, caption and the notebook each ask for its points:
+    # the same table through the same release is computed once; another release, or
+    # another table with equal numbers, is computed afresh; a caller's change to what
+    # it was given never reaches the next caller.
+    table = funnel({"S01": (50, 100), "S02": (3, 10), "S03": (30, 60)})
+    calls: list[Table] = []
+    compute = pc._funnel_points
+
+    def counted(t: Table, **kwargs: object) -> pd.DataFrame:
+        calls.append(t)
+        return compute(t, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pc, "_funnel_points", counted)
+    release = released(table)
+    first = pc.funnel_points(table, release=release)
+    shown = list(first["service_id"])
+    assert "S01" in shown and "S02" not in shown, "S02 (3 of 10) is hidden"
+    first.loc[0, "service_id"] = "changed by a caller"
+    closed(pc.funnel_plot(table, release=release))
+    pc.funnel_alt(table, release=release)
+    again = pc.funnel_points(table, release=release)
+    assert list(again["service_id"]) == shown
+    assert len(calls) == 1
+    nothing_hidden = Release(
+        cells=release.cells, hidden=frozenset(), primary=frozenset(), threshold=5, symbol="c"
+    )
+    assert list(pc.funnel_points(table, release=nothing_hidden)["service_id"]) == [
+        "S01", "S02", "S03"
+    ]  # fmt: skip
+    twin = funnel({"S01": (50, 100), "S02": (3, 10), "S03": (30, 60)})
+    pc.funnel_points(twin, release=release)
+    assert len(calls) == 3

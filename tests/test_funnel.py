@@ -11,6 +11,8 @@ session's synthetic data.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -412,3 +414,45 @@ def test_indicator_tables_agree_with_every_funder_table(synthetic_processed) -> 
     indicators = {cid.indicator for cid in shared}
     assert {"young_people", "risk_assessed", "planned_endings"} <= indicators
     assert any(cid.get("time_period") == "2014-2016" for cid in shared)
+
+
+# --------------------------------------------------------------------------- without scipy.stats
+@pytest.mark.parametrize("p", [0.01, 0.05, 0.2, 1 / 3, 0.5, 0.77, 0.95, 0.999])
+def test_binomial_quantiles_and_cdf_match_scipy_stats(p: float) -> None:
+    n = np.arange(1, 3001, dtype=float)
+    # The limits' tail probabilities. (At a q the CDF meets exactly, as 0.5 for p = 0.5
+    # and odd n, scipy's binom.ppf returns one more than its documented convention.)
+    for q in (0.001, 0.025, 0.975, 0.999):
+        r = fn.binomial_quantile(q, n, p)
+        np.testing.assert_array_equal(r, stats.binom.ppf(q, n, p))
+        for k in (r - 1, r, r + 1):
+            np.testing.assert_allclose(
+                fn.binomial_cdf(k, n, p), stats.binom.cdf(k, n, p), rtol=1e-12, atol=1e-14
+            )
+
+
+@pytest.mark.parametrize("q", [0.001, 0.025, 0.975, 0.999])
+def test_poisson_quantiles_and_cdf_match_scipy_stats(q: float) -> None:
+    mu = np.concatenate([np.linspace(0.01, 5, 300), np.linspace(5, 3000, 700)])
+    r = fn.poisson_quantile(q, mu)
+    np.testing.assert_array_equal(r, stats.poisson.ppf(q, mu))
+    for k in (r - 1, r):
+        np.testing.assert_array_equal(fn.poisson_cdf(k, mu), stats.poisson.cdf(k, mu))
+
+
+def test_drawing_a_funnel_needs_no_scipy_stats() -> None:
+    # scipy.stats takes about half a second to import: the cross-site notebook's funnel
+    # limits and dispersion checks are computed without it.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from hubspoke.analysis.cross_site import funnel\n"
+        "d = funnel.overdispersion([40, 55, 30, 25, 70], [100, 100, 60, 50, 90], target=0.45,"
+        " kind='proportion')\n"
+        "funnel.funnel_limits(np.arange(1, 200), p0=0.45, dispersion=d)\n"
+        "funnel.rate_limits(np.linspace(1e3, 1e5, 50), rate0=0.002)\n"
+        "funnel.funnel_limits(np.arange(1, 200), p0=0.45, method='normal')\n"
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

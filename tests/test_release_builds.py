@@ -116,14 +116,22 @@ def test_the_release_keeps_every_part_as_the_builders_return_it(tables):
     where = {"service_id": service[1], "year": int(service[2])}
     _same_tables(builds[rel.build_key(service_tables, where)], service_tables(tables, **where))
     realist = dict(rel.part_builds(tables, ("realist",)))
-    from hubspoke.analysis.realist.tables import realist_tables
+    from hubspoke.analysis.realist.quotes import service_quotes
+    from hubspoke.analysis.realist.tables import for_whom_table, realist_tables
 
     _same_tables(
         realist[rel.build_key(realist_tables, {"year": "all"})],
         realist_tables(tables, year="all"),
     )
+    # kept for the notebooks beside the funder tables, never in the release: a service
+    # report's quotes (text) and the synthesis's "for whom" table (evaluation team only)
+    quotes = builds.pop(rel.build_key(service_quotes, where))
+    assert quotes == service_quotes(tables, **where) and isinstance(quotes, str)
+    for_whom = realist.pop(rel.build_key(for_whom_table, {}))
+    assert isinstance(for_whom, pd.DataFrame) and len(for_whom)
     flat = rel.part_tables(tables, ("realist",))
     assert len(flat) == sum(len(r) for r in realist.values())
+    assert len(rel.part_tables(tables, service)) == sum(len(r) for r in builds.values())
 
 
 @pytest.mark.slow

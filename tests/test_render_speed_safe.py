@@ -9,6 +9,7 @@ same dtypes and the same refusals as before. All data here is synthetic.
 from __future__ import annotations
 
 import base64
+import io
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from PIL import Image
 from hubspoke.config import get_settings
 from hubspoke.errors import ParameterError, ReportError
 from hubspoke.present import display
-from hubspoke.present.plotting import apply_style, save_figure
+from hubspoke.present.plotting import apply_style, base, save_figure
 from hubspoke.present.views import view
 from hubspoke.privacy.release import gather, protect
 from hubspoke.privacy.table import Count, Derived, Table
@@ -95,6 +96,52 @@ def test_a_saved_figure_is_closed_and_its_svg_repeats_byte_for_byte(tmp_path: Pa
         assert saved.png_data == saved.png.read_bytes()
         svgs.append(saved.svg.read_bytes())
     assert svgs[0] == svgs[1]
+
+
+def _chart_on_its_canvas(*, layout: str | None = None) -> plt.Figure:
+    """A synthetic chart whose labels all fit on its canvas (the PNG is cut from one draw)."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.0, 3.0), layout=layout)
+    ax.plot([2014, 2015, 2016], [31, 44, 40], marker="o", label="Synthetic service")
+    ax.set_title("Synthetic young people by year")
+    ax.set_ylabel("Young people")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _as_savefig_saves(fig: plt.Figure, area) -> np.ndarray:
+    """The PNG ``savefig`` writes for ``area`` (inches): the reference for a cut PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches=area, metadata={"Software": None})
+    with Image.open(buffer) as image:
+        return np.asarray(image.convert("RGBA")).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("chart", "cut"),
+    [(_chart_on_its_canvas, True), (_chart_with_a_note_below, False)],
+    ids=["on its canvas: cut from one draw", "past its canvas: saved again"],
+)
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout) -> None:
+    fig = chart(layout=layout)
+    try:
+        drawn = []
+        real_savefig = fig.savefig
+        fig.savefig = lambda *a, **k: drawn.append(k) or real_savefig(*a, **k)  # type: ignore[method-assign]
+        data, area = base._png_once(fig)
+        assert len(drawn) == (0 if cut else 1), "cut from the one draw, or saved with the area"
+        with Image.open(io.BytesIO(data)) as image:
+            png = np.asarray(image.convert("RGBA")).astype(int)
+            assert image.info.get("dpi", (0, 0))[0] == pytest.approx(DPI, abs=0.1)
+            assert "Software" not in image.info
+        reference = _as_savefig_saves(fig, area)
+        assert png.shape == reference.shape, "the same area, to the pixel"
+        # the same picture, up to where antialiasing falls within a pixel
+        assert np.abs(png - reference).mean() < 4
+        assert (png[0, :, :3] == 255).all() and (png[:, 0, :3] == 255).all(), "the pad is white"
+    finally:
+        plt.close(fig)
 
 
 # --------------------------------------------------------------------------- table views

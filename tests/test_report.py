@@ -682,7 +682,11 @@ def test_rerun_with_no_change_rebuilds_nothing_and_is_quick(
     jobs = planned_subset(synthetic_processed)
     started = time.perf_counter()
     code = run_reports(
-        out=out, only=list(REPORT_SUBSET), jobs=2, settings=built_reports.settings, progress=False
+        out=out,
+        only=list(REPORT_SUBSET),
+        jobs=2,
+        settings=built_reports.settings.with_paths(reports_dir=out),
+        progress=False,
     )
     seconds = time.perf_counter() - started
     assert code == 0
@@ -701,8 +705,10 @@ def test_rerun_after_one_service_changes_rebuilds_only_its_reports_and_cross_sit
     shutil.copytree(built_reports.out, out)
     shutil.copytree(synthetic_processed, processed)
     rewrite_contacts_of_one_row(processed, "S01")
+    # its own reports folder: the release of the changed data must not replace the one
+    # the shared batch run (built_reports) keeps for later tests
     settings = built_reports.settings.with_paths(
-        processed_dir=processed, figures_dir=tmp_path / "figures"
+        processed_dir=processed, reports_dir=out, figures_dir=tmp_path / "figures"
     )
     only = [
         "service_report_S01_2014",

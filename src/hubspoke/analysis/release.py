@@ -42,8 +42,10 @@ from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables, model_reports
 from hubspoke.analysis.outcomes import indicators
 from hubspoke.analysis.programme import programme_summary_tables
+from hubspoke.analysis.realist.quotes import service_quotes
 from hubspoke.analysis.realist.tables import (
     coding_quality_tables,
+    for_whom_table,
     local_context_tables,
     realist_tables,
     service_evidence_tables,
@@ -138,6 +140,7 @@ def part_builds(
         return [
             _build(service_tables, tables, **where, indicator_table=indicator_table),
             _build(service_evidence_tables, tables, **where),
+            _build(service_quotes, tables, **where),  # text a report reads (no cell)
         ]
     if kind == "cross_site":
         return [
@@ -148,11 +151,14 @@ def part_builds(
         every = realist_tables(tables, service_years=indicator_table)
         choices = dict.fromkeys(name.split("/", 1)[0] for name in every)
         return [
-            (
-                build_key(realist_tables, {"year": choice}),
-                {n.split("/", 1)[1]: t for n, t in every.items() if n.startswith(f"{choice}/")},
-            )
-            for choice in choices
+            *(
+                (
+                    build_key(realist_tables, {"year": choice}),
+                    {n.split("/", 1)[1]: t for n, t in every.items() if n.startswith(f"{choice}/")},
+                )
+                for choice in choices
+            ),
+            _build(for_whom_table, tables),  # the evaluation team's table (no funder cell)
         ]
     if kind == "service_context":  # each service report's local context (a list)
         return [(build_key(service_context_tables, {}), list(service_context_tables(tables)))]
@@ -170,13 +176,20 @@ def built_tables(builds: Iterable[Build]) -> list[Table]:
     """The funder tables of ``builds``, in order.
 
     Only tables go into the release: a build may keep something else a report reads
-    (the cross-site models with their diagnostics, :func:`model_reports`), which holds
-    no cell of its own (its numbers are in the cross-site tables).
+    (the cross-site models with their diagnostics, :func:`model_reports`, whose numbers
+    are in the cross-site tables; a service report's quotes; the evaluation team's "for
+    whom" table), which holds no cell of its own.
     """
     return [
         item
         for _, result in builds
-        for item in (result.values() if isinstance(result, Mapping) else result)
+        for item in (
+            result.values()
+            if isinstance(result, Mapping)
+            else result
+            if isinstance(result, list | tuple)
+            else ()
+        )
         if isinstance(item, Table)
     ]
 

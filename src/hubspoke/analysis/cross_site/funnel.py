@@ -232,7 +232,7 @@ def overdispersion(
     for such differences; Spiegelhalter (2005b) prefers random effects when services
     differ in size, as these do (a few to over a hundred young people).
     """
-    from scipy import stats
+    from scipy import special
 
     _check_kind(kind)
     if method not in OVERDISPERSION_METHODS:
@@ -256,7 +256,7 @@ def overdispersion(
     w = n / g
     spread = w.sum() - (w**2).sum() / w.sum()
     tau2 = float(max(0.0, (statistic - df) / spread)) if spread > 0 else 0.0
-    p_value = float(stats.chi2.sf(statistic, df))
+    p_value = float(special.chdtrc(df, statistic))  # chi-square upper tail
     return Dispersion(kind, units, phi, statistic, df, p_value, tau2, method, alpha)
 
 
@@ -273,7 +273,7 @@ def funnel_limits(
 
     ``method="exact"`` (default): exact binomial limits with the interpolation of
     Spiegelhalter (2005a, appendix A.1.1): for tail probability q, r = the q-quantile of
-    Binomial(n, p0) (``scipy.stats.binom.ppf``), alpha = (F(r) - q) / (F(r) - F(r - 1)),
+    Binomial(n, p0) (:func:`binomial_quantile`), alpha = (F(r) - q) / (F(r) - F(r - 1)),
     limit = (r - alpha) / n. ``method="normal"``: p0 +/- z * sqrt(p0 (1 - p0) / n) with
     no continuity correction (Spiegelhalter's normal approximation). With an over-dispersed
     ``dispersion`` (:attr:`Dispersion.adjusted`), each limit's distance from p0 is
@@ -366,41 +366,85 @@ def control_limits(
 
 
 def _normal_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
-    from scipy import stats
+    from scipy import special
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        limit = p0 + stats.norm.ppf(q) * np.sqrt(p0 * (1 - p0) / n)
+        limit = p0 + special.ndtri(q) * np.sqrt(p0 * (1 - p0) / n)
     return np.where(n > 0, np.clip(limit, 0, 1), np.nan)
 
 
 def _exact_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
-    from scipy import stats
-
     whole = np.where(n > 0, np.round(n), 1)
-    r = stats.binom.ppf(q, whole, p0)
-    f_r = stats.binom.cdf(r, whole, p0)
-    f_below = stats.binom.cdf(r - 1, whole, p0)
+    r = binomial_quantile(q, whole, p0)
+    f_r = binomial_cdf(r, whole, p0)
+    f_below = binomial_cdf(r - 1, whole, p0)
     alpha = np.where(f_r > f_below, (f_r - q) / np.where(f_r > f_below, f_r - f_below, 1), 0.0)
     return np.where(n > 0, np.clip((r - alpha) / whole, 0, 1), np.nan)
 
 
 def _normal_rate_limit(e: np.ndarray, rate0: float, q: float) -> np.ndarray:
-    from scipy import stats
+    from scipy import special
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        return rate0 + stats.norm.ppf(q) * np.sqrt(rate0 / e)
+        return rate0 + special.ndtri(q) * np.sqrt(rate0 / e)
 
 
 def _exact_poisson_limit(e: np.ndarray, rate0: float, q: float) -> np.ndarray:
-    from scipy import stats
-
     mu = rate0 * np.where(e > 0, e, 1.0)
-    r = stats.poisson.ppf(q, mu)
-    f_r = stats.poisson.cdf(r, mu)
-    f_below = stats.poisson.cdf(r - 1, mu)
+    r = poisson_quantile(q, mu)
+    f_r = poisson_cdf(r, mu)
+    f_below = poisson_cdf(r - 1, mu)
     alpha = np.where(f_r > f_below, (f_r - q) / np.where(f_r > f_below, f_r - f_below, 1), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (r - alpha) / np.where(e > 0, e, 1.0)
+
+
+# --------------------------------------------------------------------------- exact distributions
+# The exact limits need the binomial and Poisson distribution functions and quantiles.
+# They are computed here from scipy.special, as scipy.stats computes them, because
+# importing scipy.stats costs a notebook about half a second (tests compare the two).
+
+
+def binomial_cdf(k: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """P(X <= k) for X ~ Binomial(n, p), whole ``k`` and ``n``: 0 below 0, 1 from ``n`` up,
+    else the regularised incomplete beta function ``betaincc(k + 1, n - k, p)``."""
+    from scipy import special
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    inside = (k >= 0) & (k < n)
+    tail = special.betaincc(np.where(inside, k + 1, 1), np.where(inside, n - k, 1), p)
+    return np.where(k < 0, 0.0, np.where(inside, tail, 1.0))
+
+
+def binomial_quantile(q: float, n: np.ndarray, p: float) -> np.ndarray:
+    """The smallest whole k with P(X <= k) >= ``q`` (0 < q < 1) for X ~ Binomial(n, p): the
+    convention of ``scipy.stats.binom.ppf``, found by halving [0, n] (about log2(n) steps)."""
+    n = np.asarray(n, dtype=float)
+    below, reached = np.full(n.shape, -1.0), n.copy()  # P(X <= -1) = 0 < q <= P(X <= n) = 1
+    while (open_ := reached - below > 1).any():
+        middle = np.floor((below + reached) / 2)
+        enough = binomial_cdf(middle, n, p) >= q
+        reached = np.where(open_ & enough, middle, reached)
+        below = np.where(open_ & ~enough, middle, below)
+    return reached
+
+
+def poisson_cdf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """P(X <= k) for X ~ Poisson(mu), whole ``k`` (0 below 0)."""
+    from scipy import special
+
+    k = np.asarray(k, dtype=float)
+    return np.where(k < 0, 0.0, special.pdtr(np.maximum(k, 0), mu))
+
+
+def poisson_quantile(q: float, mu: np.ndarray) -> np.ndarray:
+    """The smallest whole k with P(X <= k) >= ``q`` for X ~ Poisson(mu), as
+    ``scipy.stats.poisson.ppf`` finds it (the inverse of ``pdtr``, then one step down)."""
+    from scipy import special
+
+    guess = np.ceil(special.pdtrik(q, mu))
+    lower = np.maximum(guess - 1, 0)
+    return np.where(special.pdtr(lower, mu) >= q, lower, guess)
 
 
 # --------------------------------------------------------------------------- flags

@@ -46,6 +46,7 @@ from hubspoke.analysis.realist.cmo import (
     STAGE_BUILDING,
     STAGE_TESTING,
     cmo_configurations,
+    cmo_for_whom,
     cmo_quotes,
     evaluation_stage,
 )
@@ -243,6 +244,18 @@ def service_evidence_tables(
             labels=names,
         )
     }
+
+
+def for_whom_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The synthesis's "for whom" table for the evaluation team (:func:`cmo_for_whom` of
+    every service-year), built with the release so the notebook reads it, not works it out."""
+    return cmo_for_whom(
+        load.table(tables, "codings"),
+        load.table(tables, "judgements"),
+        service_context_table(load.table(tables, "services"), tables.get("spokes")),
+        load.table(tables, "cases"),
+        codebook=tables.get("codebook"),
+    )
 
 
 # --------------------------------------------------------------------------- the synthesis

@@ -30,6 +30,8 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)
 
+import matplotlib.colors  # noqa: E402
+import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -174,33 +176,79 @@ def save_figure(
     )
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
     try:
-        area = _lay_out_once(fig)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches=area, metadata={"Software": None})
-        png.write_bytes(buffer.getvalue())
+        png_data, area = _png_once(fig)
+        png.write_bytes(png_data)
         fig.savefig(svg, bbox_inches=area, metadata={"Date": None, "Creator": None})
     finally:
         plt.close(fig)
-    return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title, png_data=buffer.getvalue())
+    return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title, png_data=png_data)
 
 
-def _lay_out_once(fig: plt.Figure) -> Bbox:
-    """Lay ``fig`` out once and freeze it; return the area to save (inches), tight around it.
+def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
+    """The PNG of ``fig``, tight around what it draws, and the area saved (inches).
 
-    Saving with ``bbox_inches="tight"`` (or with a layout engine) lays the figure out
-    again for every file; done once here, the PNG and the SVG each cost one draw and
-    keep what sits below the axes (legends, notes, rotated labels) inside the image.
+    The figure is drawn once on its whole canvas at the PNG's resolution: that draw
+    lays it out (its layout engine runs, then the layout is frozen for the SVG) and
+    renders it, and the PNG is cut from that rendering, padded as ``savefig`` pads.
+    Saving with ``bbox_inches="tight"`` would lay it out and draw it again. A figure
+    that draws beyond its canvas (long labels past an edge) cannot be cut from it: it
+    is saved with the same area instead, one draw more.
     """
     dpi = plt.rcParams["savefig.dpi"]
     if dpi != "figure":
         fig.set_dpi(dpi)  # laid out at the PNG's resolution, as saving it would
-    area = fig.get_tightbbox(_drawn_renderer(fig))
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    tight = fig.get_tightbbox(renderer)
+    _freeze_layout(fig)
+    area = tight.padded(float(plt.rcParams["savefig.pad_inches"]))
+    buffer = io.BytesIO()
+    if _inside_canvas(tight, fig):
+        pixels = _cut(np.asarray(renderer.buffer_rgba()), area, fig)
+        matplotlib.image.imsave(
+            buffer,
+            pixels,
+            format="png",
+            dpi=fig.dpi,
+            metadata={"Software": None},  # type: ignore[dict-item]
+        )
+    else:
+        fig.savefig(buffer, format="png", bbox_inches=area, metadata={"Software": None})
+    return buffer.getvalue(), area
+
+
+def _freeze_layout(fig: plt.Figure) -> None:
+    """Keep the layout ``fig`` has: saving must not move anything."""
     with matplotlib.rc_context(
         {"figure.autolayout": False, "figure.constrained_layout.use": False}
     ):
-        fig.set_layout_engine(None)  # laid out: saving must not move anything
-    pad = float(plt.rcParams["savefig.pad_inches"])
-    return area.padded(pad)
+        fig.set_layout_engine(None)
+
+
+def _inside_canvas(tight: Bbox, fig: plt.Figure) -> bool:
+    """Whether everything drawn (``tight``, inches) lies on the figure's canvas (to half a pixel)."""
+    box = tight.transformed(fig.dpi_scale_trans)
+    width, height = fig.bbox.width, fig.bbox.height
+    return box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= width + 0.5 and box.y1 <= height + 0.5
+
+
+def _cut(rgba: np.ndarray, area: Bbox, fig: plt.Figure) -> np.ndarray:
+    """The pixels of ``area`` (inches) from a rendering of the whole canvas (rows from the
+    top), the part beyond the canvas (the pad only) in the figure's background colour.
+
+    The size is the one ``savefig(bbox_inches=area)`` gives (whole pixels, truncated).
+    """
+    box = area.transformed(fig.dpi_scale_trans)
+    width, height = int(box.width), int(box.height)
+    left, top = round(box.x0), rgba.shape[0] - round(box.y0) - height
+    background = np.asarray(matplotlib.colors.to_rgba(fig.get_facecolor())) * 255
+    out = np.empty((height, width, 4), dtype=np.uint8)
+    out[...] = np.round(background).astype(np.uint8)
+    rows = slice(max(top, 0), min(top + height, rgba.shape[0]))
+    cols = slice(max(left, 0), min(left + width, rgba.shape[1]))
+    out[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = rgba[rows, cols]
+    return out
 
 
 def discard_figure(*, report: str, name: str, figures_dir: Path | None = None) -> None:

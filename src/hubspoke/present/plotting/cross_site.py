@@ -12,6 +12,8 @@ returns ``None`` and its alt text says why, in a sentence shown in its place.
 
 from __future__ import annotations
 
+import weakref
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ from hubspoke.analysis.cross_site.funnel import (
     control_limits,
     outlier_sentence,
 )
+from hubspoke.analysis.release import current_release
 from hubspoke.errors import ParameterError
 from hubspoke.present.plotting.base import (
     MIN_POINTS,
@@ -115,6 +118,33 @@ def funnel_points(
     drawn), ``kind``, ``scale`` and ``dispersion`` (estimated from the shown services
     only, so limits depend on nothing the table hides).
     """
+    if release is None and table.counts_people:
+        release = current_release()  # the release view() would read
+    found = next(
+        (
+            points
+            for (t, r, method), points in _POINTS
+            if t() is table and (r() if r else None) is release and method == overdispersion
+        ),
+        None,
+    )
+    if found is None:
+        found = _funnel_points(table, release=release, overdispersion=overdispersion)
+        held = weakref.ref(release) if release is not None else None
+        key = (weakref.ref(table), held, overdispersion)
+        _POINTS.insert(0, (key, found))
+        del _POINTS[_POINTS_KEPT:]
+    return found.copy()
+
+
+#: The last answers of :func:`funnel_points` (a chart, its alt text, its caption and the
+#: notebook each ask for the same table's points): keyed on the very table and release
+#: (by identity, held by weak reference: one that is gone never matches) and the method.
+_POINTS: list[tuple[tuple[weakref.ref, weakref.ref | None, str], pd.DataFrame]] = []
+_POINTS_KEPT = 8
+
+
+def _funnel_points(table: Table, *, release: Release | None, overdispersion: str) -> pd.DataFrame:
     num, den, val = _funnel_columns(table)
     kind, scale = _funnel_kind(table)
     visible = view(table, release=release).visible
