@@ -4,7 +4,9 @@ A report asks some questions of the same loaded tables many times (the same mode
 for its tables and its models section, the same service-years for every table). Loaded
 tables are read, never changed in place (as :func:`hubspoke.load.available_service_years`
 relies on too), so an answer computed from some frame objects and arguments holds for
-those objects and arguments. :class:`FrameMemo` keeps the last few answers keyed on both:
+those objects and arguments. The same holds for other inputs that are only read (a funder
+:class:`~hubspoke.privacy.table.Table`, a release), which may stand among the frames.
+:class:`FrameMemo` keeps the last few answers keyed on both:
 the frames by identity, held by weak reference (remembering never keeps a frame alive,
 and a frame that is gone can never match), the other arguments by value. New frames,
 even equal ones, are computed afresh.
@@ -14,13 +16,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Hashable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 import pandas as pd
 
 T = TypeVar("T")
 
-_Key = tuple[tuple["weakref.ref[pd.DataFrame] | None", ...], Hashable]
+#: A frame, or another input read and never changed in place (it must take a weak reference).
+Frame: TypeAlias = pd.DataFrame | object
+_Key = tuple[tuple["weakref.ref[Frame] | None", ...], Hashable]
 
 
 class FrameMemo(Generic[T]):
@@ -30,14 +34,14 @@ class FrameMemo(Generic[T]):
         self._size = size
         self._seen: list[tuple[_Key, T]] = []
 
-    def get(self, frames: Sequence[pd.DataFrame | None], args: Hashable = ()) -> T | None:
+    def get(self, frames: Sequence[Frame | None], args: Hashable = ()) -> T | None:
         """The answer for these very frames (None matches None) and equal ``args``, or None."""
         for (refs, seen_args), value in self._seen:
             if seen_args == args and _same(refs, frames):
                 return value
         return None
 
-    def put(self, frames: Sequence[pd.DataFrame | None], args: Hashable, value: T) -> T:
+    def put(self, frames: Sequence[Frame | None], args: Hashable, value: T) -> T:
         """Remember ``value`` for these frames and ``args`` (the oldest answer goes); returns it."""
         refs = tuple(None if f is None else weakref.ref(f) for f in frames)
         self._seen.insert(0, ((refs, args), value))
@@ -46,7 +50,7 @@ class FrameMemo(Generic[T]):
 
 
 def _same(
-    refs: tuple[weakref.ref[pd.DataFrame] | None, ...], frames: Sequence[pd.DataFrame | None]
+    refs: tuple[weakref.ref[pd.DataFrame] | None, ...], frames: Sequence[Frame | None]
 ) -> bool:
     """True when each remembered frame is the very frame given (a missing one on both sides)."""
     if len(refs) != len(frames):

@@ -12,8 +12,6 @@ returns ``None`` and its alt text says why, in a sentence shown in its place.
 
 from __future__ import annotations
 
-import weakref
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -26,6 +24,7 @@ from hubspoke.analysis.cross_site.funnel import (
     control_limits,
     outlier_sentence,
 )
+from hubspoke.analysis.cross_site.memo import FrameMemo
 from hubspoke.analysis.release import current_release
 from hubspoke.errors import ParameterError
 from hubspoke.present.plotting.base import (
@@ -120,28 +119,19 @@ def funnel_points(
     """
     if release is None and table.counts_people:
         release = current_release()  # the release view() would read
-    found = next(
-        (
-            points
-            for (t, r, method), points in _POINTS
-            if t() is table and (r() if r else None) is release and method == overdispersion
-        ),
-        None,
-    )
+    found = _POINTS.get((table, release), overdispersion)
     if found is None:
-        found = _funnel_points(table, release=release, overdispersion=overdispersion)
-        held = weakref.ref(release) if release is not None else None
-        key = (weakref.ref(table), held, overdispersion)
-        _POINTS.insert(0, (key, found))
-        del _POINTS[_POINTS_KEPT:]
+        found = _POINTS.put(
+            (table, release),
+            overdispersion,
+            _funnel_points(table, release=release, overdispersion=overdispersion),
+        )
     return found.copy()
 
 
 #: The last answers of :func:`funnel_points` (a chart, its alt text, its caption and the
-#: notebook each ask for the same table's points): keyed on the very table and release
-#: (by identity, held by weak reference: one that is gone never matches) and the method.
-_POINTS: list[tuple[tuple[weakref.ref, weakref.ref | None, str], pd.DataFrame]] = []
-_POINTS_KEPT = 8
+#: notebook each ask for the same table's points), by the very table and release.
+_POINTS: FrameMemo[pd.DataFrame] = FrameMemo(size=8)
 
 
 def _funnel_points(table: Table, *, release: Release | None, overdispersion: str) -> pd.DataFrame:
