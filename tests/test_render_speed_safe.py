@@ -69,6 +69,31 @@ def test_what_sits_below_the_figure_is_kept_in_both_files(tmp_path: Path, layout
     assert width / height == pytest.approx(svg_width / svg_height, rel=0.02), "same area saved"
 
 
+@pytest.mark.parametrize("below", [False, True])
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_a_figure_is_rendered_once_for_its_png_and_once_for_its_svg(
+    tmp_path: Path, monkeypatch, layout, below: bool
+) -> None:
+    """Laid out before rendering: even a figure drawing past its canvas (a note below it)
+    is rendered once at the PNG's resolution, never once on its canvas and again."""
+    renders: list[str] = []
+    real_draw = plt.Figure.draw
+
+    def counting_draw(self, renderer):
+        renders.append(type(renderer).__name__)
+        return real_draw(self, renderer)
+
+    monkeypatch.setattr(plt.Figure, "draw", counting_draw)
+    fig = _chart_with_a_note_below(layout=layout)
+    if not below:
+        fig.texts[-1].remove()
+    saved = save_figure(fig, report="r", name="n", alt="Synthetic.", figures_dir=tmp_path)
+    assert renders == ["RendererAgg", "MixedModeRenderer"], "one PNG render, then the SVG's"
+    with Image.open(saved.png) as image:
+        tall = image.size[1] > 3.0 * DPI + 20
+    assert tall == below, "the note below the canvas is in the PNG exactly when there is one"
+
+
 def test_the_page_embeds_the_png_bytes_written_to_disk(tmp_path: Path, monkeypatch) -> None:
     shown: list[str] = []
     monkeypatch.setattr(display, "display", lambda obj, *, metadata: shown.append(obj.data))

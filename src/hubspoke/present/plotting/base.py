@@ -18,6 +18,7 @@ Every chart in the suite is drawn through these helpers so that:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import textwrap
@@ -187,25 +188,26 @@ def save_figure(
 def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
     """The PNG of ``fig``, tight around what it draws, and the area saved (inches).
 
-    The figure is drawn once on its whole canvas at the PNG's resolution: that draw
-    lays it out (its layout engine runs, then the layout is frozen for the SVG) and
-    renders it, and the PNG is cut from that rendering, padded as ``savefig`` pads.
-    Saving with ``bbox_inches="tight"`` would lay it out and draw it again. A figure
-    that draws beyond its canvas (long labels past an edge) cannot be cut from it: it
-    is saved with the same area instead, one draw more.
+    The figure is laid out first at the PNG's resolution (its layout engine runs, as
+    drawing would run it, then the layout is frozen for the SVG), so the area it draws
+    on is known before anything is rendered. It is then rendered once: on its own
+    canvas, the PNG cut from that rendering and padded as ``savefig`` pads, or, for a
+    figure that draws beyond its canvas (long labels past an edge), straight into that
+    area. Saving with ``bbox_inches="tight"`` would lay it out and render it again.
     """
     dpi = plt.rcParams["savefig.dpi"]
     if dpi != "figure":
         fig.set_dpi(dpi)  # laid out at the PNG's resolution, as saving it would
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
     renderer = canvas.get_renderer()
+    _lay_out(fig)
     tight = fig.get_tightbbox(renderer)
     _freeze_layout(fig)
     area = tight.padded(float(plt.rcParams["savefig.pad_inches"]))
     buffer = io.BytesIO()
     if _inside_canvas(tight, fig):
-        pixels = _cut(np.asarray(renderer.buffer_rgba()), area, fig)
+        canvas.draw()  # rendered with the layout found above
+        pixels = _cut(np.asarray(canvas.get_renderer().buffer_rgba()), area, fig)
         matplotlib.image.imsave(
             buffer,
             pixels,
@@ -216,6 +218,18 @@ def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
     else:
         fig.savefig(buffer, format="png", bbox_inches=area, metadata={"Software": None})
     return buffer.getvalue(), area
+
+
+def _lay_out(fig: plt.Figure) -> None:
+    """Place ``fig``'s axes as drawing it would, without rendering: each axes' aspect
+    applied, then its layout engine run (as :meth:`matplotlib.figure.Figure.draw` does)."""
+    for ax in fig.axes:
+        ax.apply_aspect()
+    engine = fig.get_layout_engine()
+    if fig.axes and engine is not None:
+        # Figure.draw ignores a ValueError here too (a canvas too small to lay out).
+        with contextlib.suppress(ValueError):
+            engine.execute(fig)
 
 
 def _freeze_layout(fig: plt.Figure) -> None:
