@@ -491,3 +491,32 @@ def test_charts_have_titles_and_alt_text():
     alt = pr.agreement_alt(quality, release=release)
     assert "1 code reaches 0.800, 1 lies between" in alt and "1 cannot be computed" in alt
     plt.close("all")
+
+
+def test_quotes_picked_for_every_theory_at_once_match_each_theory_picked_alone() -> None:
+    """Ranking all theories in one pass picks, for each, what ranking it alone would
+    (synthetic segments with ties, a second coder's span of the same text and repeated wording)."""
+    from hubspoke.analysis.realist.quotes import _pick_quotes
+
+    rng = np.random.default_rng(19)
+    n = 400
+    segments = pd.DataFrame(
+        {
+            "theory_id": pd.array(rng.choice(["T1", "T2", "T3", "T4"], n), dtype="string"),
+            "transcript_id": pd.array(
+                [f"TR{k:02d}" for k in rng.integers(0, 12, n)], dtype="string"
+            ),
+            "cmo": rng.choice(list(CMO_ELEMENTS), n),
+            "start": rng.integers(0, 30, n),
+            "end": rng.integers(30, 40, n),
+            "quote": [f"synthetic words {k}" for k in rng.integers(0, 60, n)],
+        }
+    )
+    for max_quotes in (0, 1, 2, 7):
+        together = _pick_quotes(segments, max_quotes)
+        for theory in ["T1", "T2", "T3", "T4"]:
+            alone = _pick_quotes(segments[segments["theory_id"] == theory], max_quotes)
+            picked = together[together["theory_id"] == theory]
+            assert list(picked.index) == list(alone.index), (theory, max_quotes)
+        assert (together.groupby("theory_id").size() <= max_quotes).all()
+        assert len(together) == 4 * max_quotes, "every theory has enough distinct quotes"

@@ -169,21 +169,27 @@ def safe_quote(excerpt: str, *, names: Iterable[str] = (), places: Iterable[str]
 
 
 def _pick_quotes(segments: pd.DataFrame, max_quotes: int) -> pd.DataFrame:
-    """Up to ``max_quotes`` segments, deterministic: outcome codes first, one per interview first.
+    """Up to ``max_quotes`` segments per theory, deterministic: outcome codes first, one per interview first.
 
-    Spans of the same text by two coders count once (the longer). Within a priority,
-    interviews are taken in transcript order and each interview's earliest segment first; a second segment from an interview is used only when every
-    interview has given one. Repeated wording is skipped.
+    Spans of the same text by two coders count once (the longer). Within a theory and a
+    priority, interviews are taken in transcript order and each interview's earliest
+    segment first; a second segment from an interview is used only when every interview
+    has given one. Repeated wording is skipped. Every theory is ranked in one pass (the
+    sorts are stable, so each theory's rows keep the order they would have alone).
     """
     ranked = (
         segments.assign(_cmo=segments["cmo"].astype("string").map(_CMO_PRIORITY).fillna(3))
-        .sort_values(["transcript_id", "end", "start"])
-        .drop_duplicates(["transcript_id", "end"])  # a second coder's trimmed span of the same text
-        .sort_values(["transcript_id", "_cmo", "start", "end"])
-        .drop_duplicates("quote")
+        .sort_values(["theory_id", "transcript_id", "end", "start"])
+        .drop_duplicates(["theory_id", "transcript_id", "end"])  # a second coder's trimmed span
+        .sort_values(["theory_id", "transcript_id", "_cmo", "start", "end"])
+        .drop_duplicates(["theory_id", "quote"])
     )
-    ranked = ranked.assign(_turn=ranked.groupby("transcript_id").cumcount())
-    return ranked.sort_values(["_turn", "_cmo", "transcript_id", "start"]).head(max_quotes)
+    ranked = ranked.assign(_turn=ranked.groupby(["theory_id", "transcript_id"]).cumcount())
+    return (
+        ranked.sort_values(["theory_id", "_turn", "_cmo", "transcript_id", "start"])
+        .groupby("theory_id", sort=False)
+        .head(max_quotes)
+    )
 
 
 def theory_evidence(
@@ -250,6 +256,14 @@ def theory_evidence(
         quote=[safe_quote(e, names=names, places=places) for e in codes["excerpt"]]
     )
     tally = _tally(here, ["theory_id"]).set_index("theory_id")
+    # A quote safe_quote dropped (still risky after de-identification) is never picked.
+    picks = {
+        str(theory): picked
+        for theory, picked in _pick_quotes(codes[codes["quote"].ne("")], max_quotes).groupby(
+            "theory_id", sort=False
+        )
+    }
+    no_quote = codes.iloc[:0]
     rows = []
     for theory in _theory_order([*tally.index, *codes["theory_id"]]):
         counts = tally.loc[theory] if theory in tally.index else None
@@ -259,9 +273,7 @@ def theory_evidence(
             **{j: int(counts[j]) if counts is not None else 0 for j in JUDGEMENTS},
             "verdict": str(counts["verdict"]) if counts is not None else TOO_LITTLE,
         }
-        # A quote safe_quote dropped (still risky after de-identification) is never picked.
-        quotable = codes["theory_id"].eq(theory) & codes["quote"].ne("")
-        picked = _pick_quotes(codes[quotable], max_quotes)
+        picked = picks.get(str(theory), no_quote)
         for k in range(max_quotes):
             has = k < len(picked)
             row[f"quote_{k + 1}"] = str(picked["quote"].iloc[k]) if has else ""
