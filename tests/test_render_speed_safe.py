@@ -169,6 +169,38 @@ def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout
         plt.close(fig)
 
 
+def _premultiplied(rgba: np.ndarray) -> np.ndarray:
+    """RGBA pixels with the colour weighted by opacity (0-255 each)."""
+    out = rgba.astype(float)
+    out[..., :3] *= out[..., 3:] / 255.0
+    return out
+
+
+def test_an_opaque_figure_is_stored_as_rgb_and_a_see_through_one_keeps_its_alpha() -> None:
+    opaque = _chart_on_its_canvas()
+    clear = _chart_on_its_canvas()
+    clear.patch.set_alpha(0.0)
+    for ax in clear.axes:
+        ax.patch.set_alpha(0.0)
+    try:
+        modes = {}
+        for name, fig in (("opaque", opaque), ("clear", clear)):
+            data, area = base._png_once(fig)
+            with Image.open(io.BytesIO(data)) as image:
+                modes[name] = image.mode
+                png = np.asarray(image.convert("RGBA")).astype(int)
+            reference = _as_savefig_saves(fig, area)
+            assert png.shape == reference.shape
+            # compared as seen: colour weighted by opacity (a clear pixel's colour is unseen)
+            seen, expected = _premultiplied(png), _premultiplied(reference)
+            assert np.abs(seen - expected).mean() < 4, "the same picture, alpha included"
+        assert modes == {"opaque": "RGB", "clear": "RGBA"}
+        assert (png[..., 3] < 255).any(), "the see-through background stays see-through"
+    finally:
+        plt.close(opaque)
+        plt.close(clear)
+
+
 # --------------------------------------------------------------------------- table views
 def _people(values: dict[tuple[str, str], int]) -> Table:
     """Synthetic young people by (group, gender), with a Total row and each row's percentage."""

@@ -286,9 +286,8 @@ def funnel_plot(
         ymax = 1.1 * max(float(points["shown"].max()), 1.0)
     all_services = [str(s) for s in table.frame.index if s != table.total_row]
     colours = service_colours(all_services)
-    for row in points.itertuples(index=False):
-        ax.scatter(row.n, row.shown, s=45, color=colours[row.service_id], edgecolor="black",
-                   zorder=3)  # fmt: skip
+    ax.scatter(points["n"], points["shown"], s=45, zorder=3, edgecolor="black",
+               color=[colours[s] for s in points["service_id"]])  # fmt: skip
     ax.set_xlim(0, top)
     ax.set_ylim(0, ymax)
     label_points(ax, list(points["n"]), list(points["shown"]), list(points["service_id"]))
