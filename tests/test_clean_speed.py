@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import hubspoke.clean.memory as memory
@@ -340,6 +341,37 @@ def test_without_glibc_nothing_is_tuned(monkeypatch):
     monkeypatch.setattr(memory, "_libc", lambda: None)
     with memory.kept_heap() as tuned:
         assert not tuned
+
+
+def test_arrow_arrays_come_from_the_tuned_heap_inside_the_block_and_stay_valid_after(
+    monkeypatch,
+):
+    class FakeLibc:
+        def malloc_trim(self, pad: object) -> int:
+            return 1
+
+    monkeypatch.setattr(memory, "_set", lambda libc, settings: True)
+    monkeypatch.setattr(memory, "_libc", lambda: FakeLibc())
+    own = pa.default_memory_pool()
+    pa.set_memory_pool(pa.mimalloc_memory_pool())  # as pyarrow's wheels start
+    before = pa.default_memory_pool().backend_name
+    try:
+        with memory.kept_heap():
+            assert pa.default_memory_pool().backend_name == "system"
+            inside = pa.array([f"synthetic case {i}" for i in range(1000)])
+        assert pa.default_memory_pool().backend_name == before, "the pool in use before is back"
+        after = pa.array(["made after"])
+    finally:
+        pa.set_memory_pool(own)
+    assert inside[999].as_py() == "synthetic case 999", "freed by the pool that gave it"
+    assert after[0].as_py() == "made after"
+
+
+def test_without_glibc_arrow_keeps_its_own_pool(monkeypatch):
+    monkeypatch.setattr(memory, "_libc", lambda: None)
+    before = pa.default_memory_pool().backend_name
+    with memory.kept_heap():
+        assert pa.default_memory_pool().backend_name == before
 
 
 def test_the_tuned_values_are_accepted_by_this_allocator():
