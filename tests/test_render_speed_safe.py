@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from hubspoke.config import get_settings
@@ -199,6 +200,95 @@ def test_an_opaque_figure_is_stored_as_rgb_and_a_see_through_one_keeps_its_alpha
     finally:
         plt.close(opaque)
         plt.close(clear)
+
+
+# ------------------------------------------------------------------- ticks worked out once
+def _small_multiples() -> plt.Figure:
+    """Sixteen panels sharing both axes, laid out by constrained layout (the local-context page)."""
+    apply_style()
+    fig, axes = plt.subplots(
+        4, 4, figsize=(13.8, 11.6), sharex=True, sharey=True, layout="constrained"
+    )
+    rng = np.random.default_rng(19)
+    for index, ax in enumerate(axes.flat):
+        ax.plot([2014, 2015, 2016, 2017], rng.uniform(5, 60, 4), marker="o")
+        ax.set_title(f"Synthetic service S{index + 1:02d}", loc="left")
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    fig.suptitle("Synthetic rates per 10,000 children")
+    return fig
+
+
+def _squeezed_by_its_layout() -> plt.Figure:
+    """A short figure whose layout shrinks the axes until the y axis has room for fewer ticks."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(5.0, 2.5), layout="constrained")
+    ax.plot([0, 1, 2, 3], [0.0, 37.0, 81.0, 100.0])
+    ax.set_ylabel("\n".join(["Synthetic young people"] * 3))
+    fig.suptitle("\n".join(["Synthetic title line"] * 3))
+    return fig
+
+
+def _with_an_offset() -> plt.Figure:
+    """Values whose axis shows an offset (``+1e6``): its own formatter must draw that."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    ax.plot([1, 2, 3], [1_000_001.0, 1_000_002.5, 1_000_004.0])
+    return fig
+
+
+def _tick_labels(fig: plt.Figure) -> list[list[str]]:
+    return [
+        [t.get_text() for t in axis.get_ticklabels()] + [axis.get_offset_text().get_text()]
+        for ax in fig.axes
+        for axis in (ax.xaxis, ax.yaxis)
+    ]
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("chart", "laid_out_again"),
+    [(_small_multiples, False), (_squeezed_by_its_layout, True), (_with_an_offset, False)],
+    ids=["16 shared panels", "ticks change with the layout", "an offset"],
+)
+def test_ticks_worked_out_once_draw_what_the_axes_own_locators_draw(
+    chart, laid_out_again, monkeypatch
+) -> None:
+    """The same picture as saving it with each axis working its ticks out every time it is asked."""
+    plain, once = chart(), chart()
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(base, "_fix_ticks", lambda fig: [])
+            reference, plain_area = base._png_once(plain)
+        restored = []
+        real_restore = base._restore_ticks
+        monkeypatch.setattr(base, "_restore_ticks", lambda f: restored.append(f) or real_restore(f))
+        data, area = base._png_once(once)
+        assert bool(restored) == laid_out_again, "the layout is run again only when ticks moved"
+        assert _tick_labels(once) == _tick_labels(plain), "the same ticks, labels and offset"
+        assert area.bounds == plain_area.bounds
+        assert (_rgb(data) == _rgb(reference)).all(), "the same picture, pixel for pixel"
+    finally:
+        plt.close(plain)
+        plt.close(once)
+
+
+def test_the_ticks_of_a_saved_figure_are_fixed_and_its_axes_keep_their_labels() -> None:
+    fig = _small_multiples()
+    try:
+        base._png_once(fig)
+        ax = fig.axes[12]  # the lowest panel of the left column: both axes labelled
+        assert isinstance(ax.yaxis.get_major_locator(), base.FixedLocator)
+        assert isinstance(ax.yaxis.get_major_formatter(), base.FixedFormatter)
+        years = MaxNLocator(nbins=4, integer=True).tick_values(*ax.get_xlim())
+        assert list(ax.xaxis.get_majorticklocs()) == list(years)
+        assert [t.get_text() for t in ax.xaxis.get_ticklabels()] == [f"{y:.0f}" for y in years]
+    finally:
+        plt.close(fig)
 
 
 # --------------------------------------------------------------------------- table views

@@ -36,9 +36,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import PIL.Image  # noqa: E402
+from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg  # noqa: E402
+from matplotlib.layout_engine import LayoutEngine  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FixedFormatter,
+    FixedLocator,
+    Formatter,
+    Locator,
+    NullLocator,
+)
 from matplotlib.transforms import Bbox, ScaledTranslation  # noqa: E402
 
 from hubspoke.config import get_settings  # noqa: E402
@@ -236,14 +245,92 @@ def _png_bytes(pixels: np.ndarray, *, dpi: float) -> bytes:
 
 def _lay_out(fig: plt.Figure) -> None:
     """Place ``fig``'s axes as drawing it would, without rendering: each axes' aspect
-    applied, then its layout engine run (as :meth:`matplotlib.figure.Figure.draw` does)."""
+    applied, then its layout engine run (as :meth:`matplotlib.figure.Figure.draw` does).
+
+    Every axis's ticks are then fixed (:func:`_fix_ticks`). They are fixed before the
+    layout too, as the layout would find them: it asks for them dozens of times. A
+    tick locator can space its ticks by the axes' length, so they are checked against
+    the size the layout gave; where they differ, the layout is run again the usual way.
+    """
     for ax in fig.axes:
         ax.apply_aspect()
     engine = fig.get_layout_engine()
-    if fig.axes and engine is not None:
-        # Figure.draw ignores a ValueError here too (a canvas too small to lay out).
-        with contextlib.suppress(ValueError):
-            engine.execute(fig)
+    if not fig.axes or engine is None:
+        _fix_ticks(fig)
+        return
+    before = _fix_ticks(fig)
+    _run_layout(fig, engine)
+    if not _ticks_hold(before):
+        _restore_ticks(before)
+        _run_layout(fig, engine)
+        _fix_ticks(fig)
+
+
+def _run_layout(fig: plt.Figure, engine: LayoutEngine) -> None:
+    """Run ``fig``'s layout engine; a canvas too small to lay out is left as it is
+    (:meth:`matplotlib.figure.Figure.draw` ignores that ValueError too)."""
+    with contextlib.suppress(ValueError):
+        engine.execute(fig)
+
+
+#: An axis whose ticks were fixed: its locators and formatter as they were, and the ticks
+#: the locators gave.
+_Fixed = tuple[Axis, Locator, Locator, Formatter, np.ndarray, np.ndarray]
+
+
+def _fix_ticks(fig: plt.Figure) -> list[_Fixed]:
+    """Fix every axis's ticks and labels as its locators and formatters give them now.
+
+    Laying a figure out, finding its tight box and drawing it ask each axis for its
+    ticks again and again, and each time the locator and the formatter run again (in
+    a 16-panel chart that was about half of saving it). The view limits are final by
+    now, so the same ticks are kept as fixed ones: the picture is unchanged. A
+    formatter that shows an offset (``1e6``, ``+2014``) is kept as it is. Returns
+    what :func:`_ticks_hold` and :func:`_restore_ticks` need.
+    """
+    fixed: list[_Fixed] = []
+    for axis in _axes_axes(fig):
+        major, minor = axis.get_major_locator(), axis.get_minor_locator()
+        if isinstance(major, FixedLocator) and isinstance(minor, (FixedLocator, NullLocator)):
+            continue  # fixed already (ticks set by hand, or a shared axis done above)
+        major_locs = np.asarray(axis.get_majorticklocs(), dtype=float)
+        minor_locs = np.asarray(minor(), dtype=float)
+        formatter = axis.get_major_formatter()
+        labels = formatter.format_ticks(list(major_locs))
+        fixed.append((axis, major, minor, formatter, major_locs, minor_locs))
+        axis.set_major_locator(FixedLocator(major_locs.tolist()))
+        if not isinstance(minor, NullLocator):
+            axis.set_minor_locator(FixedLocator(minor_locs.tolist()))
+        if formatter.get_offset() == "":
+            axis.set_major_formatter(FixedFormatter(labels))
+    return fixed
+
+
+def _axes_axes(fig: plt.Figure) -> Iterator[Axis]:
+    """Each x and y axis of ``fig``'s axes, a shared axis once."""
+    seen: set[int] = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if id(axis.major) not in seen:  # shared axes share one ticker
+                seen.add(id(axis.major))
+                yield axis
+
+
+def _ticks_hold(fixed: list[_Fixed]) -> bool:
+    """Whether each axis's own locators still give the ticks fixed (after the layout)."""
+    return all(
+        np.array_equal(np.asarray(major(), dtype=float), major_locs)
+        and np.array_equal(np.asarray(minor(), dtype=float), minor_locs)
+        for _, major, minor, _, major_locs, minor_locs in fixed
+    )
+
+
+def _restore_ticks(fixed: list[_Fixed]) -> None:
+    """Give each axis its own locators and formatter back (:func:`_fix_ticks` undone)."""
+    for axis, major, minor, formatter, _, _ in fixed:
+        axis.set_major_locator(major)
+        axis.set_minor_locator(minor)
+        axis.set_major_formatter(formatter)
 
 
 def _freeze_layout(fig: plt.Figure) -> None:
