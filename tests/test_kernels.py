@@ -7,15 +7,17 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from hubspoke.report.kernels import WorkerKernel
+from hubspoke.report.kernels import WorkerKernel, sweep_stale_sockets
 from hubspoke.report.plan import Job
 from hubspoke.report.run import execute_job
 
@@ -179,11 +181,43 @@ def test_a_kernel_dies_with_its_worker_even_when_it_is_busy(notebooks, tmp_path)
         while _running(kernel_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _running(kernel_pid), "the kernel outlived its worker"
+        left = sorted(Path(tempfile.gettempdir()).glob(f"hubspoke-{worker.pid}-*"))
+        assert len(left) == 5, "a killed kernel's socket files stay behind"
+        swept = sweep_stale_sockets()
+        assert set(left) <= set(swept), "and the next batch removes them"
+        assert not any(p.exists() for p in left)
     finally:
         worker.kill()
         worker.wait()
         if kernel_pid and _running(kernel_pid):
             os.kill(kernel_pid, signal.SIGKILL)
+
+
+def _socket(path: Path) -> socket.socket:
+    """A Unix socket bound at ``path`` (its file stays until removed)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    return sock
+
+
+def test_only_sockets_of_processes_that_are_gone_are_swept(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    ours = os.getpid()
+    dead = [tmp_path / f"hubspoke-{gone.pid}-0123456789ab-{n}" for n in (1, 2)]
+    alive = tmp_path / f"hubspoke-{ours}-0123456789ab-1"
+    plain = tmp_path / f"hubspoke-{gone.pid}-0123456789ab-3"  # a file, not a socket
+    other = tmp_path / f"hubspoke-{gone.pid}-notours-1"  # not a name the manager gives
+    sockets = [_socket(p) for p in (*dead, alive, other)]
+    try:
+        plain.write_text("synthetic")
+        swept = sweep_stale_sockets(tmp_path)
+        assert sorted(swept) == sorted(dead)
+        assert not any(p.exists() for p in dead)
+        assert alive.exists() and plain.exists() and other.exists()
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _running(pid: int) -> bool:

@@ -30,7 +30,9 @@ import ctypes
 import gc
 import logging
 import os
+import re
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -146,6 +148,51 @@ def _kernel_pre_exec(worker_pid: int) -> Callable[[], None]:
             os._exit(ORPHAN_EXIT_STATUS)
 
     return pre_exec
+
+
+#: A kernel's socket file (:func:`local_transport_kernel_manager`): the process that started
+#: it, a random part, a channel number.
+_SOCKET_NAME = re.compile(r"hubspoke-(?P<pid>\d+)-[0-9a-f]{12}-\d+")
+
+
+def sweep_stale_sockets(folder: Path | None = None) -> list[Path]:
+    """Remove the kernel socket files left by processes that are gone; return them.
+
+    A kernel's manager removes its five socket files when it shuts the kernel down, but a
+    batch killed, or a worker killed with its kernel, leaves them in the temporary folder
+    for good. A file is removed only when it is a socket of this user's, named as this
+    module names them, and the process named in it no longer runs.
+    """
+    stale = [
+        path
+        for path in Path(folder or tempfile.gettempdir()).glob("hubspoke-*")
+        if (match := _SOCKET_NAME.fullmatch(path.name))
+        and _own_socket(path)
+        and not _running(int(match["pid"]))
+    ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def _own_socket(path: Path) -> bool:
+    """Whether ``path`` is a socket (not a link, not a plain file) owned by this user."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def local_transport_kernel_manager() -> type:

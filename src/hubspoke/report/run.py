@@ -58,6 +58,7 @@ from hubspoke.report.kernels import (
     die_with_parent,
     exit_if_orphaned,
     local_transport_kernel_manager,
+    sweep_stale_sockets,
 )
 from hubspoke.report.open_data import write_release_open_data
 from hubspoke.report.plan import (
@@ -488,6 +489,7 @@ def run_batch(
             "notebook not found", file=notebooks_dir / f"{missing[0]}.ipynb", found=missing
         )
     sweep_temporary_files(out_dir)
+    sweep_stale_sockets()
     state = load_state(out_dir)
     library = library_fingerprint() + release_digest  # what the release hides is an input too
     results: dict[str, JobResult] = {}
