@@ -247,10 +247,10 @@ def _lay_out(fig: plt.Figure) -> None:
     """Place ``fig``'s axes as drawing it would, without rendering: each axes' aspect
     applied, then its layout engine run (as :meth:`matplotlib.figure.Figure.draw` does).
 
-    Every axis's ticks are then fixed (:func:`_fix_ticks`). They are fixed before the
-    layout too, as the layout would find them: it asks for them dozens of times. A
-    tick locator can space its ticks by the axes' length, so they are checked against
-    the size the layout gave; where they differ, the layout is run again the usual way.
+    Every axis's ticks are fixed (:func:`_fix_ticks`) before the layout runs, which asks
+    for them dozens of times. A locator can space its ticks by the axes' length, so
+    they are checked against the size the layout gave; where they moved, the layout is
+    run again with the axes' own locators and the ticks fixed after it.
     """
     for ax in fig.axes:
         ax.apply_aspect()
@@ -292,7 +292,7 @@ def _fix_ticks(fig: plt.Figure) -> list[_Fixed]:
     for axis in _axes_axes(fig):
         major, minor = axis.get_major_locator(), axis.get_minor_locator()
         if isinstance(major, FixedLocator) and isinstance(minor, (FixedLocator, NullLocator)):
-            continue  # fixed already (ticks set by hand, or a shared axis done above)
+            continue  # ticks set by hand: nothing to work out
         major_locs = np.asarray(axis.get_majorticklocs(), dtype=float)
         minor_locs = np.asarray(minor(), dtype=float)
         formatter = axis.get_major_formatter()
