@@ -421,6 +421,48 @@ def test_large_group_path_finds_cells_pinned_by_several_equations(every_group_la
     assert not pinned(release) and not release.residual
 
 
+def _pinned_by_a_difference(services: int) -> tuple[dict, list[dict]]:
+    """Assessed (9) is the sum of three small hidden counts, and all young people (9, shown)
+    is the same three plus "not recorded" (0, shown): assessed = 9 - 0 however many of its
+    other neighbours are hidden. Assessed is hidden because it and a small count add up to
+    a shown total (which also totals two more shown counts); it is one service's part of a
+    group total beside ``services`` other services' shown counts."""
+    from hubspoke.privacy.release import ReleaseCell
+
+    others = {f"service_{i}": 40 + i for i in range(services)}
+    values = {
+        "reduced": 2, "same": 5, "increased": 2, "not_recorded": 0, "all": 9,
+        "assessed": 9, "small": 3, "pair": 12, "pair_a": 6, "pair_b": 6,
+        **others, "group": 9 + sum(others.values()),
+    }  # fmt: skip
+    ids = {name: CellId.of("young_people", part=name) for name in values}
+    cells = {ids[n]: ReleaseCell(ids[n], "count", float(v)) for n, v in values.items()}
+
+    def total(name: str, *parts: str) -> dict:
+        return {**{ids[p]: 1.0 for p in parts}, ids[name]: -1.0}
+
+    equations = [
+        total("assessed", "reduced", "same", "increased"),
+        total("all", "reduced", "same", "increased", "not_recorded"),
+        total("pair", "assessed", "small"),
+        total("pair", "pair_a", "pair_b"),
+        total("group", "assessed", *others),
+    ]
+    return cells, equations
+
+
+def test_a_cell_pinned_by_a_difference_gets_the_shown_count_of_its_proof_hidden():
+    """The audit keeps the relations that pin a cell (its LPs' duals) and hides a shown count
+    of them ("all young people"), instead of one more service of the group total after
+    another (none of which frees it)."""
+    cells, equations = _pinned_by_a_difference(services=6)
+    release = protect(cells, equations=equations)
+    assert not pinned(release) and not release.residual
+    hidden = {cid.dims[0][1] for cid in release.hidden}
+    assert {"assessed", "all"} <= hidden
+    assert len({name for name in hidden if name.startswith("service_")}) <= 2, sorted(hidden)
+
+
 @pytest.fixture
 def every_group_large(monkeypatch):
     """Every group counts as large (and every check as many), so a test takes the

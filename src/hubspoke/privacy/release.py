@@ -18,7 +18,9 @@ count whose hiding leaves no new relation with a single unknown, parts before to
 smallest first), then every hidden cell is audited with linear programming (is there
 a solution consistent with everything shown, every relation, and every hidden count
 at least 1, in which it takes another value?); a cell with no such solution gets a
-neighbour hidden, and the loop repeats until none is pinned.
+shown count hidden from the relations that pin it (those with a non-zero dual in its
+LPs: the proof a reader would use), else a neighbour, and the loop repeats until none
+is pinned.
 The audit works one connected group of hidden cells at a time (cells linked by a
 relation), so its cost grows with the size of those groups, not of the release.
 """
@@ -52,7 +54,10 @@ NOT_AVAILABLE = "x"
 Relation = Mapping[CellId, float]
 
 #: The largest group of hidden cells audited exactly; larger ones neighbourhood first.
-EXACT_LIMIT: Final = 3000
+#: Most of a national group's cells are quantities no table shows, its LPs have a row per
+#: relation (a few thousand): the largest group of the 150-service release (about 11,600
+#: cells) is audited exactly in seconds.
+EXACT_LIMIT: Final = 50_000
 #: In a large group with more cells to check than this, a few LPs over the whole group first.
 MANY: Final = 400
 #: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
@@ -346,6 +351,9 @@ class _Model:
             for v, _ in rel:
                 self.rels_of[v].append(r)
         self.know_primary = False
+        #: For each cell the last audit found pinned, the relations its proof uses (the
+        #: relations with a non-zero dual in the LPs that could not move it).
+        self.proofs: dict[int, set[int]] = {}
         #: Every relation as one sparse row (same order as ``all_rels``): the LPs' rows are sliced from it.
         self.matrix = _relation_matrix(self.all_rels, len(ids))
         self.reference = _reference_values(
@@ -505,7 +513,11 @@ class _Model:
     def _widen(self, pinned: np.ndarray) -> bool:
         """Hide a neighbour of each pinned cell; False if nothing is left to hide.
 
-        The neighbour is looked for among the cells of the pinned cell's relations and of
+        Where the audit kept the proof that pins a cell (the relations its LPs rest on),
+        the cheapest shown count of those relations is hidden: that breaks the proof.
+        ("Assessed" is pinned by "all young people" minus "not recorded" (0) when both are
+        shown: only hiding "all young people" frees it, however many of its neighbours are
+        hidden.) Otherwise the neighbour is looked for among the cells of the pinned cell's relations and of
         the relations of the hidden cells beside it (two steps: "not recorded" is pinned
         by total minus assessed when assessed is shown in another table), cheapest first
         (see :meth:`_candidate`); failing that, anywhere in its group of hidden cells.
@@ -517,6 +529,14 @@ class _Model:
         for k in np.flatnonzero(pinned):
             rels = self.rels_of[k]
             if touched.intersection(rels):
+                continue
+            proof = self.proofs.get(int(k), set())
+            choice = self._candidate({v for r in proof for v, _ in all_rels[r]})
+            if choice is not None:  # a shown count the proof uses: hiding it breaks the proof
+                self._hide(choice)
+                unknown[choice] = True
+                touched.update(self.rels_of[choice])
+                added = True
                 continue
             near = {v for r in rels for v, _ in all_rels[r]}
             around = {
@@ -576,6 +596,7 @@ class _Model:
         wanted = check & self.hidden & ~self.free
         done = np.zeros(len(self.ids), dtype=bool)
         primary = self.primary if self.know_primary else np.zeros_like(self.primary)
+        self.proofs = {}
         for start in np.flatnonzero(wanted):
             if done[start]:
                 continue
@@ -585,8 +606,10 @@ class _Model:
             done[variables] = True
             group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
             if whole:
-                found = group.pinned(variables, relations, test=wanted[variables])
+                proofs: dict[int, set[int]] = {}
+                found = group.pinned(variables, relations, test=wanted[variables], proofs=proofs)
                 pinned[variables] = found
+                self.proofs.update((variables[i], rels) for i, rels in proofs.items())
                 continue
             pinned |= group.pinned_large(variables, relations, wanted=wanted)
         return pinned
@@ -611,6 +634,7 @@ class _Group:
         test: np.ndarray,
         unknown: np.ndarray | None = None,
         exhaustive: bool = True,
+        proofs: dict[int, set[int]] | None = None,
     ) -> np.ndarray:
         m = self.model
         return _pinned(
@@ -625,6 +649,7 @@ class _Group:
             test=test,
             threshold=self.threshold,
             exhaustive=exhaustive,
+            proofs=proofs,
         )
 
     def pinned_large(
@@ -838,6 +863,10 @@ class _LpModel:
             )
         return np.asarray(self.highs.getSolution().col_value)
 
+    def binding_rows(self) -> np.ndarray:
+        """The rows with a non-zero dual in the last solution (the relations its bound rests on)."""
+        return np.flatnonzero(np.abs(np.asarray(self.highs.getSolution().row_dual)) > 1e-9)
+
 
 def _relation_matrix(all_rels: list, n: int) -> sparse.csr_array:
     """Relations (lists of (cell, coefficient)) as the rows of one sparse matrix over ``n`` cells."""
@@ -849,6 +878,12 @@ def _relation_matrix(all_rels: list, n: int) -> sparse.csr_array:
     matrix = sparse.csr_array((data, (rows, cols)), shape=(len(all_rels), n))
     matrix.sum_duplicates()
     return matrix
+
+
+def _row_order(relations: list[int], n_eq: int) -> np.ndarray:
+    """``relations`` in the order :func:`_rows` makes them rows: equations, then inequalities."""
+    rel = np.asarray(relations, dtype=np.int64)
+    return np.concatenate([rel[rel < n_eq], rel[rel >= n_eq]])
 
 
 def _rows(
@@ -868,8 +903,7 @@ def _rows(
     """
     from scipy import sparse
 
-    rel = np.asarray(relations, dtype=np.int64)
-    rel = np.concatenate([rel[rel < n_eq], rel[rel >= n_eq]])
+    rel = _row_order(relations, n_eq)
     sub = matrix[rel].tocoo()
     cols = sub.col.astype(np.int64)
     is_unknown = unknown[cols]
@@ -901,6 +935,7 @@ def _pinned(
     test: np.ndarray,
     threshold: int,
     exhaustive: bool = True,
+    proofs: dict[int, set[int]] | None = None,
 ) -> np.ndarray:
     """Which of the ``test`` variables of one group of hidden cells a reader can work out exactly.
 
@@ -912,6 +947,9 @@ def _pinned(
     relation (cells outside ``unknown`` are held at it); ``free``: quantities no table
     shows (at least 0, never tested). With ``exhaustive=False`` the per-cell LPs are
     skipped and the cells still unproven are returned instead (not known to be pinned).
+    ``proofs``, when given, receives for each pinned variable (its position in ``variables``)
+    the relations with a non-zero dual in the LPs that could not move it: the relations that
+    pin it, so hiding a shown count of one of them breaks that proof.
     """
     n = len(variables)
     is_free = free[variables]
@@ -939,21 +977,27 @@ def _pinned(
         if attempt >= 3 and before - len(todo) < max(2, before // 50):
             break  # objectives over many cells stopped paying: one cell at a time
     pinned = np.zeros(n, dtype=bool)
+    order = _row_order(relations, n_eq)  # row -> relation, for the proofs
     if not exhaustive:
         pinned[sorted(todo)] = True
         return pinned
     for i in sorted(todo):
         if i not in todo:
             continue
+        used: set[int] = set()
         for sign in (1.0, -1.0):
             cost = np.zeros(n)
             cost[i] = sign
             settle(model.minimise(cost))
             if i not in todo:
                 break
+            if proofs is not None:
+                used.update(model.binding_rows())
         if i in todo:
             pinned[i] = True
             todo.discard(i)
+            if proofs is not None:
+                proofs[i] = {int(order[r]) for r in used}
     return pinned
 
 
