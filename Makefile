@@ -58,6 +58,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 	$(BIN)/python bench/release_solve.py --write
+	$(BIN)/python bench/national.py --write
 	$(BIN)/python bench/calibration.py --write
 
 lint: check

@@ -126,6 +126,7 @@ def write_results(
 KEPT_SECTIONS = (
     "## De-identifier",
     "## Release-wide disclosure solve",
+    "## National release",
     "## Calibration of group comparisons",
     "## Issue 19 targets",
 )

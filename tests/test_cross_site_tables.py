@@ -105,19 +105,27 @@ def test_all_cross_site_tables_gather_with_the_service_reports(tables, every_yea
 
 
 # --------------------------------------------------------------------------- attacks
-def _release(every_year, tables) -> tuple[Release, dict]:
+def _release(every_year, tables, *, know_primary: bool = False) -> tuple[Release, dict]:
     """Protect every cross-site table together, with the hierarchy a reader knows."""
     release_mod = pytest.importorskip("hubspoke.analysis.release")
     cells, margins = gather(t for choice in every_year.values() for t in choice.values())
     eqs, ineqs = release_mod.hierarchy_relations(
         cells, release_mod.service_groups(tables), all_years="2014-2016"
     )
-    release = protect(cells, equations=[*margins, *eqs], inequalities=ineqs)
+    release = protect(
+        cells, equations=[*margins, *eqs], inequalities=ineqs, know_primary=know_primary
+    )
     return release, cells
 
 
-def _ranges(release: Release, targets: list[CellId]) -> dict[CellId, tuple[float, float]]:
-    """Smallest and largest value of each target given what is shown (an attacker's LP)."""
+def _ranges(
+    release: Release, targets: list[CellId], *, know_primary: bool
+) -> dict[CellId, tuple[float, float]]:
+    """Smallest and largest value of each target given what is shown (an attacker's LP).
+
+    Every hidden count is at least 1 (zeros are shown); with ``know_primary`` the attacker
+    also knows which hidden counts were hidden for being small (1 to the threshold).
+    """
     relations = [(r, "eq") for r in release.equations] + [(r, "ub") for r in release.inequalities]
     unknown: dict[CellId, int] = {}
     for rel, _ in relations:
@@ -140,7 +148,7 @@ def _ranges(release: Release, targets: list[CellId]) -> dict[CellId, tuple[float
             (b_eq if kind == "eq" else b_ub).append(rhs)
     bounds = [
         (1, release.threshold)
-        if cid in release.primary
+        if know_primary and cid in release.primary
         else (0 if cid not in release.hidden else 1, None)
         for cid in unknown
     ]
@@ -162,9 +170,14 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def test_all_years_minus_the_years_cannot_be_undone(tables, every_year) -> None:
-    """'cross_site_all: S01 2014 risk reduced = all years 24 - 2016 12 - 2015 7 = 5'."""
-    release, cells = _release(every_year, tables)
+@pytest.mark.parametrize("know_primary", [False, True], ids=["reader", "knows_primary"])
+def test_all_years_minus_the_years_cannot_be_undone(tables, every_year, know_primary) -> None:
+    """'cross_site_all: S01 2014 risk reduced = all years 24 - 2016 12 - 2015 7 = 5'.
+
+    Against a reader of the release (every hidden count at least 1) and, for a release
+    protected against one, a reader who also knows which counts are hidden for being small.
+    """
+    release, cells = _release(every_year, tables, know_primary=know_primary)
     s01 = [CellId.of("young_people", risk_change="Reduced", service_id="S01", time_period=p)
            for p in [*YEARS, "2014-2016"]]  # fmt: skip
     assert s01[0] in release.hidden, "5 young people is a small count"
@@ -174,7 +187,7 @@ def test_all_years_minus_the_years_cannot_be_undone(tables, every_year) -> None:
         if release.cells.get(c) is not None and release.cells[c].kind == "count"
         and c.indicator in {"young_people", "risk_assessed"}
     )  # fmt: skip
-    ranges = _ranges(release, targets)
+    ranges = _ranges(release, targets, know_primary=know_primary)
     pinned = {c.key: r for c, r in ranges.items() if r[1] - r[0] < 0.5}
     assert not pinned
     assert not release.residual
