@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,6 +213,24 @@ def default_data(name: str = "default") -> tuple[Path, dict]:
     ensure_raw(base / "raw", env=env)
     ensure_clean(base / "raw", base / "processed", env=env)
     return base, env
+
+
+def write_measured_section(
+    path: Path, section: str, *, command: str, about: str, lines: Sequence[str]
+) -> None:
+    """Replace (or add) ``section`` of a results file: when and how it was measured, then ``lines``."""
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    block = [
+        section,
+        "",
+        f"Measured {stamp} with `{command}` (machine as described above; {about}).",
+        "",
+        "```",
+        *lines,
+        "```",
+        "",
+    ]
+    replace_section(path, section, block)
 
 
 def replace_section(path: Path, section: str, block: list[str]) -> None:

@@ -26,12 +26,12 @@ time into notebooks and export.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,11 +44,11 @@ from _common import (  # noqa: E402
     hubspoke_env,
     median,
     remove_scratch,
-    replace_section,
     run,
     run_peak,
     scratch,
     tool,
+    write_measured_section,
 )
 
 SECTION = "## National release"
@@ -133,8 +133,6 @@ def batch_log(reports: Path) -> dict:
 
 def export_time(reports: Path, env: dict) -> dict:
     """Export every executed notebook again in one process (both pages): the export share."""
-    import json
-
     proc = subprocess.run(
         [sys.executable, "-c", EXPORT, str(reports / "analyst")],
         env=env,
@@ -209,20 +207,15 @@ def measure(services: int, repeats: int) -> Result:
 
 def write_section(result: Result, *, repeats: int, path: Path = RESULTS) -> None:
     """Replace (or add) this benchmark's section of ``RESULTS.md``."""
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    block = [
+    write_measured_section(
+        path,
         SECTION,
-        "",
-        f"Measured {stamp} with `python bench/national.py --repeats {repeats} --write` "
-        "(machine as described above; every repeat cleans the same raw files and reports "
-        "into empty folders, the release built from empty inside the batch).",
-        "",
-        "```",
-        *result.lines,
-        "```",
-        "",
-    ]
-    replace_section(path, SECTION, block)
+        command=f"python bench/national.py --repeats {repeats} --write",
+        about=(
+            "every repeat cleans the same raw files and reports into empty folders, the release built from empty inside the batch"
+        ),
+        lines=result.lines,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,6 @@ import argparse
 import json
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,11 +34,11 @@ from _common import (  # noqa: E402
     hubspoke_env,
     median,
     remove_scratch,
-    replace_section,
     run,
     run_peak,
     scratch,
     tool,
+    write_measured_section,
 )
 
 #: Run in a fresh process: builds the release and prints its figures as JSON.
@@ -174,21 +173,15 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 def write_section(result: Result, *, repeats: int, path: Path = RESULTS) -> None:
     """Replace (or add) this benchmark's section of ``RESULTS.md``."""
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    block = [
+    write_measured_section(
+        path,
         SECTION,
-        "",
-        f"Measured {stamp} with `python bench/release_solve.py --repeats {repeats} --write` "
-        "(machine as described above; the whole funder release: every table computed, gathered "
-        "and suppressed jointly, in a fresh process; then attacked by the test suite's "
-        "independent auditor).",
-        "",
-        "```",
-        *result.lines,
-        "```",
-        "",
-    ]
-    replace_section(path, SECTION, block)
+        command=f"python bench/release_solve.py --repeats {repeats} --write",
+        about=(
+            "the whole funder release: every table computed, gathered and suppressed jointly, in a fresh process; then attacked by the test suite's independent auditor"
+        ),
+        lines=result.lines,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -515,50 +515,48 @@ class _Model:
 
         Where the audit kept the proof that pins a cell (the relations its LPs rest on),
         the cheapest shown count of those relations is hidden: that breaks the proof.
-        ("Assessed" is pinned by "all young people" minus "not recorded" (0) when both are
-        shown: only hiding "all young people" frees it, however many of its neighbours are
-        hidden.) Otherwise the neighbour is looked for among the cells of the pinned cell's relations and of
-        the relations of the hidden cells beside it (two steps: "not recorded" is pinned
-        by total minus assessed when assessed is shown in another table), cheapest first
-        (see :meth:`_candidate`); failing that, anywhere in its group of hidden cells.
+        ("Assessed" is pinned by "all young people" minus "not recorded" (0) when both
+        are shown: only hiding "all young people" frees it, however many of its
+        neighbours are hidden.) Otherwise see :meth:`_neighbour`.
         """
         added = False
         touched: set[int] = set()
-        all_rels = self.all_rels
         unknown = self._unknown()
         for k in np.flatnonzero(pinned):
-            rels = self.rels_of[k]
-            if touched.intersection(rels):
+            if touched.intersection(self.rels_of[k]):
                 continue
             proof = self.proofs.get(int(k), set())
-            choice = self._candidate({v for r in proof for v, _ in all_rels[r]})
-            if choice is not None:  # a shown count the proof uses: hiding it breaks the proof
-                self._hide(choice)
-                unknown[choice] = True
-                touched.update(self.rels_of[choice])
-                added = True
-                continue
-            near = {v for r in rels for v, _ in all_rels[r]}
-            around = {
-                v for u in near if unknown[u] for r in self.rels_of[u] for v, _ in all_rels[r]
-            }
-            choice = self._candidate(near | around)
-            if (
-                choice is None or self.is_total[choice] > 1
-            ):  # a total of several tables: last resort
-                component = self._component_of(int(k))
-                members = {v for r in component for v, _ in all_rels[r]}
-                wider = self._candidate(members)
-                if wider is not None and (
-                    choice is None or self.is_total[wider] < self.is_total[choice]
-                ):
-                    choice = wider
+            choice = self._candidate({v for r in proof for v, _ in self.all_rels[r]})
+            if choice is None:
+                choice = self._neighbour(int(k), unknown)
             if choice is not None:
                 self._hide(choice)
                 unknown[choice] = True
                 touched.update(self.rels_of[choice])
                 added = True
         return added
+
+    def _neighbour(self, k: int, unknown: np.ndarray) -> int | None:
+        """The count to hide beside pinned cell ``k`` when no proof names one.
+
+        Looked for among the cells of ``k``'s relations and of the relations of the hidden
+        cells beside it (two steps: "not recorded" is pinned by total minus assessed when
+        assessed is shown in another table), cheapest first (see :meth:`_candidate`);
+        failing that, or where that is a total of several tables, anywhere in its group of
+        hidden cells.
+        """
+        all_rels = self.all_rels
+        near = {v for r in self.rels_of[k] for v, _ in all_rels[r]}
+        around = {v for u in near if unknown[u] for r in self.rels_of[u] for v, _ in all_rels[r]}
+        choice = self._candidate(near | around)
+        if choice is None or self.is_total[choice] > 1:  # a total of several tables: last resort
+            members = {v for r in self._component_of(k) for v, _ in all_rels[r]}
+            wider = self._candidate(members)
+            if wider is not None and (
+                choice is None or self.is_total[wider] < self.is_total[choice]
+            ):
+                choice = wider
+        return choice
 
     def _component_of(self, k: int, *, limit: int = EXACT_LIMIT) -> set[int]:
         """The relations reachable from variable ``k`` through unknown cells (the first
@@ -977,10 +975,10 @@ def _pinned(
         if attempt >= 3 and before - len(todo) < max(2, before // 50):
             break  # objectives over many cells stopped paying: one cell at a time
     pinned = np.zeros(n, dtype=bool)
-    order = _row_order(relations, n_eq)  # row -> relation, for the proofs
     if not exhaustive:
         pinned[sorted(todo)] = True
         return pinned
+    order = _row_order(relations, n_eq)  # row -> relation, for the proofs
     for i in sorted(todo):
         if i not in todo:
             continue
