@@ -20,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.text import Text as MplText
+from matplotlib.transforms import Bbox
 
 from hubspoke.analysis.cross_site import tables as cst
 from hubspoke.analysis.realist.verdicts import VERDICTS
@@ -358,6 +359,45 @@ def test_label_points_is_deterministic_and_avoids_markers() -> None:
     first = place()
     assert first == place()
     assert len(set(first)) == 4
+
+
+def test_label_points_takes_the_first_free_position_as_one_text_per_position_would() -> None:
+    """The boxes measured once per alignment and shifted give the placement that a Text
+    made and measured at every position gives (the rule, checked the slow way)."""
+    rng = np.random.default_rng(7)
+    xs, ys = list(rng.uniform(0, 10, 60)), list(rng.uniform(0, 10, 60))
+    labels = [f"S{i:03d}" for i in range(60)]
+    fig, ax = base.new_figure(title="Crowded synthetic points")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.scatter(xs, ys, s=45)
+    renderer = fig.canvas.get_renderer()
+    placed = base.label_points(ax, xs, ys, labels)
+    inside = ax.get_window_extent(renderer)
+    half = 7.0 * fig.dpi / 72.0 / 2
+    taken = [
+        Bbox.from_extents(cx - half, cy - half, cx + half, cy + half)
+        for cx, cy in ax.transData.transform(np.column_stack([xs, ys]))
+    ]
+    positions = len(base._RINGS) * len(base._DIRECTIONS)
+    chosen = []
+    for x, y, label, text in zip(xs, ys, labels, placed, strict=True):
+        expected = positions - 1
+        for position in range(positions):
+            candidate = base._candidate(ax, (x, y), label, position=position, fontsize=8)
+            candidate.set_figure(fig)
+            box = base._padded(candidate.get_window_extent(renderer))
+            within = inside.x0 <= box.x0 and box.x1 <= inside.x1
+            within = within and inside.y0 <= box.y0 and box.y1 <= inside.y1
+            if within and not any(box.overlaps(other) for other in taken):
+                expected = position
+                break
+        chosen.append(expected)
+        got = text.get_window_extent(renderer)
+        assert np.allclose(got.extents, candidate.get_window_extent(renderer).extents)
+        taken.append(base._padded(got))
+    assert len(set(chosen)) > 3, "the points are crowded enough to push labels around"
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- units, legends, notes

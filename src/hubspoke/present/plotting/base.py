@@ -25,7 +25,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import matplotlib
 
@@ -544,7 +544,9 @@ def unit_label(label: str, unit: str = "%") -> str:
 
 # --------------------------------------------------------------------------- labels and notes
 #: Directions a point's label may go (offset unit vectors and alignment), tried in this order.
-_DIRECTIONS: tuple[tuple[float, float, str, str], ...] = (
+_HAlign = Literal["left", "center", "right"]
+_VAlign = Literal["bottom", "center", "top"]
+_DIRECTIONS: tuple[tuple[float, float, _HAlign, _VAlign], ...] = (
     (1.0, 0.6, "left", "bottom"),
     (1.0, -0.6, "left", "top"),
     (-1.0, 0.6, "right", "bottom"),
@@ -562,14 +564,6 @@ _PAD = 1.5
 
 def _padded(box: Bbox, pad: float = _PAD) -> Bbox:
     return Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
-
-
-def _free(box: Bbox, taken: list[Bbox], inside: Bbox) -> bool:
-    """Whether ``box`` overlaps nothing taken and lies inside the axes."""
-    within = (
-        inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
-    )
-    return within and not any(box.overlaps(other) for other in taken)
 
 
 def label_points(
@@ -593,55 +587,95 @@ def label_points(
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.empty((0, 2))
     half = marker_points * fig.dpi / 72.0 / 2
-    taken = [Bbox.from_extents(x - half, y - half, x + half, y + half) for x, y in centres]
+    taken = np.empty((len(centres) * 2, 4))
+    taken[: len(centres)] = np.column_stack(
+        [centres[:, 0] - half, centres[:, 1] - half, centres[:, 0] + half, centres[:, 1] + half]
+    )
+    count = len(centres)
     inside = ax.get_window_extent(renderer)
     placed: list[Text] = []
     for x, y, label in zip(xs, ys, labels, strict=True):
-        text = _place_one(ax, (x, y), label, taken=taken, inside=inside, fontsize=fontsize)
-        taken.append(_padded(text.get_window_extent(renderer)))
+        boxes = _candidate_boxes(ax, (x, y), label, fontsize=fontsize, renderer=renderer)
+        text = _place_one(ax, (x, y), label, position=_first_free(boxes, taken[:count], inside),
+                          fontsize=fontsize)  # fmt: skip
+        taken[count] = _padded(text.get_window_extent(renderer)).extents
+        count += 1
         placed.append(text)
     return placed
 
 
-def _candidates(
-    ax: plt.Axes, xy: tuple[float, float], label: str, fontsize: float
-) -> Iterator[Text]:
-    """Every position a point's label may take, nearest first (not yet on the axes).
+def _candidate(
+    ax: plt.Axes, xy: tuple[float, float], label: str, *, position: int, fontsize: float
+) -> Text:
+    """The label of a point at one of its positions (:data:`_RINGS` by :data:`_DIRECTIONS`,
+    nearest first), not yet on the axes."""
+    ring = _RINGS[position // len(_DIRECTIONS)]
+    dx, dy, ha, va = _DIRECTIONS[position % len(_DIRECTIONS)]
+    return Text(
+        *xy,
+        label,
+        ha=ha,
+        va=va,
+        fontsize=fontsize,
+        transform=ax.transData
+        + ScaledTranslation(ring * dx / 72.0, ring * dy / 72.0, ax.figure.dpi_scale_trans),
+    )
 
-    Made one at a time: most labels take one of the first few, and a Text costs its
-    font lookup (making all of them up front was half a funnel plot's time).
+
+def _candidate_boxes(
+    ax: plt.Axes, xy: tuple[float, float], label: str, *, fontsize: float, renderer: RendererAgg
+) -> np.ndarray:
+    """The padded box (display extents) of every position a point's label may take, in order.
+
+    A label's box at one alignment is the same at every distance, only moved: it is
+    measured once per alignment at the point (one Text, realigned), then shifted by each
+    ring's offset (a Text per position cost its font lookup and layout: most of a
+    national funnel plot's time).
     """
-    for ring in _RINGS:
-        for dx, dy, ha, va in _DIRECTIONS:
-            yield Text(
-                *xy,
-                label,
-                ha=ha,
-                va=va,
-                fontsize=fontsize,
-                transform=ax.transData
-                + ScaledTranslation(ring * dx / 72.0, ring * dy / 72.0, ax.figure.dpi_scale_trans),
-            )
+    fig = ax.figure
+    text = Text(*xy, label, fontsize=fontsize, transform=ax.transData)
+    text.set_figure(fig)
+    rows = []
+    for _, _, ha, va in _DIRECTIONS:
+        text.set_horizontalalignment(ha)
+        text.set_verticalalignment(va)
+        rows.append(text.get_window_extent(renderer).extents)
+    base = np.array(rows)
+    offsets = np.array(
+        [
+            (ring * dx / 72.0 * fig.dpi, ring * dy / 72.0 * fig.dpi)
+            for ring in _RINGS
+            for dx, dy, _, _ in _DIRECTIONS
+        ]
+    )
+    boxes = np.tile(base, (len(_RINGS), 1)) + np.tile(offsets, 2)
+    return boxes + np.array([-_PAD, -_PAD, _PAD, _PAD])
+
+
+def _first_free(boxes: np.ndarray, taken: np.ndarray, inside: Bbox) -> int:
+    """The first of ``boxes`` (rows of x0, y0, x1, y1) inside the axes that overlaps none
+    of ``taken`` (edges touching count as overlapping); the last one if none is free."""
+    x0, y0, x1, y1 = (boxes[:, [i]] for i in range(4))
+    within = (
+        (inside.x0 <= x0[:, 0]) & (x1[:, 0] <= inside.x1)
+        & (inside.y0 <= y0[:, 0]) & (y1[:, 0] <= inside.y1)
+    )  # fmt: skip
+    clash = (
+        (x0 <= taken[:, 2]) & (taken[:, 0] <= x1) & (y0 <= taken[:, 3]) & (taken[:, 1] <= y1)
+    ).any(axis=1)
+    free = np.flatnonzero(within & ~clash)
+    return int(free[0]) if len(free) else len(boxes) - 1
 
 
 def _place_one(
-    ax: plt.Axes,
-    xy: tuple[float, float],
-    label: str,
-    *,
-    taken: list[Bbox],
-    inside: Bbox,
-    fontsize: float,
+    ax: plt.Axes, xy: tuple[float, float], label: str, *, position: int, fontsize: float
 ) -> Text:
-    """Add the label of one point at its first free position (the last one if none is free)."""
+    """Add the label of one point at ``position``; one pushed away from its point gets a
+    leader line back to it."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    position, text = -1, None
-    for position, text in enumerate(_candidates(ax, xy, label, fontsize)):  # noqa: B007
-        text.set_figure(fig)
-        if _free(_padded(text.get_window_extent(renderer)), taken, inside):
-            break  # else the last position
-    assert text is not None  # there is always a position
+    text = _candidate(ax, xy, label, position=position, fontsize=fontsize)
+    text.set_figure(fig)
     ax.add_artist(text)
     near = 2 * len(_DIRECTIONS)
     if position >= near:  # pushed away: a leader line back to the point
