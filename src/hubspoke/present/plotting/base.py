@@ -655,14 +655,12 @@ def _candidate_boxes(
 def _first_free(boxes: np.ndarray, taken: np.ndarray, inside: Bbox) -> int:
     """The first of ``boxes`` (rows of x0, y0, x1, y1) inside the axes that overlaps none
     of ``taken`` (edges touching count as overlapping); the last one if none is free."""
-    x0, y0, x1, y1 = (boxes[:, [i]] for i in range(4))
-    within = (
-        (inside.x0 <= x0[:, 0]) & (x1[:, 0] <= inside.x1)
-        & (inside.y0 <= y0[:, 0]) & (y1[:, 0] <= inside.y1)
-    )  # fmt: skip
+    x0, y0, x1, y1 = boxes.T
+    within = (inside.x0 <= x0) & (x1 <= inside.x1) & (inside.y0 <= y0) & (y1 <= inside.y1)
     clash = (
-        (x0 <= taken[:, 2]) & (taken[:, 0] <= x1) & (y0 <= taken[:, 3]) & (taken[:, 1] <= y1)
-    ).any(axis=1)
+        (x0[:, None] <= taken[:, 2]) & (taken[:, 0] <= x1[:, None])
+        & (y0[:, None] <= taken[:, 3]) & (taken[:, 1] <= y1[:, None])
+    ).any(axis=1)  # fmt: skip
     free = np.flatnonzero(within & ~clash)
     return int(free[0]) if len(free) else len(boxes) - 1
 
