@@ -34,7 +34,8 @@ NOTEBOOKS = {
     "local_context.ipynb",
 }
 STARTUP_SECONDS = 60
-KERNEL_SECONDS = 60
+KERNEL_SECONDS = 180
+POLL_SECONDS = 5
 
 
 def free_port() -> int:
@@ -144,62 +145,108 @@ def lab(tmp_path: Path, synthetic_raw: Path, synthetic_processed: Path):
         stop(process)
 
 
+def message(msg_type: str, content: dict) -> tuple[str, str]:
+    """A kernel message for the websocket channel, as JSON, with its new msg_id."""
+    msg_id = uuid.uuid4().hex
+    body = {
+        "header": {
+            "msg_id": msg_id,
+            "username": "test",
+            "session": uuid.uuid4().hex,
+            "msg_type": msg_type,
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": content,
+        "channel": "shell",
+        "buffers": [],
+    }
+    return msg_id, json.dumps(body)
+
+
+def next_message(ws: websocket.WebSocket, deadline: float) -> dict | None:
+    """The next kernel message, or None when none came before ``deadline`` or within a poll.
+
+    Frames are read one at a time so the deadline holds: the server pings every 30 s, and
+    ``ws.recv()`` answers pings itself and waits on, so a socket timeout alone never fires.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    ws.settimeout(min(remaining, POLL_SECONDS))
+    try:
+        opcode, frame = ws.recv_data_frame(True)
+    except websocket.WebSocketTimeoutException:
+        return None
+    if opcode != websocket.ABNF.OPCODE_TEXT:
+        return None
+    return json.loads(frame.data)
+
+
+def kernel_answers(ws: websocket.WebSocket, deadline: float) -> bool:
+    """Ask for kernel_info until the kernel answers, as Jupyter's own clients do on connect."""
+    while time.monotonic() < deadline:
+        msg_id, request = message("kernel_info_request", {})
+        ws.send(request)
+        asked = time.monotonic()
+        while time.monotonic() - asked < POLL_SECONDS * 2:
+            reply = next_message(ws, deadline)
+            if reply is None:
+                if time.monotonic() >= deadline:
+                    break
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+    return False
+
+
 def execute(lab: Lab, kernel_id: str, code: str, seconds: float) -> tuple[str, dict]:
-    """Run ``code`` on a kernel through its websocket channel; returns (stdout, execute_reply content)."""
+    """Run ``code`` on a kernel through its websocket channel; returns (stdout, execute_reply content).
+
+    Every wait is bounded by ``seconds`` in all: a kernel that never answers fails the test
+    with the server's log instead of hanging it.
+    """
+    deadline = time.monotonic() + seconds
     ws = websocket.create_connection(
         f"ws://{HOST}:{lab.port}/api/kernels/{kernel_id}/channels",
         header=[f"Authorization: token {lab.token}"],
         timeout=seconds,
     )
     try:
-        msg_id = uuid.uuid4().hex
-        ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": "test",
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": False,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                    "channel": "shell",
-                    "buffers": [],
-                }
-            )
+        if not kernel_answers(ws, deadline):
+            pytest.fail(f"the kernel did not answer kernel_info in {seconds}s:\n{lab.log_text()}")
+        msg_id, request = message(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
         )
-        stdout, reply = [], None
-        deadline = time.monotonic() + seconds
-        while reply is None and time.monotonic() < deadline:
-            message = json.loads(ws.recv())
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
-                stdout.append(message["content"]["text"])
-            elif message["msg_type"] == "error":
-                stdout.append("\n".join(message["content"]["traceback"]))
-            elif message["msg_type"] == "execute_reply":
-                reply = message["content"]
-        assert reply is not None, f"no execute_reply in {seconds}s"
+        ws.send(request)
+        stdout: list[str] = []
+        reply: dict | None = None
+        idle = False
         # The reply may come before the last stream message: read until the kernel is idle.
-        while time.monotonic() < deadline:
-            message = json.loads(ws.recv())
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
+        while not (reply is not None and idle) and time.monotonic() < deadline:
+            received = next_message(ws, deadline)
+            if received is None or received.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
-                stdout.append(message["content"]["text"])
-            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-                break
+            kind, content = received["msg_type"], received["content"]
+            if kind == "stream" and content["name"] == "stdout":
+                stdout.append(content["text"])
+            elif kind == "error":
+                stdout.append("\n".join(content["traceback"]))
+            elif kind == "execute_reply":
+                reply = content
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True
+        if reply is None:
+            pytest.fail(f"no execute_reply in {seconds}s:\n{lab.log_text()}")
         return "".join(stdout), reply
     finally:
         ws.close()
