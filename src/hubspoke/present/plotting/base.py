@@ -595,7 +595,7 @@ def label_points(
     inside = ax.get_window_extent(renderer)
     placed: list[Text] = []
     for x, y, label in zip(xs, ys, labels, strict=True):
-        boxes = _candidate_boxes(ax, (x, y), label, fontsize=fontsize, renderer=renderer)
+        boxes = _LabelBoxes(ax, (x, y), label, fontsize=fontsize, renderer=renderer)
         text = _place_one(ax, (x, y), label, position=_first_free(boxes, taken[:count], inside),
                           fontsize=fontsize)  # fmt: skip
         taken[count] = _padded(text.get_window_extent(renderer)).extents
@@ -622,47 +622,60 @@ def _candidate(
     )
 
 
-def _candidate_boxes(
-    ax: plt.Axes, xy: tuple[float, float], label: str, *, fontsize: float, renderer: RendererAgg
-) -> np.ndarray:
-    """The padded box (display extents) of every position a point's label may take, in order.
+class _LabelBoxes:
+    """The padded boxes (display extents) of the positions a point's label may take.
 
     A label's box at one alignment is the same at every distance, only moved: it is
-    measured once per alignment at the point (one Text, realigned), then shifted by each
-    ring's offset (a Text per position cost its font lookup and layout: most of a
-    national funnel plot's time).
+    measured once per alignment at the point (one Text, realigned), when a position with
+    that alignment is first asked for, then shifted by the ring's offset. (A Text per
+    position cost its font lookup and layout: most of a national funnel plot's time;
+    measuring every alignment up front, most of a sparse plot's, whose labels mostly
+    take their first position.)
     """
-    fig = ax.figure
-    text = Text(*xy, label, fontsize=fontsize, transform=ax.transData)
-    text.set_figure(fig)
-    rows = []
-    for _, _, ha, va in _DIRECTIONS:
-        text.set_horizontalalignment(ha)
-        text.set_verticalalignment(va)
-        rows.append(text.get_window_extent(renderer).extents)
-    base = np.array(rows)
-    offsets = np.array(
-        [
-            (ring * dx / 72.0 * fig.dpi, ring * dy / 72.0 * fig.dpi)
-            for ring in _RINGS
-            for dx, dy, _, _ in _DIRECTIONS
-        ]
-    )
-    boxes = np.tile(base, (len(_RINGS), 1)) + np.tile(offsets, 2)
-    return boxes + np.array([-_PAD, -_PAD, _PAD, _PAD])
+
+    def __init__(
+        self,
+        ax: plt.Axes,
+        xy: tuple[float, float],
+        label: str,
+        *,
+        fontsize: float,
+        renderer: RendererAgg,
+    ) -> None:
+        self.renderer = renderer
+        self.dpi = ax.figure.dpi
+        self.text = Text(*xy, label, fontsize=fontsize, transform=ax.transData)
+        self.text.set_figure(ax.figure)
+        self.measured: dict[int, np.ndarray] = {}
+
+    def box(self, position: int) -> np.ndarray:
+        """The padded box (x0, y0, x1, y1) of the label at ``position``."""
+        ring = _RINGS[position // len(_DIRECTIONS)]
+        alignment = position % len(_DIRECTIONS)
+        dx, dy, ha, va = _DIRECTIONS[alignment]
+        if alignment not in self.measured:
+            self.text.set_horizontalalignment(ha)
+            self.text.set_verticalalignment(va)
+            self.measured[alignment] = np.array(self.text.get_window_extent(self.renderer).extents)
+        shift_x, shift_y = ring * dx / 72.0 * self.dpi, ring * dy / 72.0 * self.dpi
+        moved = self.measured[alignment] + np.array([shift_x, shift_y, shift_x, shift_y])
+        return moved + np.array([-_PAD, -_PAD, _PAD, _PAD])
 
 
-def _first_free(boxes: np.ndarray, taken: np.ndarray, inside: Bbox) -> int:
-    """The first of ``boxes`` (rows of x0, y0, x1, y1) inside the axes that overlaps none
-    of ``taken`` (edges touching count as overlapping); the last one if none is free."""
-    x0, y0, x1, y1 = boxes.T
-    within = (inside.x0 <= x0) & (x1 <= inside.x1) & (inside.y0 <= y0) & (y1 <= inside.y1)
-    clash = (
-        (x0[:, None] <= taken[:, 2]) & (taken[:, 0] <= x1[:, None])
-        & (y0[:, None] <= taken[:, 3]) & (taken[:, 1] <= y1[:, None])
-    ).any(axis=1)  # fmt: skip
-    free = np.flatnonzero(within & ~clash)
-    return int(free[0]) if len(free) else len(boxes) - 1
+def _first_free(boxes: _LabelBoxes, taken: np.ndarray, inside: Bbox) -> int:
+    """The first position whose box is inside the axes and overlaps none of ``taken``
+    (rows of x0, y0, x1, y1; edges touching count as overlapping); the last if none is."""
+    last = len(_RINGS) * len(_DIRECTIONS) - 1
+    for position in range(last):
+        x0, y0, x1, y1 = boxes.box(position)
+        if not (inside.x0 <= x0 and x1 <= inside.x1 and inside.y0 <= y0 and y1 <= inside.y1):
+            continue
+        clash = (
+            (x0 <= taken[:, 2]) & (taken[:, 0] <= x1) & (y0 <= taken[:, 3]) & (taken[:, 1] <= y1)
+        )
+        if not clash.any():
+            return position
+    return last
 
 
 def _place_one(
