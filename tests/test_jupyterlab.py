@@ -189,14 +189,10 @@ def kernel_answers(ws: websocket.WebSocket, deadline: float) -> bool:
     while time.monotonic() < deadline:
         msg_id, request = message("kernel_info_request", {})
         ws.send(request)
-        asked = time.monotonic()
-        while time.monotonic() - asked < POLL_SECONDS * 2:
-            reply = next_message(ws, deadline)
-            if reply is None:
-                if time.monotonic() >= deadline:
-                    break
-                continue
-            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+        ask_again = min(time.monotonic() + POLL_SECONDS * 2, deadline)
+        while time.monotonic() < ask_again:
+            reply = next_message(ws, ask_again)
+            if reply is not None and reply.get("parent_header", {}).get("msg_id") == msg_id:
                 return True
     return False
 
