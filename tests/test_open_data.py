@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -538,3 +539,50 @@ def test_the_release_of_the_synthetic_data_writes_consistent_open_data(built_rep
                 if row[name] != "z":
                     assert seen.setdefault((name, where), row[name]) == row[name], (path, name)
     assert found_c == expected_c
+
+
+@pytest.mark.slow
+def test_open_data_are_written_again_only_when_the_release_or_a_file_changed(
+    built_reports, tmp_path
+):
+    """With a record, an unchanged release leaves the files as they are; any difference rewrites them."""
+    seed_release(built_reports, tmp_path / "reports")
+    settings = built_reports.settings.with_paths(reports_dir=tmp_path / "reports")
+    out = tmp_path / "reports" / "funder" / "data"
+    record = tmp_path / "reports" / ".open_data.json"
+
+    def write() -> list[Path]:
+        return write_release_open_data(out, settings=settings, record=record)
+
+    def inodes() -> dict[str, int]:
+        return {p.name: p.stat().st_ino for p in out.iterdir()}
+
+    first = write()
+    assert record.is_file() and not (out / record.name).exists()  # kept out of the shared folder
+    before, contents = inodes(), {p.name: p.read_bytes() for p in first}
+    assert write() == first
+    assert inodes() == before  # nothing written again
+
+    edited = next(p for p in first if p.name.endswith(".csv"))
+    edited.write_text("tampered\n", encoding="utf-8")
+    assert write() == first
+    assert edited.read_bytes() == contents[edited.name]
+
+    first[0].unlink()
+    write()
+    assert first[0].read_bytes() == contents[first[0].name]
+
+    stale = out / "old_family.csv"
+    stale.write_text("x\n", encoding="utf-8")
+    write()
+    assert not stale.exists()
+
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    record.write_text(json.dumps({**saved, "stamp": "another release"}), encoding="utf-8")
+    before = inodes()
+    write()
+    assert all(inodes()[name] != before[name] for name in contents)  # every file written again
+
+    record.write_text("not json", encoding="utf-8")
+    assert write() == first
+    assert json.loads(record.read_text(encoding="utf-8"))["stamp"] == saved["stamp"]

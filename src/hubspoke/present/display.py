@@ -23,7 +23,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import mistune
 import numpy as np
@@ -34,16 +34,12 @@ from hubspoke import SYNTHETIC_NOTICE, __version__, load
 from hubspoke.config import Settings, get_settings
 from hubspoke.io.parquet import snapshot
 from hubspoke.load import data_version
+from hubspoke.present.audience import ANALYST_TAG, FUNDER_TAG, Audience
 from hubspoke.present.plotting import save_figure
 from hubspoke.present.views import view
 from hubspoke.privacy.release import Shown, footnote, format_value
 from hubspoke.privacy.table import Count, Table, Text, cell_frame
 from hubspoke.spec.labels import readable_label
-
-#: Cell tags: what the funder HTML keeps, and what only analysts see.
-Audience = Literal["funder", "analyst"]
-FUNDER_TAG: Final = "funder"
-ANALYST_TAG: Final = "analyst"
 
 
 def _show(obj: object, *, audience: Audience) -> None:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from hubspoke import SYNTHETIC_NOTICE
-from hubspoke.present.display import FUNDER_TAG
+from hubspoke.present.audience import FUNDER_TAG
 
 #: Cell tags removed from every HTML export.
 REMOVED_CELL_TAGS = frozenset({"parameters", "injected-parameters", "remove"})

@@ -25,7 +25,9 @@ explains each file. All files are labelled as synthetic data.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -39,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from hubspoke import SYNTHETIC_NOTICE
-from hubspoke.analysis.release import GROUP_DIMS, current_release, service_groups
+from hubspoke.analysis.release import GROUP_DIMS, current_release, release_stamp, service_groups
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ParameterError, ReportError, SchemaError
 from hubspoke.load import all_years_label, available_service_years, load_tables, service_order
@@ -482,17 +484,82 @@ def write_open_data(
     return written
 
 
-def write_release_open_data(out_dir: Path, *, settings: Settings | None = None) -> list[Path]:
+def write_release_open_data(
+    out_dir: Path, *, settings: Settings | None = None, record: Path | None = None
+) -> list[Path]:
     """The current funder release's open data, written to ``out_dir`` (``reports/funder/data``).
 
     Why: the report run needs one call; the release is the one every report shows
     (cached beside the reports), the groups and years come from the processed data.
+    ``record``: a file outside the shared folder noting what was written (the release's
+    stamp and each file's SHA-256). When it shows the same release and every file in
+    ``out_dir`` as written, nothing is written again: a report run with nothing to build
+    spent most of its time rewriting the same files. Any difference (another release, a
+    file edited, missing or added) writes them all again.
     """
     settings = settings or get_settings()
     release = current_release(settings)
+    out_dir = Path(out_dir)
+    stamp = release_stamp(settings)
+    if record is not None and (kept := _as_recorded(record, out_dir, stamp)) is not None:
+        return kept
     tables = load_tables(settings.processed_dir)
     years = sorted({y for ys in available_service_years(tables).values() for y in ys})
-    return write_open_data(release, service_groups(tables), out_dir, years=years)
+    written = write_open_data(release, service_groups(tables), out_dir, years=years)
+    if record is not None:
+        _write_record(record, out_dir, stamp, written)
+    return written
+
+
+#: Version of the layout of :func:`write_release_open_data`'s record.
+RECORD_FORMAT: Final = 1
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _write_record(record: Path, out_dir: Path, stamp: str, written: Sequence[Path]) -> None:
+    """Note the release's ``stamp`` and each file written (name and SHA-256, in order)."""
+    files = {p.name: _sha256(p) for p in written}
+    content = {
+        "format": RECORD_FORMAT,
+        "folder": str(out_dir.resolve()),
+        "stamp": stamp,
+        "files": files,
+    }
+    record.parent.mkdir(parents=True, exist_ok=True)
+    _write_text(record, json.dumps(content, indent=1))
+
+
+def _as_recorded(record: Path, out_dir: Path, stamp: str) -> list[Path] | None:
+    """The files of the last write, in order, when ``out_dir`` holds them as written for
+    ``stamp`` and no other data file; None when anything differs (or the record does not
+    read as one)."""
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("format") != RECORD_FORMAT:
+        return None
+    files = saved.get("files")
+    if (
+        saved.get("stamp") != stamp
+        or saved.get("folder") != str(out_dir.resolve())
+        or not isinstance(files, dict)
+        or not files
+        or any(not isinstance(n, str) or Path(n).name != n or n in {".", ".."} for n in files)
+    ):
+        return None
+    present = {p.name for p in out_dir.glob("*.csv") if p.is_file()}
+    if present != {n for n in files if n.endswith(".csv")}:
+        return None
+    if any(_sha256(out_dir / name) != digest for name, digest in files.items()):
+        return None
+    return [out_dir / name for name in files]
 
 
 # --------------------------------------------------------------------------- guidance

@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 #: Subfolders of the reports folder the batch writes into.
 REPORT_SUBFOLDERS = ("analyst", "funder", "logs")
+#: What the open data were last written from (in the reports folder, never the shared funder one).
+OPEN_DATA_RECORD = ".open_data.json"
 
 # ---------------------------------------------------------------------------
 # Atomic file writes
@@ -606,7 +608,10 @@ def run_reports(
         # The open data depend on the release alone: written beside the workers' reports.
         side = ThreadPoolExecutor(max_workers=1)
         open_data = side.submit(
-            write_release_open_data, out_dir / "funder" / "data", settings=settings
+            write_release_open_data,
+            out_dir / "funder" / "data",
+            settings=settings,
+            record=out_dir / OPEN_DATA_RECORD,
         )
         side.shutdown(wait=False)
         results = run_batch(
