@@ -408,3 +408,16 @@ def test_parse_date_text(text, expected):
 
     got = parse_date_text(text)
     assert (got.isoformat() if got else None) == expected
+
+
+@pytest.mark.parametrize("dtype", ["category", "string", object])
+def test_planned_ending_is_read_from_the_reason_in_any_column_type(dtype):
+    """Planned and transferred endings are planned, others not, and an open case or an
+    unknown reason has no answer, whether the reasons are harmonised categories or text."""
+    from hubspoke.clean.harmonise import add_planned_ending
+
+    reasons = ["Planned ending", "Transferred", "Disengaged", None, "Moved away", "Planned ending"]
+    frame = pd.DataFrame({"closure_reason": pd.Series(reasons, dtype=dtype)})
+    planned = add_planned_ending(frame)["planned_ending"]
+    assert planned.dtype == "boolean"
+    assert planned.tolist() == [True, True, False, pd.NA, False, True]

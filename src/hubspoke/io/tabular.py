@@ -373,7 +373,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, bytes]:
         if "\x00" in text[:2048]:
             raise RawFileError("the file is binary, not a text CSV", file=file)
         return text, text.encode("utf-8")
-    if not data.strip():
+    if not data or data.isspace():  # as ``not data.strip()``, without copying the file
         raise RawFileError("the file is empty", file=file)
     if b"\x00" in data[:4096] or data[:2] == b"PK":
         raise RawFileError("the file is binary, not a text CSV", file=file)
