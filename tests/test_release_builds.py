@@ -152,6 +152,32 @@ def test_a_report_reads_its_tables_from_beside_the_release(built_reports, tables
     _same_tables(chosen, local_context_tables(tables, services=["S01"]))
 
 
+@pytest.mark.slow
+def test_tables_built_by_two_processes_are_those_built_by_one(
+    tables, synthetic_processed, monkeypatch
+):
+    """The batch's two processes (this one and a helper) share the parts; the builds come
+    back in report order and equal those built in one process, whoever built which."""
+    alone = rel.funder_builds(tables)
+    here: list[rel.Part] = []
+    real = rel.part_builds
+
+    def record(tables, part, **kwargs):
+        here.append(part)
+        return real(tables, part, **kwargs)
+
+    monkeypatch.setattr(rel, "part_builds", record)  # this process only (the helper spawns)
+    shared = rel.funder_builds_parallel(tables, folder=synthetic_processed, jobs=2)
+    parts = rel.funder_parts(tables)
+    assert 0 < len(here) < len(parts), "both processes build parts"
+    assert [key for key, _ in shared] == [key for key, _ in alone]
+    found, expected = rel.built_tables(shared), rel.built_tables(alone)
+    assert len(found) == len(expected)
+    for a, b in zip(found, expected, strict=True):
+        assert a.family == b.family and a.scope == b.scope
+        pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
+
+
 def test_before_solve_runs_once_between_the_tables_and_the_solve(settings, monkeypatch):
     """The batch starts its workers in ``before_solve``: called when a release is built,
     after its tables and before the one-core solve; never when the release is read."""

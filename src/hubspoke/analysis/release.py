@@ -29,7 +29,7 @@ import pickle
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, overload
 
@@ -89,7 +89,7 @@ PROGRAMME_PARTS: Final = (
 )
 
 
-#: The parts that read every service-year's indicators (computed once per process).
+#: The parts that read every service-year's indicators (worked out once per release).
 INDICATOR_PARTS: Final = frozenset({"service", "cross_site", "realist"})
 
 
@@ -221,26 +221,67 @@ def funder_builds_parallel(
 ) -> list[Build]:
     """:func:`funder_builds`, built by ``jobs`` processes (``None``: one per core).
 
-    ``tables`` were read from ``folder``, a generation of the processed tables
-    (:func:`hubspoke.io.parquet.snapshot`), which each process reads once, so all read
-    the same run. The parts are shared out biggest first and their results come back in
-    report order, so the release does not depend on who built what. With one process
-    they are built here.
+    This process is one of them: it starts ``jobs - 1`` helpers, works out every
+    service-year's indicators once (while the helpers start) and sends them with each
+    part, then builds parts itself from the lightest end of the queue until it meets
+    the helpers. ``tables`` were read from ``folder``, a generation of the processed
+    tables (:func:`hubspoke.io.parquet.snapshot`), which each helper reads once, so all
+    read the same run. The parts are shared out biggest first and their results come
+    back in report order, so the release does not depend on who built what. With one
+    process they are all built here.
     """
     parts = funder_parts(tables)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(parts)))
     if workers == 1:
         return funder_builds(tables)
-    heavy_first = sorted(range(len(parts)), key=lambda i: (parts[i][0] == "service", i))
+    heavy_first = sorted(range(len(parts)), key=lambda i: (_weight(parts[i]), i))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers,
+        max_workers=workers - 1,
         mp_context=context,
         initializer=_start_part_worker,
         initargs=(str(folder),),
     ) as pool:
-        futures = {i: pool.submit(_build_part, parts[i]) for i in heavy_first}
-        return [build for i in range(len(parts)) for build in futures[i].result()]
+        pool.submit(int)  # the helpers start (imports, tables) while the indicators are worked out
+        every = indicators(tables)
+        futures = {
+            i: pool.submit(_build_part, parts[i], _indicators_for(parts[i], every))
+            for i in heavy_first
+        }
+        here = _build_until_taken(tables, parts, heavy_first, futures, every)
+        return [
+            build
+            for i in range(len(parts))
+            for build in (here[i] if i in here else futures[i].result())
+        ]
+
+
+def _weight(part: Part) -> int:
+    """Where a part goes in the queue: the realist synthesis (the longest part), the other
+    programme-wide and cross-site parts, then the service-years (short, many)."""
+    return {"realist": 0, "service": 2}.get(part[0], 1)
+
+
+def _indicators_for(part: Part, every: pd.DataFrame) -> pd.DataFrame | None:
+    """The indicators a part reads (:data:`INDICATOR_PARTS`), or ``None``."""
+    return every if part[0] in INDICATOR_PARTS else None
+
+
+def _build_until_taken(
+    tables: Mapping[str, pd.DataFrame],
+    parts: Sequence[Part],
+    order: Sequence[int],
+    futures: Mapping[int, Future[list[Build]]],
+    every: pd.DataFrame,
+) -> dict[int, list[Build]]:
+    """Build parts here, from the end of ``order``, each one the helpers have not started
+    (its future cancelled); stop at the first they have."""
+    here: dict[int, list[Build]] = {}
+    for i in reversed(order):
+        if not futures[i].cancel():
+            break
+        here[i] = part_builds(tables, parts[i], indicator_table=_indicators_for(parts[i], every))
+    return here
 
 
 def funder_tables_parallel(
@@ -250,7 +291,7 @@ def funder_tables_parallel(
     return built_tables(funder_builds_parallel(tables, folder=folder, jobs=jobs))
 
 
-#: A part worker's processed tables and indicators, read once per worker process.
+#: A part worker's processed tables, read once per worker process.
 _PART_WORKER: dict[str, object] = {}
 
 
@@ -259,13 +300,8 @@ def _start_part_worker(folder: str) -> None:
     _PART_WORKER["tables"] = load.load_tables(Path(folder), names=RELEASE_TABLES)
 
 
-def _build_part(part: Part) -> list[Build]:
+def _build_part(part: Part, every: pd.DataFrame | None) -> list[Build]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
-    every = None
-    if part[0] in INDICATOR_PARTS:
-        if "indicators" not in _PART_WORKER:
-            _PART_WORKER["indicators"] = indicators(tables)
-        every = cast(pd.DataFrame, _PART_WORKER["indicators"])
     return part_builds(tables, part, indicator_table=every)
 
 
