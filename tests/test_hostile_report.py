@@ -183,6 +183,10 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def started(project: Project, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, set[Proc]]]:
     """``hubspoke report`` in a session of its own, with two workers each busy on a notebook.
@@ -197,6 +201,9 @@ def started(project: Project, tmp_path: Path) -> Iterator[tuple[subprocess.Popen
         stdout=subprocess.DEVNULL,
         stderr=stderr,
         start_new_session=True,
+        # as from a terminal: a test run started in the background (``&``) ignores Ctrl-C,
+        # and a child would inherit that
+        preexec_fn=_default_ctrl_c,
     )
     procs: set[Proc] = set()
     try:
