@@ -183,8 +183,13 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def _default_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: Runs a command with Ctrl-C at its default, as from a terminal: a test run started in the
+#: background (``&``) ignores SIGINT, and a child would inherit that. (``exec`` keeps the
+#: process, so its pid is the command's; ``preexec_fn`` is unsafe with the session's threads.)
+DEFAULT_CTRL_C = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 @pytest.fixture
@@ -196,14 +201,12 @@ def started(project: Project, tmp_path: Path) -> Iterator[tuple[subprocess.Popen
     """
     stderr = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
-        [str(HUBSPOKE), "report", "--jobs", "2", "--out", str(project.out), "--only", "S01"],
+        [sys.executable, "-c", DEFAULT_CTRL_C, str(HUBSPOKE), "report", "--jobs", "2"]
+        + ["--out", str(project.out), "--only", "S01"],
         env=project.env,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
         start_new_session=True,
-        # as from a terminal: a test run started in the background (``&``) ignores Ctrl-C,
-        # and a child would inherit that
-        preexec_fn=_default_ctrl_c,
     )
     procs: set[Proc] = set()
     try:
