@@ -50,8 +50,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import phonenumbers
-
 from hubspoke.privacy.redact import (
     ALLOW_WORDS,
     NAME,
@@ -308,6 +306,8 @@ def _is_phone_run(run: str) -> bool:
 
 def phone_spans(text: str) -> list[Span]:
     """Phone numbers: ``phonenumbers`` (UK numbers, valid ones) and any run of 9+ grouped digits."""
+    import phonenumbers  # here, not at the top: most notebooks import this module and never call it
+
     spans = [Span(m.start, m.end, "phone") for m in phonenumbers.PhoneNumberMatcher(text, "GB")]
     for m in _DIGIT_RUN.finditer(text):
         run = m.group().rstrip(".- \t")

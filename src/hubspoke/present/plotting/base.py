@@ -23,6 +23,7 @@ import io
 import re
 import textwrap
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -183,16 +184,35 @@ def save_figure(
     )
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
     try:
-        png_data, area = _png_once(fig)
+        picture, area = _render_png(fig)
+        # The PNG is compressed in a thread while the SVG is drawn: Pillow's encoder
+        # releases the GIL, so on a second core it costs no time of its own.
+        with ThreadPoolExecutor(max_workers=1) as encoder:
+            encoded = (
+                encoder.submit(_png_bytes, picture, dpi=fig.dpi)
+                if isinstance(picture, np.ndarray)
+                else None
+            )
+            fig.savefig(svg, bbox_inches=area, metadata={"Date": None, "Creator": None})
+            png_data = encoded.result() if encoded is not None else bytes(picture)
         png.write_bytes(png_data)
-        fig.savefig(svg, bbox_inches=area, metadata={"Date": None, "Creator": None})
     finally:
         plt.close(fig)
     return SavedFigure(png=png, svg=svg, alt=alt.strip(), title=title, png_data=png_data)
 
 
 def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
-    """The PNG of ``fig``, tight around what it draws, and the area saved (inches).
+    """The PNG of ``fig``, tight around what it draws, and the area saved (inches)
+    (:func:`_render_png`, then its pixels encoded)."""
+    picture, area = _render_png(fig)
+    if isinstance(picture, np.ndarray):
+        return _png_bytes(picture, dpi=fig.dpi), area
+    return picture, area
+
+
+def _render_png(fig: plt.Figure) -> tuple[np.ndarray | bytes, Bbox]:
+    """The pixels of ``fig`` (RGBA, to encode with :func:`_png_bytes`), tight around what it
+    draws, or the PNG itself for a figure drawn beyond its canvas; and the area (inches).
 
     The figure is laid out first at the PNG's resolution (its layout engine runs, as
     drawing would run it, then the layout is frozen for the SVG), so the area it draws
@@ -212,8 +232,7 @@ def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
     area = tight.padded(float(plt.rcParams["savefig.pad_inches"]))
     if _inside_canvas(tight, fig):
         canvas.draw()  # rendered with the layout found above
-        pixels = _cut(np.asarray(canvas.get_renderer().buffer_rgba()), area, fig)
-        return _png_bytes(pixels, dpi=fig.dpi), area
+        return _cut(np.asarray(canvas.get_renderer().buffer_rgba()), area, fig), area
     buffer = io.BytesIO()
     fig.savefig(
         buffer,
@@ -710,9 +729,10 @@ def add_note(fig: plt.Figure, text: str, *, fontsize: float = 8) -> Text | None:
         return None
     width = max(40, int(fig.get_figwidth() * 120 / fontsize))
     wrapped = "\n".join(textwrap.wrap(text, width))
-    left = _axes_extent(fig).x0
+    extent = _axes_extent(fig)  # one draw gives both the left edge and the height
+    below = _below(fig, extent)
     return fig.text(
-        left, below_axes(fig), wrapped, fontsize=fontsize, color=NEUTRAL, ha="left", va="top"
+        extent.x0, below, wrapped, fontsize=fontsize, color=NEUTRAL, ha="left", va="top"
     )
 
 
@@ -721,8 +741,13 @@ def below_axes(fig: plt.Figure, *, gap_points: float = 4.0) -> float:
 
     Drawn first, so what is placed there (a note, a legend) never overlaps the x-axis label.
     """
+    return _below(fig, _axes_extent(fig), gap_points=gap_points)
+
+
+def _below(fig: plt.Figure, extent: Bbox, *, gap_points: float = 4.0) -> float:
+    """The height ``gap_points`` below ``extent`` (:func:`_axes_extent`), as a figure fraction."""
     gap = gap_points / 72.0 / fig.get_figheight()
-    return float(_axes_extent(fig).y0 - gap)
+    return float(extent.y0 - gap)
 
 
 def _axes_extent(fig: plt.Figure) -> Bbox:
