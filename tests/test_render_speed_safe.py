@@ -146,7 +146,7 @@ def _as_savefig_saves(fig: plt.Figure, area) -> np.ndarray:
 @pytest.mark.parametrize(
     ("chart", "cut"),
     [(_chart_on_its_canvas, True), (_chart_with_a_note_below, False)],
-    ids=["on its canvas: cut from one draw", "past its canvas: saved again"],
+    ids=["on its canvas: cut from one draw", "past its canvas: drawn into its area"],
 )
 @pytest.mark.parametrize("layout", [None, "constrained"])
 def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout) -> None:
@@ -157,6 +157,7 @@ def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout
         fig.savefig = lambda *a, **k: drawn.append(k) or real_savefig(*a, **k)  # type: ignore[method-assign]
         data, area = base._png_once(fig)
         assert len(drawn) == (0 if cut else 1), "cut from the one draw, or saved with the area"
+        formats = [k.get("format") for k in drawn]
         with Image.open(io.BytesIO(data)) as image:
             png = np.asarray(image.convert("RGBA")).astype(int)
             assert image.info.get("dpi", (0, 0))[0] == pytest.approx(DPI, abs=0.1)
@@ -165,6 +166,9 @@ def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout
         assert png.shape == reference.shape, "the same area, to the pixel"
         # the same picture, up to where antialiasing falls within a pixel
         assert np.abs(png - reference).mean() < 4
+        if not cut:  # rendered into the area as savefig renders it: its pixels, exactly
+            assert formats == ["rgba"], "drawn once into the area, encoded here"
+            assert (png == reference).all()
         assert (png[0, :, :3] == 255).all() and (png[:, 0, :3] == 255).all(), "the pad is white"
     finally:
         plt.close(fig)

@@ -212,14 +212,15 @@ def _png_once(fig: plt.Figure) -> tuple[bytes, Bbox]:
 
 def _render_png(fig: plt.Figure) -> tuple[np.ndarray | bytes, Bbox]:
     """The pixels of ``fig`` (RGBA, to encode with :func:`_png_bytes`), tight around what it
-    draws, or the PNG itself for a figure drawn beyond its canvas; and the area (inches).
+    draws, and the area (inches).
 
     The figure is laid out first at the PNG's resolution (its layout engine runs, as
     drawing would run it, then the layout is frozen for the SVG), so the area it draws
     on is known before anything is rendered. It is then rendered once: on its own
-    canvas, the PNG cut from that rendering and padded as ``savefig`` pads, or, for a
+    canvas, the pixels cut from that rendering and padded as ``savefig`` pads, or, for a
     figure that draws beyond its canvas (long labels past an edge), straight into that
-    area. Saving with ``bbox_inches="tight"`` would lay it out and render it again.
+    area (:func:`_render_area`). Saving with ``bbox_inches="tight"`` would lay it out and
+    render it again.
     """
     dpi = plt.rcParams["savefig.dpi"]
     if dpi != "figure":
@@ -233,6 +234,19 @@ def _render_png(fig: plt.Figure) -> tuple[np.ndarray | bytes, Bbox]:
     if _inside_canvas(tight, fig):
         canvas.draw()  # rendered with the layout found above
         return _cut(np.asarray(canvas.get_renderer().buffer_rgba()), area, fig), area
+    return _render_area(fig, area), area
+
+
+def _render_area(fig: plt.Figure, area: Bbox) -> np.ndarray | bytes:
+    """``fig`` rendered straight into ``area`` (inches), as ``savefig(bbox_inches=area)``
+    renders it: its RGBA pixels, or, should their size not be the one expected, the PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="rgba", bbox_inches=area)
+    box = area.transformed(fig.dpi_scale_trans)
+    width, height = int(box.width), int(box.height)
+    raw = buffer.getvalue()
+    if width > 0 and height > 0 and len(raw) == width * height * 4:
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
     buffer = io.BytesIO()
     fig.savefig(
         buffer,
@@ -241,7 +255,7 @@ def _render_png(fig: plt.Figure) -> tuple[np.ndarray | bytes, Bbox]:
         metadata={"Software": None},
         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
     )
-    return buffer.getvalue(), area
+    return buffer.getvalue()
 
 
 #: zlib level of the PNGs: 3 compresses in about half the time of the default 6, and the
