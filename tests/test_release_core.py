@@ -315,7 +315,9 @@ def _protect(*tables: Table):
     return protect(cells, equations=eqs)
 
 
-def _crosstab(rows: list[list[int]], total_row: bool, total_column: bool) -> Table:
+def _crosstab(
+    rows: list[list[int]], total_row: bool, total_column: bool, *, scope: dict | None = None
+) -> Table:
     frame = pd.DataFrame(
         rows,
         index=pd.Index([f"r{i}" for i in range(len(rows))], name="a"),
@@ -331,7 +333,7 @@ def _crosstab(rows: list[list[int]], total_row: bool, total_column: bool) -> Tab
         rows="a",
         column_dim="b",
         crosstab=Count("young_people"),
-        scope=SCOPE,
+        scope=scope or SCOPE,
         total_row="Total" if total_row else None,
         total_column="Total" if total_column else None,
     )
@@ -471,3 +473,76 @@ def every_group_large(monkeypatch):
 
     monkeypatch.setattr(release_module, "EXACT_LIMIT", 1)
     monkeypatch.setattr(release_module, "MANY", 2)
+
+
+# --------------------------------------------------------------------------- the audit's helper
+def _many_crosstabs(count: int = 40) -> tuple[dict, list]:
+    """``count`` synthetic cross-tabs with totals, many of their counts small: one group of
+    hidden cells or more per table, over several rounds of the audit."""
+    rng = np.random.default_rng(19)
+    values = [0, 1, 2, 3, 4, 6, 9, 15, 30]
+    tables = [
+        _crosstab(
+            rng.choice(values, size=(4, 5)).tolist(),
+            True,
+            True,
+            scope={**SCOPE, "service_id": f"S{k + 1:02d}"},
+        )
+        for k in range(count)
+    ]
+    return gather(tables)
+
+
+def _outcome(release) -> tuple:
+    return release.hidden, release.primary, release.residual
+
+
+def test_the_audit_shared_with_a_helper_process_gives_the_same_release(monkeypatch):
+    """A national release's audit shares its groups with a second process: who audited a
+    group never changes the release, and the helper does audit some."""
+    import hubspoke.privacy.release as module
+
+    cells, equations = _many_crosstabs()
+    audited_here: list[int] = []
+    real = module._audit_group
+    monkeypatch.setattr(module, "_audit_group", lambda *a: audited_here.append(1) or real(*a))
+    alone = protect(cells, equations=equations, jobs=1)
+    every_group = len(audited_here)
+    audited_here.clear()
+    monkeypatch.setattr(module, "PARALLEL_MIN_COUNTS", 0)
+    real_load = module._AuditHelper.load
+
+    def load_and_wait(self, model):  # as in a national release: the helper is up by the audit
+        real_load(self, model)
+        self.pool.submit(int).result()
+        return self
+
+    monkeypatch.setattr(module._AuditHelper, "load", load_and_wait)
+    shared = protect(cells, equations=equations, jobs=2)
+    assert _outcome(shared) == _outcome(alone)
+    assert every_group > 20, "many groups to share"
+    assert len(audited_here) < every_group, "the helper audited some of them"
+    assert not pinned(shared) and not shared.residual
+
+
+def test_a_helper_that_fails_leaves_its_groups_to_this_process(monkeypatch):
+    """A helper without the release's inputs fails every share it is sent: each is audited
+    here instead, and the release is the same."""
+    import hubspoke.privacy.release as module
+
+    cells, equations = _many_crosstabs(12)
+    alone = protect(cells, equations=equations, jobs=1)
+    monkeypatch.setattr(module, "PARALLEL_MIN_COUNTS", 0)
+    monkeypatch.setattr(module._AuditHelper, "load", lambda self, model: self)
+    assert _outcome(protect(cells, equations=equations, jobs=2)) == _outcome(alone)
+
+
+def test_a_small_release_is_audited_in_one_process(monkeypatch):
+    import hubspoke.privacy.release as module
+
+    started: list[int] = []
+    monkeypatch.setattr(module._AuditHelper, "__init__", lambda self: started.append(1))
+    cells, equations = _many_crosstabs(3)
+    assert module._count_cells(cells) < module.PARALLEL_MIN_COUNTS
+    protect(cells, equations=equations, jobs=2)
+    assert not started

@@ -22,16 +22,21 @@ shown count hidden from the relations that pin it (those with a non-zero dual in
 LPs: the proof a reader would use), else a neighbour, and the loop repeats until none
 is pinned.
 The audit works one connected group of hidden cells at a time (cells linked by a
-relation), so its cost grows with the size of those groups, not of the release.
+relation), so its cost grows with the size of those groups, not of the release. The
+groups are independent, so a national release's audit shares them with a second
+process (:class:`_AuditHelper`); the release is the same whoever audits a group.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -62,6 +67,10 @@ EXACT_LIMIT: Final = 50_000
 MANY: Final = 400
 #: Neighbourhoods tried for a cell of a large group: relation steps from the cell.
 NEIGHBOURHOODS: Final = (1, 2, 4)
+#: Counts from which the audit shares its groups with a second process (a national
+#: release: its first audit has thousands of groups, about 17 s of LPs). Below it the
+#: audit takes a second or two and starting the process would cost as much as it saves.
+PARALLEL_MIN_COUNTS: Final = 20_000
 
 
 @dataclass(frozen=True)
@@ -296,16 +305,27 @@ def protect(
     threshold: int = config.SUPPRESSION_THRESHOLD,
     symbol: str = config.SUPPRESSION_SYMBOL,
     know_primary: bool = False,
+    jobs: int | None = None,
 ) -> Release:
     """Primary and secondary suppression of every count in ``cells``, jointly (see module docstring).
 
     ``know_primary``: audit against a reader who also knows which hidden cells were hidden
     for being small (so lie in 1..threshold). Readers cannot tell, so the default audits
     against what they can see: every hidden count is at least 1 (zeros are shown).
+    ``jobs``: processes for the audit (``None``: one per core). A second one is used from
+    :data:`PARALLEL_MIN_COUNTS` counts; the release is the same with any number.
     """
-    model = _Model.build(cells, equations, inequalities)
-    model.know_primary = know_primary
-    model.protect(threshold)
+    workers = jobs or os.cpu_count() or 1
+    helper = _AuditHelper() if workers > 1 and _count_cells(cells) >= PARALLEL_MIN_COUNTS else None
+    try:
+        model = _Model.build(cells, equations, inequalities)  # the helper starts meanwhile
+        model.know_primary = know_primary
+        if helper is not None:
+            model.helper = helper.load(model)
+        model.protect(threshold)
+    finally:
+        if helper is not None:
+            helper.close()
     hidden_counts = {model.ids[i] for i in np.flatnonzero(model.hidden)}
     hidden = set(hidden_counts)
     changed = True
@@ -351,6 +371,8 @@ class _Model:
             for v, _ in rel:
                 self.rels_of[v].append(r)
         self.know_primary = False
+        #: A second process the audit shares its groups with (:class:`_AuditHelper`), or None.
+        self.helper: _AuditHelper | None = None
         #: For each cell the last audit found pinned, the relations its proof uses (the
         #: relations with a non-zero dual in the LPs that could not move it).
         self.proofs: dict[int, set[int]] = {}
@@ -595,6 +617,7 @@ class _Model:
         done = np.zeros(len(self.ids), dtype=bool)
         primary = self.primary if self.know_primary else np.zeros_like(self.primary)
         self.proofs = {}
+        groups: list[_Task] = []  # whole groups, audited exactly below
         for start in np.flatnonzero(wanted):
             if done[start]:
                 continue
@@ -602,15 +625,181 @@ class _Model:
                 int(start), unknown, self.all_rels, self.rels_of, limit=EXACT_LIMIT + 1
             )
             done[variables] = True
-            group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
             if whole:
-                proofs: dict[int, set[int]] = {}
-                found = group.pinned(variables, relations, test=wanted[variables], proofs=proofs)
-                pinned[variables] = found
-                self.proofs.update((variables[i], rels) for i, rels in proofs.items())
+                groups.append((variables, relations, wanted[variables]))
                 continue
+            group = _Group(self, unknown=unknown, primary=primary, threshold=threshold)
             pinned |= group.pinned_large(variables, relations, wanted=wanted)
+        # The groups are disjoint and each one's audit reads only what is shown, so they
+        # may be audited in any order and by any process: the results are the same.
+        audited = self._audit_groups(groups, unknown=unknown, primary=primary, threshold=threshold)
+        for (variables, _, _), (found, proofs) in zip(groups, audited, strict=True):
+            pinned[variables] = found
+            self.proofs.update((variables[i], rels) for i, rels in proofs.items())
         return pinned
+
+    def _audit_groups(
+        self, groups: list[_Task], *, unknown: np.ndarray, primary: np.ndarray, threshold: int
+    ) -> list[_Audited]:
+        """:func:`_audit_group` of each group, in order; shared with the helper when there is one."""
+        inputs = _Inputs(self.matrix, len(self.eqs), self.reference, self.free)
+        if self.helper is None or len(groups) < 2:
+            return [_audit_group(inputs, g, unknown, primary, threshold) for g in groups]
+        return self.helper.share(
+            inputs, groups, unknown=unknown, primary=primary, threshold=threshold
+        )
+
+
+#: One whole group to audit: its cells, the relations touching them, which cells to test.
+_Task = tuple[list[int], list[int], np.ndarray]
+#: A group's audit: which of its cells are pinned, and the relations that pin each one.
+_Audited = tuple[np.ndarray, dict[int, set[int]]]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a group's audit reads besides the group: fixed for the whole suppression."""
+
+    matrix: sparse.csr_array
+    n_eq: int
+    reference: np.ndarray
+    free: np.ndarray
+
+
+def _audit_group(
+    inputs: _Inputs, task: _Task, unknown: np.ndarray, primary: np.ndarray, threshold: int
+) -> _Audited:
+    """Which cells of one whole group a reader can work out (:func:`_pinned`), with their proofs."""
+    variables, relations, test = task
+    proofs: dict[int, set[int]] = {}
+    found = _pinned(
+        variables,
+        relations,
+        matrix=inputs.matrix,
+        n_eq=inputs.n_eq,
+        values=inputs.reference,
+        free=inputs.free,
+        unknown=unknown,
+        primary=primary,
+        test=test,
+        threshold=threshold,
+        proofs=proofs,
+    )
+    return found, proofs
+
+
+def _count_cells(cells: Mapping[CellId, ReleaseCell]) -> int:
+    return sum(1 for cell in cells.values() if cell.kind == "count")
+
+
+#: The helper process's copy of the suppression's fixed inputs (set by :func:`_helper_load`).
+_HELPER_INPUTS: dict[str, _Inputs] = {}
+
+
+def _helper_start() -> None:
+    """The helper leaves Ctrl-C to the process that started it (which stops it), so no
+    traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _helper_load(inputs: _Inputs) -> None:
+    _HELPER_INPUTS.clear()
+    _HELPER_INPUTS["inputs"] = inputs
+
+
+def _helper_audit(
+    tasks: list[_Task], unknown: bytes, primary: bytes, n: int, threshold: int
+) -> list[_Audited]:
+    """The helper's share: the groups' audits, each against the inputs loaded before."""
+    inputs = _HELPER_INPUTS["inputs"]  # KeyError when not loaded: the caller audits them itself
+    hidden = np.unpackbits(np.frombuffer(unknown, dtype=np.uint8), count=n).astype(bool)
+    small = np.unpackbits(np.frombuffer(primary, dtype=np.uint8), count=n).astype(bool)
+    return [_audit_group(inputs, task, hidden, small, threshold) for task in tasks]
+
+
+class _AuditHelper:
+    """A second process that audits a share of each audit's groups (a national release).
+
+    Started before the model is built (its imports overlap that), given the fixed inputs
+    once (:meth:`load`), then sent chunks of groups, the largest first; this process
+    audits chunks from the smallest end, each one the helper has not started, until the
+    two meet (:meth:`share`). A chunk the helper fails on is audited here: the result
+    never depends on which process audited what.
+    """
+
+    #: Chunks per audit: enough that the two processes end close together.
+    CHUNKS: Final = 24
+
+    def __init__(self) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_helper_start,
+        )
+        self.pool.submit(int)  # start it now: its imports while the model is built
+
+    def load(self, model: _Model) -> _AuditHelper:
+        inputs = _Inputs(model.matrix, len(model.eqs), model.reference, model.free)
+        self.pool.submit(_helper_load, inputs)  # one helper, first in, first run
+        return self
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def share(
+        self,
+        inputs: _Inputs,
+        groups: list[_Task],
+        *,
+        unknown: np.ndarray,
+        primary: np.ndarray,
+        threshold: int,
+    ) -> list[_Audited]:
+        """Each group's audit, in order, shared between the helper and this process."""
+        chunks = _chunks(groups, self.CHUNKS)  # biggest first
+        n = len(unknown)
+        packed = np.packbits(unknown).tobytes(), np.packbits(primary).tobytes()
+        futures: list[Future[list[_Audited]]] = [
+            self.pool.submit(_helper_audit, [groups[i] for i in chunk], *packed, n, threshold)
+            for chunk in chunks
+        ]
+        out: dict[int, _Audited] = {}
+
+        def here(chunk: list[int]) -> None:
+            for i in chunk:
+                out[i] = _audit_group(inputs, groups[i], unknown, primary, threshold)
+
+        for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
+            if not future.cancel():
+                break
+            here(chunk)
+        for chunk, future in zip(chunks, futures, strict=True):
+            if future.cancelled():
+                continue
+            try:
+                out.update(zip(chunk, future.result(), strict=True))
+            except Exception:  # noqa: BLE001 - the helper failed: the same audit, here
+                here(chunk)
+        return [out[i] for i in range(len(groups))]
+
+
+def _chunks(groups: Sequence[_Task], count: int) -> list[list[int]]:
+    """The groups' positions in at most ``count`` chunks of about equal work, heaviest first.
+
+    A group's work is taken as its cells plus its relations (the size of its LPs).
+    """
+    weight = [len(v) + len(r) for v, r, _ in groups]
+    order = sorted(range(len(groups)), key=lambda i: (-weight[i], i))
+    share = max(1.0, sum(weight) / max(1, count))
+    chunks: list[list[int]] = [[]]
+    held = 0.0
+    for i in order:
+        if chunks[-1] and held + weight[i] > share:
+            chunks.append([])
+            held = 0.0
+        chunks[-1].append(i)
+        held += weight[i]
+    return chunks
 
 
 class _Group:
