@@ -112,7 +112,12 @@ def small_multiples_chart(
 
 
 def _label_axes(axes: np.ndarray, *, used: int) -> None:
-    """Axis labels on the left column and the lowest panel of each column; spare panels hidden."""
+    """Axis labels on the left column and the lowest panel of each column; spare panels hidden.
+
+    The panels share both axes, so the y axis starting at 0 and whole years on the x axis
+    are set once, on the first panel, for all of them (set on each panel, each setting
+    went to every other panel: 150 panels took 150 x 150 of them).
+    """
     n_cols = axes.shape[1]
     for index, ax in enumerate(axes.flat):
         if index >= used:
@@ -123,8 +128,9 @@ def _label_axes(axes: np.ndarray, *, used: int) -> None:
         if index + n_cols >= used:  # nothing drawn below it
             ax.set_xlabel(X_LABEL)
             ax.tick_params(labelbottom=True)
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    first = axes.flat[0]
+    first.set_ylim(bottom=0)
+    first.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
 
 def _legend_handles(own_label: str, regions: Mapping[str, str]) -> list[Line2D]:
