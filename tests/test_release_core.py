@@ -7,6 +7,8 @@ fails, or checks the structure that makes it fail.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -525,15 +527,28 @@ def test_the_audit_shared_with_a_helper_process_gives_the_same_release(monkeypat
     assert not pinned(shared) and not shared.residual
 
 
-def test_a_helper_that_fails_leaves_its_groups_to_this_process(monkeypatch):
-    """A helper without the release's inputs fails every share it is sent: each is audited
-    here instead, and the release is the same."""
+def _without_inputs(self, model):
+    return self  # never loaded: every share the helper is sent fails
+
+
+def _dead(self, model):
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        self.pool.submit(os._exit, 1).result()  # the helper dies: no share can be sent
+    return self
+
+
+@pytest.mark.parametrize("load", [_without_inputs, _dead], ids=["without inputs", "dead"])
+def test_a_helper_that_fails_leaves_its_groups_to_this_process(monkeypatch, load):
+    """A helper that fails every share it is sent, or that died: each share is audited here
+    instead, and the release is the same."""
     import hubspoke.privacy.release as module
 
     cells, equations = _many_crosstabs(12)
     alone = protect(cells, equations=equations, jobs=1)
     monkeypatch.setattr(module, "PARALLEL_MIN_COUNTS", 0)
-    monkeypatch.setattr(module._AuditHelper, "load", lambda self, model: self)
+    monkeypatch.setattr(module._AuditHelper, "load", load)
     assert _outcome(protect(cells, equations=equations, jobs=2)) == _outcome(alone)
 
 

@@ -34,11 +34,11 @@ import os
 import signal
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import highspy
 import numpy as np
@@ -650,6 +650,7 @@ class _Model:
         )
 
 
+_T = TypeVar("_T")
 #: One whole group to audit: its cells, the relations touching them, which cells to test.
 _Task = tuple[list[int], list[int], np.ndarray]
 #: A group's audit: which of its cells are pinned, and the relations that pin each one.
@@ -736,11 +737,18 @@ class _AuditHelper:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_helper_start,
         )
-        self.pool.submit(int)  # start it now: its imports while the model is built
+        self._submit(int)  # start it now: its imports while the model is built
+
+    def _submit(self, fn: Callable[..., _T], *args: object) -> Future[_T] | None:
+        """``fn(*args)`` queued for the helper; None when it can take no more work (it died)."""
+        try:
+            return self.pool.submit(fn, *args)
+        except Exception:  # noqa: BLE001 - a broken helper: this process audits everything
+            return None
 
     def load(self, model: _Model) -> _AuditHelper:
         inputs = _Inputs(model.matrix, len(model.eqs), model.reference, model.free)
-        self.pool.submit(_helper_load, inputs)  # one helper, first in, first run
+        self._submit(_helper_load, inputs)  # one helper, first in, first run
         return self
 
     def close(self) -> None:
@@ -759,8 +767,8 @@ class _AuditHelper:
         chunks = _chunks(groups, self.CHUNKS)  # biggest first
         n = len(unknown)
         packed = np.packbits(unknown).tobytes(), np.packbits(primary).tobytes()
-        futures: list[Future[list[_Audited]]] = [
-            self.pool.submit(_helper_audit, [groups[i] for i in chunk], *packed, n, threshold)
+        futures = [
+            self._submit(_helper_audit, [groups[i] for i in chunk], *packed, n, threshold)
             for chunk in chunks
         ]
         out: dict[int, _Audited] = {}
@@ -770,16 +778,20 @@ class _AuditHelper:
                 out[i] = _audit_group(inputs, groups[i], unknown, primary, threshold)
 
         for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
-            if not future.cancel():
-                break
+            if future is not None and not future.cancel():
+                break  # the helper has it: the two met
             here(chunk)
         for chunk, future in zip(chunks, futures, strict=True):
-            if future.cancelled():
+            if chunk[0] in out:  # audited here already
                 continue
             try:
-                out.update(zip(chunk, future.result(), strict=True))
+                found = future.result() if future is not None else None
             except Exception:  # noqa: BLE001 - the helper failed: the same audit, here
+                found = None
+            if found is None:
                 here(chunk)
+            else:
+                out.update(zip(chunk, found, strict=True))
         return [out[i] for i in range(len(groups))]
 
 
