@@ -381,6 +381,8 @@ class _Model:
         self.reference = _reference_values(
             values, self.all_rels, self.rels_of, matrix=self.matrix, n_eq=len(eqs)
         )
+        #: What every group's audit reads besides the group (the helper gets it once).
+        self.inputs = _Inputs(self.matrix, len(eqs), self.reference, self.free)
         rows = [r for r, rel in enumerate(eqs) for _ in rel]
         cols = [v for rel in eqs for v, _ in rel]
         #: Equations x cells, 1 where a cell is in an equation (to count unknowns per equation).
@@ -642,11 +644,10 @@ class _Model:
         self, groups: list[_Task], *, unknown: np.ndarray, primary: np.ndarray, threshold: int
     ) -> list[_Audited]:
         """:func:`_audit_group` of each group, in order; shared with the helper when there is one."""
-        inputs = _Inputs(self.matrix, len(self.eqs), self.reference, self.free)
         if self.helper is None or len(groups) < 2:
-            return [_audit_group(inputs, g, unknown, primary, threshold) for g in groups]
+            return [_audit_group(self.inputs, g, unknown, primary, threshold) for g in groups]
         return self.helper.share(
-            inputs, groups, unknown=unknown, primary=primary, threshold=threshold
+            self.inputs, groups, unknown=unknown, primary=primary, threshold=threshold
         )
 
 
@@ -747,8 +748,7 @@ class _AuditHelper:
             return None
 
     def load(self, model: _Model) -> _AuditHelper:
-        inputs = _Inputs(model.matrix, len(model.eqs), model.reference, model.free)
-        self._submit(_helper_load, inputs)  # one helper, first in, first run
+        self._submit(_helper_load, model.inputs)  # one helper, first in, first run
         return self
 
     def close(self) -> None:
