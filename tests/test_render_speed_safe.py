@@ -174,6 +174,30 @@ def test_the_png_drawn_once_is_what_savefig_would_write(chart, cut: bool, layout
         plt.close(fig)
 
 
+def test_pixels_not_of_the_size_expected_fall_back_to_savefigs_png() -> None:
+    """Should savefig's raw pixels ever differ from the area's size, the PNG savefig writes
+    for that area is used instead, not a picture cut wrongly."""
+    fig = _chart_with_a_note_below()
+    try:
+        _, area = base._png_once(fig)
+        real_savefig = fig.savefig
+
+        def short_pixels(buffer, **kwargs):
+            real_savefig(buffer, **kwargs)
+            if kwargs.get("format") == "rgba":
+                buffer.truncate(buffer.tell() - 4)  # one pixel short
+
+        fig.savefig = short_pixels  # type: ignore[method-assign]
+        data = base._render_area(fig, area)
+        assert isinstance(data, bytes) and data.startswith(b"\x89PNG")
+        with Image.open(io.BytesIO(data)) as image:
+            png = np.asarray(image.convert("RGBA")).astype(int)
+        fig.savefig = real_savefig  # type: ignore[method-assign]
+        assert (png == _as_savefig_saves(fig, area)).all()
+    finally:
+        plt.close(fig)
+
+
 def _premultiplied(rgba: np.ndarray) -> np.ndarray:
     """RGBA pixels with the colour weighted by opacity (0-255 each)."""
     out = rgba.astype(float)

@@ -674,7 +674,33 @@ def _audit_group(
     """Which cells of one whole group a reader can work out (:func:`_pinned`), with their proofs."""
     variables, relations, test = task
     proofs: dict[int, set[int]] = {}
-    found = _pinned(
+    found = _pinned_by(
+        inputs,
+        variables,
+        relations,
+        unknown=unknown,
+        primary=primary,
+        test=test,
+        threshold=threshold,
+        proofs=proofs,
+    )
+    return found, proofs
+
+
+def _pinned_by(
+    inputs: _Inputs,
+    variables: list[int],
+    relations: list[int],
+    *,
+    unknown: np.ndarray,
+    primary: np.ndarray,
+    test: np.ndarray,
+    threshold: int,
+    exhaustive: bool = True,
+    proofs: dict[int, set[int]] | None = None,
+) -> np.ndarray:
+    """:func:`_pinned` against the suppression's fixed inputs."""
+    return _pinned(
         variables,
         relations,
         matrix=inputs.matrix,
@@ -685,9 +711,9 @@ def _audit_group(
         primary=primary,
         test=test,
         threshold=threshold,
+        exhaustive=exhaustive,
         proofs=proofs,
     )
-    return found, proofs
 
 
 def _count_cells(cells: Mapping[CellId, ReleaseCell]) -> int:
@@ -835,14 +861,10 @@ class _Group:
         exhaustive: bool = True,
         proofs: dict[int, set[int]] | None = None,
     ) -> np.ndarray:
-        m = self.model
-        return _pinned(
+        return _pinned_by(
+            self.model.inputs,
             variables,
             relations,
-            matrix=m.matrix,
-            n_eq=len(m.eqs),
-            values=m.reference,
-            free=m.free,
             unknown=self.unknown if unknown is None else unknown,
             primary=self.primary,
             test=test,
