@@ -16,11 +16,6 @@ A cleaner that raises does not stop the others: its failure is a ``failed``
 line in the reconciliation (file ``<cleaner name>`` unless the error names a
 raw file), none of its tables are written, and :attr:`CleanSummary.ok` is false.
 
-On large data (raw submissions of :data:`BESIDE_MIN_BYTES` or more) the cleaners of
-:data:`INDEPENDENT`, which read only raw files of their own, run in a second process
-beside the submissions' cleaner; their results are taken in the same order, so the
-run is the same as in one process (a helper that fails leaves them to this process).
-
 Beside the tables, ``manifest.json`` records the fingerprint of the
 pseudonymisation key (:func:`hubspoke.privacy.pseudonym.key_fingerprint`); a
 later run refuses another key, or a missing key file, unless ``fresh_key=True``.
@@ -28,14 +23,11 @@ later run refuses another key, or a missing key file, unless ``fresh_key=True``.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 
@@ -65,15 +57,6 @@ def default_cleaners() -> list[Cleaner]:
     Each sees the tables the earlier ones produced (``CleanContext.tables``).
     """
     return [clean_quantitative, clean_qualitative, clean_context]
-
-
-#: Cleaners that read only raw files of their own: no table another cleaner made and no
-#: pseudonym key. On large data they run in a helper process beside the others.
-INDEPENDENT: Final[tuple[Cleaner, ...]] = (clean_qualitative, clean_context)
-#: Raw submissions (bytes) from which :data:`INDEPENDENT` run beside the submissions'
-#: cleaner: below it (the default data: about 0.5 MB) starting a process costs more
-#: than it saves.
-BESIDE_MIN_BYTES: Final = 16 * 2**20
 
 
 # ---------------------------------------------------------------------------
@@ -189,128 +172,26 @@ def _run_cleaners(
     cleaners: Sequence[Cleaner],
     *,
     done: Callable[[CleanerResult], None] | None = None,
-    elsewhere: Mapping[Cleaner, Future[CleanerResult | SheetLedger]] | None = None,
 ) -> tuple[list[CleanerResult], list[SheetLedger]]:
     """Run every cleaner; one that raises leaves no tables behind and gives a failed ledger.
 
-    ``done`` is called with each result, in the cleaners' order, as it is ready (not
-    for one that raised). ``elsewhere``: cleaners already running in a helper
-    (:func:`_clean_alone`); their outcome is taken in turn, and a cleaner the helper
-    could not run is run here.
+    ``done`` is called with each result as its cleaner returns (not for one that raised).
     """
     results: list[CleanerResult] = []
     failures: list[SheetLedger] = []
     for cleaner in cleaners:
-        outcome = _outcome((elsewhere or {}).get(cleaner))
-        if outcome is None:
-            outcome = _clean_here(ctx, cleaner)
-        if isinstance(outcome, SheetLedger):
-            failures.append(outcome)
+        before = dict(ctx.tables)
+        try:
+            result = cleaner(ctx)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed line, see the module doc
+            ctx.tables.clear()
+            ctx.tables.update(before)
+            failures.append(cleaner_failure(cleaner, exc, ctx.raw_dir))
             continue
-        results.append(outcome)
+        results.append(result)
         if done is not None:
-            done(outcome)
+            done(result)
     return results, failures
-
-
-def _clean_here(ctx: CleanContext, cleaner: Cleaner) -> CleanerResult | SheetLedger:
-    """``cleaner``'s result, or its failed ledger (the tables it left in ``ctx`` undone)."""
-    before = dict(ctx.tables)
-    try:
-        return cleaner(ctx)
-    except Exception as exc:  # noqa: BLE001 - recorded as a failed line, see the module doc
-        ctx.tables.clear()
-        ctx.tables.update(before)
-        return cleaner_failure(cleaner, exc, ctx.raw_dir)
-
-
-def _outcome(
-    future: Future[CleanerResult | SheetLedger] | None,
-) -> CleanerResult | SheetLedger | None:
-    """What a helper's cleaner gave; None when the helper could not run it (died, or its
-    result could not be sent back)."""
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:  # noqa: BLE001 - the helper failed: the cleaner runs here instead
-        return None
-
-
-class _KeylessContext(CleanContext):
-    """The context of a cleaner in the helper: it has no pseudonym key to give."""
-
-    def key(self) -> bytes:
-        raise HubspokeError(
-            "a cleaner run beside the others (hubspoke.clean.run.INDEPENDENT) asked for the "
-            "pseudonym key: take it out of INDEPENDENT",
-            file=key_path(self.settings),
-        )
-
-
-def _helper_start() -> None:
-    """A helper ignores Ctrl-C: this process stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _clean_alone(
-    cleaner: Cleaner, raw_dir: Path, out_dir: Path, settings: Settings
-) -> CleanerResult | SheetLedger:
-    """Run one of :data:`INDEPENDENT` in the helper: its result or its failed ledger."""
-    return _clean_here(_KeylessContext(raw_dir, out_dir, settings), cleaner)
-
-
-def _submissions_bytes(raw_dir: Path) -> int:
-    """Bytes of every file under the raw submissions folder."""
-    return sum(
-        os.path.getsize(os.path.join(folder, name))
-        for folder, _, names in os.walk(raw_dir / "submissions")
-        for name in names
-    )
-
-
-def _beside(cleaners: Sequence[Cleaner], raw_dir: Path, jobs: int | None) -> list[Cleaner]:
-    """The cleaners to run in a helper: those of :data:`INDEPENDENT` that follow another
-    cleaner, when ``jobs`` is 2 or more, or ``None`` and the submissions are large."""
-    if jobs is not None and jobs < 2:
-        return []
-    if jobs is None and _submissions_bytes(raw_dir) < BESIDE_MIN_BYTES:
-        return []
-    first = next((i for i, c in enumerate(cleaners) if c not in INDEPENDENT), None)
-    if first is None:
-        return []
-    return [c for c in cleaners[first + 1 :] if c in INDEPENDENT]
-
-
-class _Beside:
-    """A helper process running some cleaners (:data:`INDEPENDENT`) while this process
-    runs the others; ``futures`` holds what it was given (none when it could not start).
-    Shut down on leaving the ``with`` block."""
-
-    def __init__(self, cleaners: Sequence[Cleaner], ctx: CleanContext) -> None:
-        self.pool: ProcessPoolExecutor | None = None
-        self.futures: dict[Cleaner, Future[CleanerResult | SheetLedger]] = {}
-        if not cleaners:
-            return
-        self.pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_helper_start,
-        )
-        for cleaner in cleaners:
-            try:
-                self.futures[cleaner] = self.pool.submit(
-                    _clean_alone, cleaner, ctx.raw_dir, ctx.out_dir, ctx.settings
-                )
-            except Exception:  # noqa: BLE001 - no helper: the rest run here
-                break
-
-    def __enter__(self) -> _Beside:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _TableWriter:
@@ -375,7 +256,6 @@ def clean_all(
     settings: Settings | None = None,
     cleaners: Sequence[Cleaner] | None = None,
     fresh_key: bool = False,
-    jobs: int | None = None,
 ) -> CleanSummary:
     """Clean every raw file under ``raw_dir`` into validated parquet tables in ``out_dir``.
 
@@ -387,10 +267,6 @@ def clean_all(
     the existing processed data were made with (``fresh_key=True`` starts afresh
     with whatever key there is, creating one if needed) or the output folder
     cannot be written.
-
-    ``jobs``: processes to clean with. ``None``: a helper process for the cleaners of
-    :data:`INDEPENDENT` when the raw submissions have :data:`BESIDE_MIN_BYTES` or more;
-    1: this process only; 2 or more: the helper whatever the size.
     """
     raw_dir, target = Path(raw_dir), Path(out_dir)
     settings = (settings or get_settings()).with_paths(raw_dir=raw_dir, processed_dir=target)
@@ -404,14 +280,10 @@ def clean_all(
         return _summary([], [], {}, errors, ctx)
     unguarded = not fresh_key and expected is None and any(target.glob("*.parquet"))
     key_existed = key_path(settings).exists()
-    cleaners = list(cleaners if cleaners is not None else default_cleaners())
-    with (
-        _Beside(_beside(cleaners, raw_dir, jobs), ctx) as helper,
-        kept_heap(),
-        StagedFolder(target) as staging,
-        _TableWriter(staging.path) as writer,
-    ):
-        results, failures = _run_cleaners(ctx, cleaners, done=writer.add, elsewhere=helper.futures)
+    with kept_heap(), StagedFolder(target) as staging, _TableWriter(staging.path) as writer:
+        results, failures = _run_cleaners(
+            ctx, cleaners if cleaners is not None else default_cleaners(), done=writer.add
+        )
         if unguarded and not key_existed and ctx.key_fingerprint is not None:
             ctx.warnings.append(
                 f"a new pseudonymisation key was created at {key_path(settings)}, but {target} "
