@@ -50,6 +50,7 @@ from hubspoke.analysis.realist.tables import (
     realist_tables,
     service_evidence_tables,
 )
+from hubspoke.analysis.service.people import demographics_by_service_year
 from hubspoke.analysis.service.tables import service_tables
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ConfigError, ReportError
@@ -109,7 +110,7 @@ def funder_parts(tables: Mapping[str, pd.DataFrame]) -> list[Part]:
 #: One builder call of a part and what it returned: (:func:`build_key`, result).
 Build = tuple[str, Any]
 #: Inputs a builder takes only to save time (the result is the same without them).
-SPEED_ONLY: Final = frozenset({"indicator_table", "service_years"})
+SPEED_ONLY: Final = frozenset({"indicator_table", "service_years", "demographic_tables"})
 
 T = TypeVar("T")
 
@@ -129,16 +130,22 @@ def _build(builder: Callable[..., Any], tables: Mapping[str, pd.DataFrame], **pa
 
 
 def part_builds(
-    tables: Mapping[str, pd.DataFrame], part: Part, *, indicator_table: pd.DataFrame | None = None
+    tables: Mapping[str, pd.DataFrame],
+    part: Part,
+    *,
+    indicator_table: pd.DataFrame | None = None,
+    demographic_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Build]:
     """The builder calls of one part and their results; ``indicator_table``: every
-    service-year's indicators (:func:`~hubspoke.analysis.outcomes.indicators`), computed
-    once by the caller."""
+    service-year's indicators (:func:`~hubspoke.analysis.outcomes.indicators`), and
+    ``demographic_tables``: a service part's demographics (:func:`_demographics_for`),
+    each computed once by the caller for every part."""
     kind = part[0]
     if kind == "service":
         where = {"service_id": part[1], "year": int(part[2])}
+        speed = {"indicator_table": indicator_table, "demographic_tables": demographic_tables}
         return [
-            _build(service_tables, tables, **where, indicator_table=indicator_table),
+            _build(service_tables, tables, **where, **speed),
             _build(service_evidence_tables, tables, **where),
             _build(service_quotes, tables, **where),  # text a report reads (no cell)
         ]
@@ -204,10 +211,16 @@ def part_tables(
 def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
     """Every builder call behind the funder reports and its result, in report order."""
     every = indicators(tables)  # every service-year's indicators, computed once
+    people = demographics_by_service_year(tables)  # and their demographics
     return [
         build
         for part in funder_parts(tables)
-        for build in part_builds(tables, part, indicator_table=every)
+        for build in part_builds(
+            tables,
+            part,
+            indicator_table=_indicators_for(part, every),
+            demographic_tables=_demographics_for(part, people),
+        )
     ]
 
 
@@ -244,11 +257,17 @@ def funder_builds_parallel(
     ) as pool:
         pool.submit(int)  # the helpers start (imports, tables) while the indicators are worked out
         every = indicators(tables)
+        people = demographics_by_service_year(tables)
         futures = {
-            i: pool.submit(_build_part, parts[i], _indicators_for(parts[i], every))
+            i: pool.submit(
+                _build_part,
+                parts[i],
+                _indicators_for(parts[i], every),
+                _demographics_for(parts[i], people),
+            )
             for i in heavy_first
         }
-        here = _build_until_taken(tables, parts, heavy_first, futures, every)
+        here = _build_until_taken(tables, parts, heavy_first, futures, every, people)
         return [
             build
             for i in range(len(parts))
@@ -267,12 +286,23 @@ def _indicators_for(part: Part, every: pd.DataFrame) -> pd.DataFrame | None:
     return every if part[0] in INDICATOR_PARTS else None
 
 
+#: Each service-year's demographic tables (:func:`demographics_by_service_year`).
+People = Mapping[tuple[str, int], Mapping[str, pd.DataFrame]]
+
+
+def _demographics_for(part: Part, people: People) -> Mapping[str, pd.DataFrame] | None:
+    """A service part's demographic tables (``None`` for other parts, and for a
+    service-year without cases: its builder works them out)."""
+    return people.get((part[1], int(part[2]))) if part[0] == "service" else None
+
+
 def _build_until_taken(
     tables: Mapping[str, pd.DataFrame],
     parts: Sequence[Part],
     order: Sequence[int],
     futures: Mapping[int, Future[list[Build]]],
     every: pd.DataFrame,
+    people: People,
 ) -> dict[int, list[Build]]:
     """Build parts here, from the end of ``order``, each one the helpers have not started
     (its future cancelled); stop at the first they have."""
@@ -280,7 +310,12 @@ def _build_until_taken(
     for i in reversed(order):
         if not futures[i].cancel():
             break
-        here[i] = part_builds(tables, parts[i], indicator_table=_indicators_for(parts[i], every))
+        here[i] = part_builds(
+            tables,
+            parts[i],
+            indicator_table=_indicators_for(parts[i], every),
+            demographic_tables=_demographics_for(parts[i], people),
+        )
     return here
 
 
@@ -300,9 +335,11 @@ def _start_part_worker(folder: str) -> None:
     _PART_WORKER["tables"] = load.load_tables(Path(folder), names=RELEASE_TABLES)
 
 
-def _build_part(part: Part, every: pd.DataFrame | None) -> list[Build]:
+def _build_part(
+    part: Part, every: pd.DataFrame | None, people: Mapping[str, pd.DataFrame] | None
+) -> list[Build]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
-    return part_builds(tables, part, indicator_table=every)
+    return part_builds(tables, part, indicator_table=every, demographic_tables=people)
 
 
 def service_context_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:

@@ -45,6 +45,7 @@ from hubspoke.analysis.service.overview import (
 from hubspoke.analysis.service.people import (
     DEMOGRAPHIC_LEVELS,
     demographics,
+    demographics_by_service_year,
     reach,
     referral_sources,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "YOUNG_PEOPLE_REACH_TYPES",
     "data_completeness",
     "demographics",
+    "demographics_by_service_year",
     "missing_episodes",
     "outcome_scale_change",
     "policy_mean_score",

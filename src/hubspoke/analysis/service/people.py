@@ -15,8 +15,11 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import (
+    NOT_RECORDED,
+    TOTAL,
     _activity_reach,
     _crosstab,
+    _labelled,
     _one_way,
     _open_at_year_end,
     _rows,
@@ -93,13 +96,6 @@ DEMOGRAPHIC_LEVELS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def _latest_per_person(cases: pd.DataFrame) -> pd.DataFrame:
-    """One row per young person: their latest episode referred in the year."""
-    return cases.sort_values("referral_date", kind="mergesort").drop_duplicates(
-        "young_person_id", keep="last"
-    )
-
-
 def demographics(
     tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int
 ) -> dict[str, pd.DataFrame]:
@@ -110,11 +106,63 @@ def demographics(
     (young people) and "%" (of the total).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
-    people = _latest_per_person(_rows(tables, "cases", service_id, year))
+    cases = _rows(tables, "cases", service_id, year)
+    return _demographics_of(cases).get((service_id, year), _no_demographics())
+
+
+def demographics_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
+    """:func:`demographics` of every service-year with cases, counted at once (the release
+    builds every service report's tables; one service-year at a time costs ten times as much)."""
+    return _demographics_of(load.table(tables, "cases"))
+
+
+def _demographics_of(cases: pd.DataFrame) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
+    """The demographic frames of each (service, year) of ``cases``, from each young
+    person's latest episode referred in that service-year."""
+    people = (
+        cases.assign(_service=cases["service_id"].astype(str), _year=cases["year"].astype("Int64"))
+        .sort_values("referral_date", kind="mergesort")
+        .drop_duplicates(["_service", "_year", "young_person_id"], keep="last")
+    )
+    out: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
+    for column, levels in DEMOGRAPHIC_LEVELS.items():
+        codes = pd.Series(_labelled(people[column], levels)).cat.codes.to_numpy()
+        counts = (
+            pd.DataFrame({"s": people["_service"].to_numpy(), "y": people["_year"], "c": codes})
+            .groupby(["s", "y", "c"])
+            .size()
+        )
+        for (service_id, year), part in counts.groupby(level=[0, 1]):
+            per_level = np.zeros(len(levels) + 1, dtype="int64")
+            per_level[part.index.get_level_values(2)] = part.to_numpy()
+            frames = out.setdefault((str(service_id), int(year)), {})
+            frames[column] = _counts_frame(per_level, levels, column=column)
+    return out
+
+
+def _no_demographics() -> dict[str, pd.DataFrame]:
+    """The frames of a service-year without cases: every count 0, no percentage."""
     return {
-        column: _one_way(people[column], levels, name=column.replace("_", " ").capitalize())
+        column: _counts_frame(np.zeros(len(levels) + 1, dtype="int64"), levels, column=column)
         for column, levels in DEMOGRAPHIC_LEVELS.items()
     }
+
+
+def _counts_frame(per_level: np.ndarray, levels: tuple[str, ...], *, column: str) -> pd.DataFrame:
+    """Counts by level (then Not recorded) as :func:`_one_way` gives them: a Total row and
+    a % of the total."""
+    n = np.append(per_level, per_level.sum())
+    total = int(n[-1])
+    index = pd.Index([*levels, NOT_RECORDED, TOTAL], name=column.replace("_", " ").capitalize())
+    return pd.DataFrame(
+        {
+            "n": pd.array(n, dtype="Int64"),
+            "%": pd.array(n * 100 / total if total else [pd.NA] * len(n), dtype="Float64"),
+        },
+        index=index,
+    )
 
 
 def referral_sources(

@@ -155,12 +155,15 @@ def service_tables(
     year: int,
     framework: Framework | None = None,
     indicator_table: pd.DataFrame | None = None,
+    demographic_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Table]:
     """Every funder table of the service report for one service-year, by key, in report order.
 
     ``indicator_table``: :func:`hubspoke.analysis.outcomes.indicators` of every service-year
     (same tables and framework), computed once by a caller that builds many service-years
     (the release); this service-year's rows are taken from it. Computed here when None.
+    ``demographic_tables``: this service-year's :func:`~hubspoke.analysis.service.demographics`,
+    likewise (:func:`~hubspoke.analysis.service.demographics_by_service_year`).
 
     Keys: ``profile``, ``outcome_ratings``, ``outcome_evidence``, ``reach.young_people``,
     ``reach.activities``, ``demographics.<characteristic>``, ``referral_sources``,
@@ -183,7 +186,12 @@ def service_tables(
     )
     out |= _outcome_tables(ind, year, scope, fw)
     out |= _reach_tables(tables, service_id, year, scope)
-    for name, frame in demographics(tables, service_id=service_id, year=year).items():
+    people = (
+        demographics(tables, service_id=service_id, year=year)
+        if demographic_tables is None
+        else demographic_tables
+    )
+    for name, frame in people.items():
         out[f"demographics.{name}"] = Table(
             frame,
             family=FAMILY,
