@@ -674,7 +674,7 @@ def _audit_group(
     """Which cells of one whole group a reader can work out (:func:`_pinned`), with their proofs."""
     variables, relations, test = task
     proofs: dict[int, set[int]] = {}
-    found = _pinned_by(
+    found = _pinned(
         inputs,
         variables,
         relations,
@@ -685,35 +685,6 @@ def _audit_group(
         proofs=proofs,
     )
     return found, proofs
-
-
-def _pinned_by(
-    inputs: _Inputs,
-    variables: list[int],
-    relations: list[int],
-    *,
-    unknown: np.ndarray,
-    primary: np.ndarray,
-    test: np.ndarray,
-    threshold: int,
-    exhaustive: bool = True,
-    proofs: dict[int, set[int]] | None = None,
-) -> np.ndarray:
-    """:func:`_pinned` against the suppression's fixed inputs."""
-    return _pinned(
-        variables,
-        relations,
-        matrix=inputs.matrix,
-        n_eq=inputs.n_eq,
-        values=inputs.reference,
-        free=inputs.free,
-        unknown=unknown,
-        primary=primary,
-        test=test,
-        threshold=threshold,
-        exhaustive=exhaustive,
-        proofs=proofs,
-    )
 
 
 def _count_cells(cells: Mapping[CellId, ReleaseCell]) -> int:
@@ -861,7 +832,7 @@ class _Group:
         exhaustive: bool = True,
         proofs: dict[int, set[int]] | None = None,
     ) -> np.ndarray:
-        return _pinned_by(
+        return _pinned(
             self.model.inputs,
             variables,
             relations,
@@ -1144,13 +1115,10 @@ def _rows(
 
 
 def _pinned(
+    inputs: _Inputs,
     variables: list[int],
     relations: list[int],
     *,
-    matrix: sparse.csr_array,
-    n_eq: int,
-    values: np.ndarray,
-    free: np.ndarray,
     unknown: np.ndarray,
     primary: np.ndarray,
     test: np.ndarray,
@@ -1164,14 +1132,15 @@ def _pinned(
     another value (at least 0.5 away from the true one; the true values are a solution
     too). A few LPs with objectives over all cells still unproven settle most of them at
     once; each one left gets its own minimum and maximum. Only a cell whose minimum and
-    maximum both stay within 0.5 of its value is pinned. ``values``: a solution of every
-    relation (cells outside ``unknown`` are held at it); ``free``: quantities no table
-    shows (at least 0, never tested). With ``exhaustive=False`` the per-cell LPs are
+    maximum both stay within 0.5 of its value is pinned. ``inputs``: the relations, a
+    solution of every one of them (``reference``: cells outside ``unknown`` are held at
+    it) and the quantities no table shows (``free``: at least 0, never tested). With ``exhaustive=False`` the per-cell LPs are
     skipped and the cells still unproven are returned instead (not known to be pinned).
     ``proofs``, when given, receives for each pinned variable (its position in ``variables``)
     the relations with a non-zero dual in the LPs that could not move it: the relations that
     pin it, so hiding a shown count of one of them breaks that proof.
     """
+    matrix, n_eq, values, free = inputs.matrix, inputs.n_eq, inputs.reference, inputs.free
     n = len(variables)
     is_free = free[variables]
     lo = np.where(is_free, 0.0, 1.0)
