@@ -15,7 +15,7 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service import DEMOGRAPHIC_LEVELS, demographics, demographics_by_service_year
-from hubspoke.analysis.service.common import _one_way
+from hubspoke.analysis.service.common import NOT_RECORDED, TOTAL
 
 
 def _plainly(cases: pd.DataFrame, service_id: str, year: int) -> dict[str, pd.DataFrame]:
@@ -25,9 +25,25 @@ def _plainly(cases: pd.DataFrame, service_id: str, year: int) -> dict[str, pd.Da
         "young_person_id", keep="last"
     )
     return {
-        column: _one_way(people[column], levels, name=column.replace("_", " ").capitalize())
+        column: _counted(people[column], levels, name=column.replace("_", " ").capitalize())
         for column, levels in DEMOGRAPHIC_LEVELS.items()
     }
+
+
+def _counted(values: pd.Series, levels: tuple[str, ...], *, name: str) -> pd.DataFrame:
+    """Counts by level, then Not recorded, then Total, with a % of the total, by value_counts."""
+    known = values.astype(object).where(values.notna(), NOT_RECORDED).map(str)
+    labelled = pd.Categorical(
+        known.where(known.isin(list(levels)), NOT_RECORDED), categories=[*levels, NOT_RECORDED]
+    )
+    counts = pd.Series(labelled).value_counts(sort=False).astype("Int64")
+    n = pd.concat([counts, pd.Series([counts.sum()], index=[TOTAL])]).astype("Int64")
+    total = int(n.iloc[-1])
+    pct = n.astype("Float64") * 100 / total if total else pd.Series(pd.NA, index=n.index)
+    index = pd.Index([*levels, NOT_RECORDED, TOTAL], name=name)
+    return pd.DataFrame(
+        {"n": n.to_numpy(), "%": pd.array(pct.to_numpy(), dtype="Float64")}, index=index
+    ).astype({"n": "Int64"})
 
 
 def test_every_service_year_at_once_is_each_one_alone(synthetic_processed: Path) -> None:

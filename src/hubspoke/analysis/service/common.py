@@ -59,18 +59,22 @@ def _with_totals(table: pd.DataFrame, *, row: bool = True, column: bool = True) 
 
 def _one_way(values: pd.Series, levels: Sequence[str], *, name: str) -> pd.DataFrame:
     """Counts by level (all levels, then Not recorded, then Total) with a % of the total."""
-    counts = (
-        pd.Series(_labelled(values, levels))
-        .value_counts(sort=False)
-        .rename_axis(name)
-        .rename("n")
-        .to_frame()
+    codes = pd.Series(_labelled(values, levels)).cat.codes.to_numpy()
+    return _count_frame(np.bincount(codes, minlength=len(levels) + 1), levels, name=name)
+
+
+def _count_frame(per_level: np.ndarray, levels: Sequence[str], *, name: str) -> pd.DataFrame:
+    """:func:`_one_way`'s frame from its counts (each level, then Not recorded): a Total
+    row and a % of the total (missing when the total is 0)."""
+    n = np.append(per_level, per_level.sum())
+    total = int(n[-1])
+    return pd.DataFrame(
+        {
+            "n": pd.array(n, dtype="Int64"),
+            "%": pd.array(n * 100 / total if total else [pd.NA] * len(n), dtype="Float64"),
+        },
+        index=pd.Index([*levels, NOT_RECORDED, TOTAL], name=name),
     )
-    out = _with_totals(counts, column=False)
-    out.index.name = name
-    total = out.loc[TOTAL, "n"]
-    pct = (out["n"].astype("Float64") * 100 / total) if total else pd.NA
-    return out.assign(**{"%": pd.Series(pct, index=out.index, dtype="Float64")})
 
 
 def _crosstab(

@@ -15,9 +15,8 @@ import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import (
-    NOT_RECORDED,
-    TOTAL,
     _activity_reach,
+    _count_frame,
     _crosstab,
     _labelled,
     _one_way,
@@ -138,31 +137,23 @@ def _demographics_of(cases: pd.DataFrame) -> dict[tuple[str, int], dict[str, pd.
             per_level = np.zeros(len(levels) + 1, dtype="int64")
             per_level[part.index.get_level_values(2)] = part.to_numpy()
             frames = out.setdefault((str(service_id), int(year)), {})
-            frames[column] = _counts_frame(per_level, levels, column=column)
+            frames[column] = _count_frame(per_level, levels, name=_heading(column))
     return out
 
 
 def _no_demographics() -> dict[str, pd.DataFrame]:
     """The frames of a service-year without cases: every count 0, no percentage."""
     return {
-        column: _counts_frame(np.zeros(len(levels) + 1, dtype="int64"), levels, column=column)
+        column: _count_frame(
+            np.zeros(len(levels) + 1, dtype="int64"), levels, name=_heading(column)
+        )
         for column, levels in DEMOGRAPHIC_LEVELS.items()
     }
 
 
-def _counts_frame(per_level: np.ndarray, levels: tuple[str, ...], *, column: str) -> pd.DataFrame:
-    """Counts by level (then Not recorded) as :func:`_one_way` gives them: a Total row and
-    a % of the total."""
-    n = np.append(per_level, per_level.sum())
-    total = int(n[-1])
-    index = pd.Index([*levels, NOT_RECORDED, TOTAL], name=column.replace("_", " ").capitalize())
-    return pd.DataFrame(
-        {
-            "n": pd.array(n, dtype="Int64"),
-            "%": pd.array(n * 100 / total if total else [pd.NA] * len(n), dtype="Float64"),
-        },
-        index=index,
-    )
+def _heading(column: str) -> str:
+    """A demographic table's row heading: ``age_band`` -> ``Age band``."""
+    return column.replace("_", " ").capitalize()
 
 
 def referral_sources(
