@@ -50,7 +50,7 @@ from hubspoke.analysis.realist.tables import (
     realist_tables,
     service_evidence_tables,
 )
-from hubspoke.analysis.service.people import demographics_by_service_year
+from hubspoke.analysis.service.at_once import ServiceYearFrames, frames_by_service_year
 from hubspoke.analysis.service.tables import service_tables
 from hubspoke.config import Settings, get_settings
 from hubspoke.errors import ConfigError, ReportError
@@ -110,7 +110,7 @@ def funder_parts(tables: Mapping[str, pd.DataFrame]) -> list[Part]:
 #: One builder call of a part and what it returned: (:func:`build_key`, result).
 Build = tuple[str, Any]
 #: Inputs a builder takes only to save time (the result is the same without them).
-SPEED_ONLY: Final = frozenset({"indicator_table", "service_years", "demographic_tables"})
+SPEED_ONLY: Final = frozenset({"indicator_table", "service_years", "at_once"})
 
 T = TypeVar("T")
 
@@ -134,16 +134,16 @@ def part_builds(
     part: Part,
     *,
     indicator_table: pd.DataFrame | None = None,
-    demographic_tables: Mapping[str, pd.DataFrame] | None = None,
+    at_once: ServiceYearFrames | None = None,
 ) -> list[Build]:
     """The builder calls of one part and their results; ``indicator_table``: every
     service-year's indicators (:func:`~hubspoke.analysis.outcomes.indicators`), and
-    ``demographic_tables``: a service part's demographics (:func:`_demographics_for`),
-    each computed once by the caller for every part."""
+    ``at_once``: a service part's frames worked out with every other's
+    (:func:`_frames_for`), each computed once by the caller for every part."""
     kind = part[0]
     if kind == "service":
         where = {"service_id": part[1], "year": int(part[2])}
-        speed = {"indicator_table": indicator_table, "demographic_tables": demographic_tables}
+        speed = {"indicator_table": indicator_table, "at_once": at_once}
         return [
             _build(service_tables, tables, **where, **speed),
             _build(service_evidence_tables, tables, **where),
@@ -211,7 +211,7 @@ def part_tables(
 def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
     """Every builder call behind the funder reports and its result, in report order."""
     every = indicators(tables)  # every service-year's indicators, computed once
-    people = demographics_by_service_year(tables)  # and their demographics
+    frames = frames_by_service_year(tables)  # and the service-years' frames
     return [
         build
         for part in funder_parts(tables)
@@ -219,7 +219,7 @@ def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
             tables,
             part,
             indicator_table=_indicators_for(part, every),
-            demographic_tables=_demographics_for(part, people),
+            at_once=_frames_for(part, frames),
         )
     ]
 
@@ -236,8 +236,9 @@ def funder_builds_parallel(
 
     This process is one of them: it starts ``jobs - 1`` helpers, works out every
     service-year's indicators once (while the helpers start) and sends them with each
-    part, then builds parts itself from the lightest end of the queue until it meets
-    the helpers. ``tables`` were read from ``folder``, a generation of the processed
+    part, then the service-years' frames at once (:func:`frames_by_service_year`, while
+    the helpers build the other parts) and sends each service part its own, then builds
+    parts itself from the lightest end of the queue until it meets the helpers. ``tables`` were read from ``folder``, a generation of the processed
     tables (:func:`hubspoke.io.parquet.snapshot`), which each helper reads once, so all
     read the same run. The parts are shared out biggest first and their results come
     back in report order, so the release does not depend on who built what. With one
@@ -257,17 +258,23 @@ def funder_builds_parallel(
     ) as pool:
         pool.submit(int)  # the helpers start (imports, tables) while the indicators are worked out
         every = indicators(tables)
-        people = demographics_by_service_year(tables)
         futures = {
+            i: pool.submit(_build_part, parts[i], _indicators_for(parts[i], every), None)
+            for i in heavy_first
+            if parts[i][0] != "service"
+        }
+        frames = frames_by_service_year(tables)  # while the helpers build those parts
+        futures |= {
             i: pool.submit(
                 _build_part,
                 parts[i],
                 _indicators_for(parts[i], every),
-                _demographics_for(parts[i], people),
+                _frames_for(parts[i], frames),
             )
             for i in heavy_first
+            if parts[i][0] == "service"
         }
-        here = _build_until_taken(tables, parts, heavy_first, futures, every, people)
+        here = _build_until_taken(tables, parts, heavy_first, futures, every, frames)
         return [
             build
             for i in range(len(parts))
@@ -286,14 +293,13 @@ def _indicators_for(part: Part, every: pd.DataFrame) -> pd.DataFrame | None:
     return every if part[0] in INDICATOR_PARTS else None
 
 
-#: Each service-year's demographic tables (:func:`demographics_by_service_year`).
-People = Mapping[tuple[str, int], Mapping[str, pd.DataFrame]]
+#: Each service-year's frames worked out at once (:func:`frames_by_service_year`).
+Frames = Mapping[tuple[str, int], ServiceYearFrames]
 
 
-def _demographics_for(part: Part, people: People) -> Mapping[str, pd.DataFrame] | None:
-    """A service part's demographic tables (``None`` for other parts, and for a
-    service-year without cases: its builder works them out)."""
-    return people.get((part[1], int(part[2]))) if part[0] == "service" else None
+def _frames_for(part: Part, frames: Frames) -> ServiceYearFrames | None:
+    """A service part's frames worked out at once (``None`` for other parts)."""
+    return frames.get((part[1], int(part[2]))) if part[0] == "service" else None
 
 
 def _build_until_taken(
@@ -302,7 +308,7 @@ def _build_until_taken(
     order: Sequence[int],
     futures: Mapping[int, Future[list[Build]]],
     every: pd.DataFrame,
-    people: People,
+    frames: Frames,
 ) -> dict[int, list[Build]]:
     """Build parts here, from the end of ``order``, each one the helpers have not started
     (its future cancelled); stop at the first they have."""
@@ -314,7 +320,7 @@ def _build_until_taken(
             tables,
             parts[i],
             indicator_table=_indicators_for(parts[i], every),
-            demographic_tables=_demographics_for(parts[i], people),
+            at_once=_frames_for(parts[i], frames),
         )
     return here
 
@@ -336,10 +342,10 @@ def _start_part_worker(folder: str) -> None:
 
 
 def _build_part(
-    part: Part, every: pd.DataFrame | None, people: Mapping[str, pd.DataFrame] | None
+    part: Part, every: pd.DataFrame | None, at_once: ServiceYearFrames | None
 ) -> list[Build]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
-    return part_builds(tables, part, indicator_table=every, demographic_tables=people)
+    return part_builds(tables, part, indicator_table=every, at_once=at_once)
 
 
 def service_context_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[Table]:

@@ -15,8 +15,9 @@ Modules by family: :mod:`.people` (reach, demographics, referral sources),
 :mod:`.safety` (risk, missing episodes, outcome scales), :mod:`.professionals`
 (work with professionals, training confidence), :mod:`.policy` (the policy framework),
 :mod:`.survey` (the Spoke worker survey), :mod:`.overview` (profile, data completeness,
-year on year), with :mod:`.common` (shared labels and helpers) and :mod:`.tables` (the funder
-tables, :func:`service_tables`). Callers use the names re-exported here.
+year on year), with :mod:`.common` (shared labels and helpers), :mod:`.at_once` (the
+frames of every service-year worked out in one pass, for the release) and :mod:`.tables`
+(the funder tables, :func:`service_tables`). Callers use the names re-exported here.
 
 Units and definitions:
 
@@ -27,6 +28,7 @@ Units and definitions:
 * *planned ending* - closure reason in :data:`hubspoke.spec.raw.PLANNED_ENDINGS`.
 """
 
+from hubspoke.analysis.service.at_once import ServiceYearFrames, frames_by_service_year
 from hubspoke.analysis.service.common import (
     MIN_N_CI,
     NOT_RECORDED,
@@ -80,11 +82,13 @@ __all__ = [
     "SURVEY_COLUMNS",
     "SURVEY_QUESTIONS",
     "SURVEY_STATEMENTS",
+    "ServiceYearFrames",
     "TOTAL",
     "YOUNG_PEOPLE_REACH_TYPES",
     "data_completeness",
     "demographics",
     "demographics_by_service_year",
+    "frames_by_service_year",
     "missing_episodes",
     "outcome_scale_change",
     "policy_mean_score",

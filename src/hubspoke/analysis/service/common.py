@@ -77,6 +77,47 @@ def _count_frame(per_level: np.ndarray, levels: Sequence[str], *, name: str) -> 
     )
 
 
+def _one_way_by_service_year(
+    rows: pd.DataFrame, values: pd.Series, levels: Sequence[str], *, name: str
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """:func:`_one_way` of ``values`` for each (service, year) of ``rows`` (``values``
+    lines up with ``rows``), counted at once: rows without a service or year are left out."""
+    codes = pd.Series(_labelled(values, levels)).cat.codes.to_numpy()
+    keyed = rows["service_id"].notna().to_numpy(dtype=bool) & rows["year"].notna().to_numpy(
+        dtype=bool
+    )
+    counts = (
+        pd.DataFrame(
+            {
+                "s": rows["service_id"].to_numpy()[keyed].astype(str),
+                "y": rows["year"].to_numpy()[keyed].astype("int64"),
+                "c": codes[keyed],
+            }
+        )
+        .groupby(["s", "y", "c"])
+        .size()
+    )
+    out: dict[tuple[str, int], pd.DataFrame] = {}
+    for (service_id, year), part in counts.groupby(level=[0, 1]):
+        per_level = np.zeros(len(levels) + 1, dtype="int64")
+        per_level[part.index.get_level_values(2)] = part.to_numpy()
+        out[(str(service_id), int(year))] = _count_frame(per_level, levels, name=name)
+    return out
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a service and a year, the service as ``str`` and the year as ``int``."""
+    known = frame.loc[(frame["service_id"].notna() & frame["year"].notna()).to_numpy(dtype=bool)]
+    return known.assign(
+        service_id=known["service_id"].astype(str), year=known["year"].astype("int64")
+    )
+
+
+def _year_end(year: pd.Series) -> pd.Series:
+    """31 December of each year."""
+    return pd.to_datetime(pd.DataFrame({"year": year, "month": 12, "day": 31}))
+
+
 def _crosstab(
     rows: pd.Series,
     columns: pd.Series,
@@ -113,21 +154,44 @@ def _open_at_year_end(cases: pd.DataFrame, year: int) -> pd.Series:
     return (closed.isna() | (closed > pd.Timestamp(year, 12, 31))).astype(bool)
 
 
-def _activity_reach(activities: pd.DataFrame) -> pd.DataFrame:
-    """Sessions and participants by activity type, with young people and professionals reached."""
-    kind = pd.Categorical(
-        activities["activity_type"].astype(object), categories=list(vocab.ACTIVITY_TYPE)
+#: The columns of :func:`_activity_reach_of`'s frames.
+ACTIVITY_REACH_COLUMNS: tuple[str, ...] = (
+    "sessions",
+    "participants",
+    "young_people_reached",
+    "professionals_reached",
+)
+
+
+def _activity_reach_of(
+    activities: pd.DataFrame, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """Sessions and participants by activity type, with young people and professionals
+    reached, of each (service, year) of ``keys`` (rows every activity type, then Total)."""
+    rows = _keyed(activities)
+    types = list(vocab.ACTIVITY_TYPE)
+    kind = pd.Categorical(rows["activity_type"].astype(object), categories=types)
+    where = pd.MultiIndex.from_tuples(keys).get_indexer(
+        pd.MultiIndex.from_arrays([rows["service_id"], rows["year"]])
     )
-    participants = activities["participants"].astype("Int64").fillna(0).to_numpy()
+    participants = rows["participants"].astype("Int64").fillna(0).to_numpy(dtype="int64")
+    typed = (kind.codes >= 0) & (where >= 0)
+    sums = np.zeros((len(keys), len(types), len(ACTIVITY_REACH_COLUMNS)), dtype="int64")
+    values = np.column_stack(
+        [
+            np.ones(len(rows), dtype="int64"),
+            participants,
+            np.where(kind.isin(YOUNG_PEOPLE_REACH_TYPES), participants, 0),
+            np.where(kind.isin(PROFESSIONAL_REACH_TYPES), participants, 0),
+        ]
+    )
+    np.add.at(sums, (where[typed], kind.codes[typed]), values[typed])
+    with_total = np.concatenate([sums, sums.sum(axis=1, keepdims=True)], axis=1)
+    labels = [*types, TOTAL]
     frame = pd.DataFrame(
-        {
-            "activity_type": kind,
-            "sessions": 1,
-            "participants": participants,
-            "young_people_reached": np.where(kind.isin(YOUNG_PEOPLE_REACH_TYPES), participants, 0),
-            "professionals_reached": np.where(kind.isin(PROFESSIONAL_REACH_TYPES), participants, 0),
-        }
-    )
-    out = _with_totals(frame.groupby("activity_type", observed=False).sum(), column=False)
-    out.index.name = "Activity type"
-    return out
+        with_total.reshape(-1, len(ACTIVITY_REACH_COLUMNS)),
+        columns=list(ACTIVITY_REACH_COLUMNS),
+        index=pd.Index(np.tile(np.array(labels, dtype=object), len(keys)), name="Activity type"),
+    ).astype("Int64")
+    n = len(labels)
+    return {key: frame.iloc[k * n : (k + 1) * n] for k, key in enumerate(keys)}

@@ -7,14 +7,19 @@ service up to the one reported, which draw on the risk and policy modules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.common import percent
-from hubspoke.analysis.service.common import NOT_RECORDED, _open_at_year_end, _rows
-from hubspoke.analysis.service.policy import policy_mean_score
+from hubspoke.analysis.service.common import (
+    NOT_RECORDED,
+    _keyed,
+    _rows,
+    _year_end,
+)
 from hubspoke.analysis.service.safety import OUTCOME_LABELS, _risk_change
 from hubspoke.analysis.service.survey import SURVEY_QUESTIONS
 from hubspoke.errors import ParameterError
@@ -50,45 +55,111 @@ def data_completeness(
     someone), so all three are counts.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
-    cases = _rows(tables, "cases", service_id, year)
-    closed = cases.loc[~_open_at_year_end(cases, year).to_numpy()]
-    activities = _rows(tables, "activities", service_id, year)
-    training = activities.loc[activities["activity_type"].astype(object).eq("Training").to_numpy()]
-    survey = _rows(tables, "spoke_survey", service_id, year)
-    items: list[tuple[str, str, str, pd.Series]] = [
-        *(("cases", c, "episodes", cases[c].notna()) for c in CASE_COLUMNS),
-        ("cases", "closure_reason", "closed episodes", closed["closure_reason"].notna()),
-        *(
-            (
-                "cases",
-                f"outcome {OUTCOME_LABELS[s].lower()} (start and end)",
-                "episodes",
-                cases[[f"outcome_{s}_start", f"outcome_{s}_end"]].notna().all(axis=1),
-            )
-            for s in vocab.OUTCOME_SCALES
-        ),
-        ("activities", "audience_agency", "activities", activities["audience_agency"].notna()),
-        ("activities", "spoke_id", "activities", activities["spoke_id"].notna()),
-        (
-            "activities",
-            "confidence before and after",
-            "training sessions",
-            training[["confidence_before", "confidence_after"]].notna().all(axis=1),
-        ),
-        *(("spoke_survey", c, "Spoke workers", survey[c].notna()) for c in SURVEY_COLUMNS),
-    ]
-    out = pd.DataFrame(
-        [
-            {
-                "table": t,
-                "item": i,
-                "applies_to": a,
-                "complete": int(m.sum()),
-                "not_recorded": int((~m).sum()),
-                "records": len(m),
+    return _completeness_of(
+        _rows(tables, "cases", service_id, year),
+        _rows(tables, "activities", service_id, year),
+        _rows(tables, "spoke_survey", service_id, year),
+        keys=[(service_id, year)],
+    )[(service_id, year)]
+
+
+def completeness_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """:func:`data_completeness` of every service-year, counted at once."""
+    keys = [(s, y) for s, years in load.available_service_years(tables).items() for y in years]
+    return _completeness_of(
+        load.table(tables, "cases"),
+        load.table(tables, "activities"),
+        load.table(tables, "spoke_survey"),
+        keys=keys,
+    )
+
+
+#: Each item of :func:`data_completeness`: its table, name and the records it applies to.
+_COMPLETENESS_ITEMS: tuple[tuple[str, str, str], ...] = (
+    *(("cases", c, "episodes") for c in CASE_COLUMNS),
+    ("cases", "closure_reason", "closed episodes"),
+    *(
+        ("cases", f"outcome {OUTCOME_LABELS[s].lower()} (start and end)", "episodes")
+        for s in vocab.OUTCOME_SCALES
+    ),
+    ("activities", "audience_agency", "activities"),
+    ("activities", "spoke_id", "activities"),
+    ("activities", "confidence before and after", "training sessions"),
+    *(("spoke_survey", c, "Spoke workers") for c in SURVEY_COLUMNS),
+)
+
+
+def _completeness_of(
+    cases: pd.DataFrame,
+    activities: pd.DataFrame,
+    survey: pd.DataFrame,
+    *,
+    keys: Sequence[tuple[str, int]],
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """The completeness frame of each (service, year) of ``keys`` from those rows: each
+    item's records with a value (``complete``) of the records it applies to."""
+    index = pd.MultiIndex.from_tuples(keys, names=["service_id", "year"])
+    cases, activities, survey = _keyed(cases), _keyed(activities), _keyed(survey)
+    closed = (
+        cases["closure_date"].notna() & cases["closure_date"].le(_year_end(cases["year"]))
+    ).to_numpy(dtype=bool)
+    training = activities["activity_type"].astype(object).eq("Training").to_numpy(dtype=bool)
+    flags = {
+        "cases": (
+            cases,
+            {c: cases[c].notna() for c in CASE_COLUMNS}
+            | {"closure_reason": closed & cases["closure_reason"].notna().to_numpy(dtype=bool)}
+            | {
+                f"outcome {OUTCOME_LABELS[s].lower()} (start and end)": cases[
+                    [f"outcome_{s}_start", f"outcome_{s}_end"]
+                ]
+                .notna()
+                .all(axis=1)
+                for s in vocab.OUTCOME_SCALES
             }
-            for t, i, a, m in items
-        ]
+            | {"episodes": True, "closed episodes": closed},
+        ),
+        "activities": (
+            activities,
+            {c: activities[c].notna() for c in ("audience_agency", "spoke_id")}
+            | {
+                "confidence before and after": training
+                & activities[["confidence_before", "confidence_after"]]
+                .notna()
+                .all(axis=1)
+                .to_numpy(dtype=bool),
+                "activities": True,
+                "training sessions": training,
+            },
+        ),
+        "spoke_survey": (
+            survey,
+            {c: survey[c].notna() for c in SURVEY_COLUMNS} | {"Spoke workers": True},
+        ),
+    }
+    sums = {
+        name: pd.DataFrame(
+            {k: np.broadcast_to(np.asarray(v, dtype=bool), len(rows)) for k, v in columns.items()}
+        )
+        .groupby([rows["service_id"].to_numpy(), rows["year"].to_numpy()])
+        .sum()
+        .reindex(index, fill_value=0)
+        for name, (rows, columns) in flags.items()
+    }
+    complete = np.column_stack([sums[t][i].to_numpy() for t, i, _ in _COMPLETENESS_ITEMS]).ravel()
+    records = np.column_stack([sums[t][a].to_numpy() for t, _, a in _COMPLETENESS_ITEMS]).ravel()
+    labels = np.array(_COMPLETENESS_ITEMS, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "table": np.tile(labels[:, 0], len(keys)),
+            "item": np.tile(labels[:, 1], len(keys)),
+            "applies_to": np.tile(labels[:, 2], len(keys)),
+            "complete": complete,
+            "not_recorded": records - complete,
+            "records": records,
+        }
     ).astype(
         {
             "table": "string",
@@ -99,13 +170,27 @@ def data_completeness(
             "records": "Int64",
         }
     )
-    out["% complete"] = (
-        out["complete"].astype("Float64") * 100 / out["records"].replace(0, pd.NA)
+    frame["% complete"] = (
+        frame["complete"].astype("Float64") * 100 / frame["records"].replace(0, pd.NA)
     ).astype("Float64")
-    return out
+    n = len(_COMPLETENESS_ITEMS)
+    return {
+        key: frame.iloc[k * n : (k + 1) * n].reset_index(drop=True) for k, key in enumerate(keys)
+    }
 
 
 # --------------------------------------------------------------------------- year on year
+#: The figures of one service-year in the year-on-year table, before the change in policy score.
+_YEAR_COUNTS: tuple[str, ...] = (
+    "young_people",
+    "risk_assessed",
+    "risk_reduced",
+    "episodes_closed",
+    "planned_endings",
+    "professionals_trained",
+)
+
+
 def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int) -> pd.DataFrame:
     """Key figures for every year of the service up to ``year`` (one row per year).
 
@@ -117,51 +202,108 @@ def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: i
     service's first year).
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
-    years = [y for y in load.available_service_years(tables)[service_id] if y <= year]
-    out = pd.DataFrame(
-        [_year_figures(tables, service_id, y) for y in years], index=pd.Index(years, name="Year")
+    years = {service_id: load.available_service_years(tables)[service_id]}
+    figures = _year_figures_of(
+        _rows(tables, "cases", service_id),
+        _rows(tables, "activities", service_id),
+        _rows(tables, "policy", service_id),
+        years,
     )
-    out = out.astype(
-        {
-            c: "Int64"
-            for c in (
-                "young_people",
-                "risk_assessed",
-                "risk_reduced",
-                "episodes_closed",
-                "planned_endings",
-                "professionals_trained",
-            )
-        }
+    return year_on_year_from(figures, service_id, year)
+
+
+def year_figures_by_service_year(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The key figures of every service-year, worked out at once (rows ``(service_id,
+    year)``): :func:`year_on_year` of a service-year is its service's rows up to that year.
+    A release builds every service report; one at a time works out each earlier year again."""
+    return _year_figures_of(
+        load.table(tables, "cases"),
+        load.table(tables, "activities"),
+        load.table(tables, "policy"),
+        load.available_service_years(tables),
+    )
+
+
+def year_on_year_from(figures: pd.DataFrame, service_id: str, year: int) -> pd.DataFrame:
+    """:func:`year_on_year` from :func:`year_figures_by_service_year` (or one service's)."""
+    rows = figures.xs(service_id, level="service_id")
+    out = rows.loc[rows.index <= year].astype(
+        {c: "Int64" for c in _YEAR_COUNTS}
         | {c: "Float64" for c in ("% risk reduced", "% planned endings", "mean_policy_score")}
     )
+    out.index = pd.Index(out.index.to_numpy(dtype="int64"), name="Year")
     out["policy_change"] = out["mean_policy_score"].diff().astype("Float64")
+    years = out.index.tolist()
     previous = [str(years[i - 1]) if i else "n/a" for i in range(len(years))]
     out["compared_with"] = pd.array(previous, dtype="string")
     return out
 
 
-def _year_figures(
-    tables: Mapping[str, pd.DataFrame], service_id: str, year: int
-) -> dict[str, float | int]:
-    cases = _rows(tables, "cases", service_id, year)
+def _year_figures_of(
+    cases: pd.DataFrame,
+    activities: pd.DataFrame,
+    policy: pd.DataFrame,
+    years: Mapping[str, Sequence[int]],
+) -> pd.DataFrame:
+    """The key figures of each service and year in ``years`` (rows ``(service_id, year)``,
+    zero where a service-year has no rows), from the rows of those service-years."""
+    cases = _keyed(cases)
+    closed = (
+        cases["closure_date"].notna() & cases["closure_date"].le(_year_end(cases["year"]))
+    ).to_numpy(dtype=bool)
     change = _risk_change(cases)
-    closed = cases.loc[~_open_at_year_end(cases, year).to_numpy()]
-    planned = closed["closure_reason"].astype(object).isin(vocab.PLANNED_ENDINGS)
-    activities = _rows(tables, "activities", service_id, year)
-    training = activities["activity_type"].astype(object).eq("Training").to_numpy()
-    assessed, reduced = int(change.notna().sum()), int(change.lt(0).fillna(False).sum())
-    return {
-        "young_people": int(cases["young_person_id"].nunique()),
-        "risk_assessed": assessed,
-        "risk_reduced": reduced,
-        "% risk reduced": percent(reduced, assessed),
-        "episodes_closed": len(closed),
-        "planned_endings": int(planned.sum()),
-        "% planned endings": percent(int(planned.sum()), len(closed)),
-        "professionals_trained": int(activities.loc[training, "participants"].fillna(0).sum()),
-        "mean_policy_score": policy_mean_score(tables, service_id=service_id, year=year),
-    }
+    per_case = pd.DataFrame(
+        {
+            "service_id": cases["service_id"].to_numpy(),
+            "year": cases["year"].to_numpy(),
+            "young_person_id": cases["young_person_id"],
+            "risk_assessed": change.notna().to_numpy(dtype=bool),
+            "risk_reduced": change.lt(0).fillna(False).to_numpy(dtype=bool),
+            "episodes_closed": closed,
+            "planned_endings": closed
+            & cases["closure_reason"].astype(object).isin(vocab.PLANNED_ENDINGS).to_numpy(),
+        },
+        index=cases.index,
+    ).groupby(["service_id", "year"])
+    activities = _keyed(activities)
+    training = activities.loc[activities["activity_type"].astype(object).eq("Training").to_numpy()]
+    policy = _keyed(policy)
+    index = pd.MultiIndex.from_tuples(
+        [(s, y) for s, ys in years.items() for y in ys], names=["service_id", "year"]
+    )
+    trained = training.assign(professionals_trained=training["participants"].fillna(0))
+    counts = (
+        pd.concat(
+            [
+                per_case[
+                    ["risk_assessed", "risk_reduced", "episodes_closed", "planned_endings"]
+                ].sum(),
+                per_case["young_person_id"].nunique().rename("young_people"),
+                trained.groupby(["service_id", "year"])["professionals_trained"].sum(),
+            ],
+            axis=1,
+        )
+        .reindex(index)
+        .fillna(0)
+        .astype("int64")
+    )
+    return pd.DataFrame(
+        {
+            "young_people": counts["young_people"],
+            "risk_assessed": counts["risk_assessed"],
+            "risk_reduced": counts["risk_reduced"],
+            "% risk reduced": percent(counts["risk_reduced"], counts["risk_assessed"]),
+            "episodes_closed": counts["episodes_closed"],
+            "planned_endings": counts["planned_endings"],
+            "% planned endings": percent(counts["planned_endings"], counts["episodes_closed"]),
+            "professionals_trained": counts["professionals_trained"],
+            "mean_policy_score": policy.groupby(["service_id", "year"])["status_score"]
+            .mean()
+            .astype(float)
+            .reindex(index),
+        },
+        index=index,
+    )
 
 
 # --------------------------------------------------------------------------- profile

@@ -8,21 +8,21 @@ the year's referrals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from hubspoke import load
 from hubspoke.analysis.service.common import (
-    _activity_reach,
+    TOTAL,
+    _activity_reach_of,
     _count_frame,
-    _crosstab,
-    _labelled,
+    _keyed,
     _one_way,
-    _open_at_year_end,
+    _one_way_by_service_year,
     _rows,
-    _with_totals,
+    _year_end,
 )
 from hubspoke.spec import vocab
 from hubspoke.spec.processed import AGE_BANDS
@@ -46,43 +46,64 @@ def reach(
       of participants. Figures only: no one is counted.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
+    key = [(service_id, year)]
     return {
-        "young_people": _young_people_reach(tables, service_id, year),
-        "activities": _activity_reach(_rows(tables, "activities", service_id, year)),
+        "young_people": _young_people_reach_of(_rows(tables, "cases", service_id), key)[key[0]],
+        "activities": _activity_reach_of(_rows(tables, "activities", service_id, year), key)[
+            key[0]
+        ],
     }
 
 
-def _young_people_reach(
-    tables: Mapping[str, pd.DataFrame], service_id: str, year: int
-) -> pd.DataFrame:
-    """Distinct young people: new vs re-referred x open at year end vs closed."""
-    history = _rows(tables, "cases", service_id)
-    cases = history.loc[history["year"].eq(year).to_numpy()]
-    earlier = set(history.loc[history["year"].lt(year).to_numpy(), "young_person_id"].astype(str))
+def reach_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
+    """:func:`reach` of every service-year, counted at once."""
+    keys = [(s, y) for s, years in load.available_service_years(tables).items() for y in years]
+    people = _young_people_reach_of(load.table(tables, "cases"), keys)
+    activities = _activity_reach_of(load.table(tables, "activities"), keys)
+    return {key: {"young_people": people[key], "activities": activities[key]} for key in keys}
+
+
+#: Rows and columns of the young people reached.
+_REACH_ROWS: tuple[str, ...] = ("New to the service", "Re-referred")
+_REACH_COLUMNS: tuple[str, ...] = ("Open at year end", "Closed")
+
+
+def _young_people_reach_of(
+    cases: pd.DataFrame, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """Distinct young people: new vs re-referred x open at year end vs closed, of each
+    (service, year) of ``keys``. ``cases`` holds every earlier year of those services
+    (a young person seen in one is re-referred)."""
+    rows = _keyed(cases)
+    rows = rows.loc[rows["young_person_id"].notna().to_numpy(dtype=bool)]
+    open_ = (
+        rows["closure_date"].isna() | rows["closure_date"].gt(_year_end(rows["year"]))
+    ).to_numpy(dtype=bool)
     people = (
-        cases.assign(_open=_open_at_year_end(cases, year))
-        .groupby("young_person_id", observed=True)["_open"]
-        .any()
-        .reset_index()
-    )
-    status = pd.Series(
-        np.where(
-            people["young_person_id"].astype(str).isin(earlier), "Re-referred", "New to the service"
+        rows.assign(
+            _open=open_,
+            _first=rows.groupby(["service_id", "young_person_id"])["year"].transform("min"),
         )
+        .groupby(["service_id", "year", "young_person_id"])
+        .agg(_open=("_open", "any"), _first=("_first", "min"))
     )
-    support = pd.Series(
-        np.where(people["_open"].to_numpy(dtype=bool), "Open at year end", "Closed")
-    )
-    table = _crosstab(
-        status,
-        support,
-        row_levels=("New to the service", "Re-referred"),
-        column_levels=("Open at year end", "Closed"),
-        labelled=False,
-    )
-    out = _with_totals(table)
-    out.index.name, out.columns.name = "Young people", None
-    return out
+    re_referred = people["_first"].to_numpy() < people.index.get_level_values("year").to_numpy()
+    cell = 2 * re_referred + ~people["_open"].to_numpy(dtype=bool)  # row-major 2 x 2
+    where = pd.MultiIndex.from_tuples(keys).get_indexer(people.index.droplevel("young_person_id"))
+    counts = np.zeros((len(keys), 4), dtype="int64")
+    np.add.at(counts, (where[where >= 0], cell[where >= 0]), 1)
+    grid = counts.reshape(-1, 2, 2)
+    with_totals = np.concatenate([grid, grid.sum(axis=2, keepdims=True)], axis=2)
+    with_totals = np.concatenate([with_totals, with_totals.sum(axis=1, keepdims=True)], axis=1)
+    labels = np.array([*_REACH_ROWS, TOTAL], dtype=object)
+    frame = pd.DataFrame(
+        with_totals.reshape(-1, 3),
+        columns=[*_REACH_COLUMNS, TOTAL],
+        index=pd.Index(np.tile(labels, len(keys)), name="Young people"),
+    ).astype("Int64")
+    return {key: frame.iloc[3 * k : 3 * (k + 1)] for k, key in enumerate(keys)}
 
 
 # --------------------------------------------------------------------------- demographics
@@ -120,24 +141,14 @@ def demographics_by_service_year(
 def _demographics_of(cases: pd.DataFrame) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
     """The demographic frames of each (service, year) of ``cases``, from each young
     person's latest episode referred in that service-year."""
-    people = (
-        cases.assign(_service=cases["service_id"].astype(str), _year=cases["year"].astype("Int64"))
-        .sort_values("referral_date", kind="mergesort")
-        .drop_duplicates(["_service", "_year", "young_person_id"], keep="last")
+    people = cases.sort_values("referral_date", kind="mergesort").drop_duplicates(
+        ["service_id", "year", "young_person_id"], keep="last"
     )
     out: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
     for column, levels in DEMOGRAPHIC_LEVELS.items():
-        codes = pd.Series(_labelled(people[column], levels)).cat.codes.to_numpy()
-        counts = (
-            pd.DataFrame({"s": people["_service"].to_numpy(), "y": people["_year"], "c": codes})
-            .groupby(["s", "y", "c"])
-            .size()
-        )
-        for (service_id, year), part in counts.groupby(level=[0, 1]):
-            per_level = np.zeros(len(levels) + 1, dtype="int64")
-            per_level[part.index.get_level_values(2)] = part.to_numpy()
-            frames = out.setdefault((str(service_id), int(year)), {})
-            frames[column] = _count_frame(per_level, levels, name=_heading(column))
+        counted = _one_way_by_service_year(people, people[column], levels, name=_heading(column))
+        for key, frame in counted.items():
+            out.setdefault(key, {})[column] = frame
     return out
 
 
@@ -167,3 +178,13 @@ def referral_sources(
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     cases = _rows(tables, "cases", service_id, year)
     return _one_way(cases["referral_source"], tuple(vocab.REFERRAL_SOURCE), name="Referral source")
+
+
+def referral_sources_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """:func:`referral_sources` of every service-year with cases, counted at once."""
+    cases = load.table(tables, "cases")
+    return _one_way_by_service_year(
+        cases, cases["referral_source"], tuple(vocab.REFERRAL_SOURCE), name="Referral source"
+    )

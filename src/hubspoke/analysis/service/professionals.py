@@ -16,7 +16,7 @@ from hubspoke import load
 from hubspoke.analysis.service.common import (
     TOTAL,
     YOUNG_PEOPLE_REACH_TYPES,
-    _activity_reach,
+    _activity_reach_of,
     _labelled,
     _mean_ci,
     _rows,
@@ -43,7 +43,8 @@ def professional_activity(
     service_id, year = load.check_service_year(service_id, year, tables=tables)
     activities = _rows(tables, "activities", service_id, year)
     types = [t for t in vocab.ACTIVITY_TYPE if t not in YOUNG_PEOPLE_REACH_TYPES]
-    by_type = _activity_reach(activities)[["sessions", "participants"]].drop(
+    key = (service_id, year)
+    by_type = _activity_reach_of(activities, [key])[key][["sessions", "participants"]].drop(
         index=[*YOUNG_PEOPLE_REACH_TYPES, TOTAL]
     )
     by_type = _with_totals(by_type.loc[types], column=False)

@@ -21,6 +21,7 @@ from hubspoke.analysis.service.common import (
     _crosstab,
     _mean_ci,
     _one_way,
+    _one_way_by_service_year,
     _rows,
     _with_totals,
 )
@@ -73,8 +74,27 @@ def _risk_change(cases: pd.DataFrame) -> pd.Series:
 
 
 def _risk_summary(cases: pd.DataFrame) -> pd.DataFrame:
+    return _with_share_of_assessed(
+        _one_way(_risk_labels(cases), RISK_SUMMARY_LEVELS, name="Risk change")
+    )
+
+
+def risk_summary_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """The ``"summary"`` of :func:`risk_transitions` of every service-year with cases,
+    counted at once."""
+    cases = load.table(tables, "cases")
+    counted = _one_way_by_service_year(
+        cases, _risk_labels(cases), RISK_SUMMARY_LEVELS, name="Risk change"
+    )
+    return {key: _with_share_of_assessed(frame) for key, frame in counted.items()}
+
+
+def _risk_labels(cases: pd.DataFrame) -> pd.Series:
+    """Each episode's change in risk: a level of :data:`RISK_SUMMARY_LEVELS` or Not recorded."""
     change = _risk_change(cases)
-    label = pd.Series(
+    return pd.Series(
         np.select(
             [change.lt(0).fillna(False), change.eq(0).fillna(False), change.gt(0).fillna(False)],
             RISK_SUMMARY_LEVELS,
@@ -82,7 +102,10 @@ def _risk_summary(cases: pd.DataFrame) -> pd.DataFrame:
         ),
         dtype=object,
     )
-    out = _one_way(label, RISK_SUMMARY_LEVELS, name="Risk change")
+
+
+def _with_share_of_assessed(out: pd.DataFrame) -> pd.DataFrame:
+    """A risk summary's counts with "% of assessed" (of Reduced + Same + Increased)."""
     assessed = out.loc[list(RISK_SUMMARY_LEVELS), "n"].sum()
     pct = out["n"].astype("Float64") * 100 / assessed if assessed else pd.NA
     pct = pd.Series(pct, index=out.index, dtype="Float64")

@@ -32,6 +32,7 @@ from hubspoke.analysis.outcomes import (
     ratings,
     ratings_table,
 )
+from hubspoke.analysis.service.at_once import ServiceYearFrames
 from hubspoke.analysis.service.common import NOT_RECORDED, TOTAL
 from hubspoke.analysis.service.overview import data_completeness, service_profile, year_on_year
 from hubspoke.analysis.service.people import demographics, reach, referral_sources
@@ -155,19 +156,20 @@ def service_tables(
     year: int,
     framework: Framework | None = None,
     indicator_table: pd.DataFrame | None = None,
-    demographic_tables: Mapping[str, pd.DataFrame] | None = None,
+    at_once: ServiceYearFrames | None = None,
 ) -> dict[str, Table]:
     """Every funder table of the service report for one service-year, by key, in report order.
 
     ``indicator_table``: :func:`hubspoke.analysis.outcomes.indicators` of every service-year
     (same tables and framework), computed once by a caller that builds many service-years
     (the release); this service-year's rows are taken from it. Computed here when None.
-    ``demographic_tables``: this service-year's :func:`~hubspoke.analysis.service.demographics`,
-    likewise (:func:`~hubspoke.analysis.service.demographics_by_service_year`).
+    ``at_once``: this service-year's frames worked out with every other's, likewise
+    (:func:`~hubspoke.analysis.service.at_once.frames_by_service_year`); used in place of
+    the per-service calls they equal.
 
     Keys: ``profile``, ``outcome_ratings``, ``outcome_evidence``, ``reach.young_people``,
     ``reach.activities``, ``demographics.<characteristic>``, ``referral_sources``,
-    ``risk.summary``, ``risk.crosstab``, ``missing.summary``, ``missing.direction``,
+    ``risk.summary``, ``missing.summary``, ``missing.direction``,
     ``missing.test``, ``outcome_scales``, ``professionals.by_type``,
     ``professionals.confidence``, ``policy.status``, ``policy.areas``,
     ``completeness``, ``completeness.activities``, ``year_on_year``.
@@ -185,11 +187,14 @@ def service_tables(
         ].reset_index(drop=True)
     )
     out |= _outcome_tables(ind, year, scope, fw)
-    out |= _reach_tables(tables, service_id, year, scope)
+    out |= _reach_tables(
+        reach(tables, service_id=service_id, year=year) if at_once is None else at_once.reach,
+        scope,
+    )
     people = (
         demographics(tables, service_id=service_id, year=year)
-        if demographic_tables is None
-        else demographic_tables
+        if at_once is None
+        else at_once.demographics
     )
     for name, frame in people.items():
         out[f"demographics.{name}"] = Table(
@@ -201,7 +206,9 @@ def service_tables(
             total_row=TOTAL,
         )
     out["referral_sources"] = Table(
-        referral_sources(tables, service_id=service_id, year=year),
+        referral_sources(tables, service_id=service_id, year=year)
+        if at_once is None
+        else at_once.referral_sources,
         family=FAMILY,
         rows="referral_source",
         scope=scope,
@@ -211,7 +218,12 @@ def service_tables(
     # The risk cross-tab (25 cells, most of them 1 to 5 in a service-year) is for the
     # evaluation team only: published, it hid nearly every count around it, the
     # service's total included. Funders get the change in risk (risk.summary).
-    out["risk.summary"] = _risk_tables(tables, service_id, year, scope)["risk.summary"]
+    out["risk.summary"] = _risk_summary_table(
+        risk_transitions(tables, service_id=service_id, year=year)["summary"]
+        if at_once is None
+        else at_once.risk_summary,
+        scope,
+    )
     out |= _missing_tables(tables, service_id, year, scope)
     out["outcome_scales"] = _outcome_scales(tables, service_id, year, scope)
     out |= _professional_tables(tables, service_id, year, scope)
@@ -219,8 +231,18 @@ def service_tables(
     # No per-service Spoke survey for funders: with 2 to 5 Spoke workers, "c 0 0 c" still says
     # every one of them gave the same answer (all supervised, all isolated...). The evaluation
     # team sees it (spoke_survey_summary); funders never get it service by service.
-    out |= _completeness_tables(tables, service_id, year, scope)
-    out["year_on_year"] = _year_on_year(tables, service_id, year)
+    out |= _completeness_tables(
+        data_completeness(tables, service_id=service_id, year=year)
+        if at_once is None
+        else at_once.completeness,
+        scope,
+    )
+    out["year_on_year"] = _year_on_year(
+        year_on_year(tables, service_id=service_id, year=year)
+        if at_once is None
+        else at_once.year_on_year,
+        service_id,
+    )
     return out
 
 
@@ -240,16 +262,13 @@ def _profile(tables: Mapping[str, pd.DataFrame], service_id: str, scope: dict) -
 
 
 # --------------------------------------------------------------------------- reach
-def _reach_tables(
-    tables: Mapping[str, pd.DataFrame], service_id: str, year: int, scope: dict
-) -> dict[str, Table]:
+def _reach_tables(frames: Mapping[str, pd.DataFrame], scope: dict) -> dict[str, Table]:
     """Young people open at year end / closed; sessions and participants by activity.
 
     New versus re-referred stays with the evaluation team: re-referrals are rare, so
     the "new" row nearly always equals the total, and hiding a small count in it would
     hide the service's total of young people with it.
     """
-    frames = reach(tables, service_id=service_id, year=year)
     people = frames["young_people"].loc[[TOTAL]].T.rename(columns={TOTAL: "n"})
     people.index.name = "Case at year end"
     people.columns.name = None
@@ -283,15 +302,12 @@ def _risk_ids(scope: Mapping[str, object]) -> tuple[dict[str, CellId], CellId]:
     return parts, CellId.of("risk_assessed", **scope)
 
 
-def _risk_tables(
-    tables: Mapping[str, pd.DataFrame], service_id: str, year: int, scope: dict
-) -> dict[str, Table]:
-    """Risk change summary and the referral x latest cross-tab, tied to each other."""
-    frames = risk_transitions(tables, service_id=service_id, year=year)
+def _risk_summary_table(frame: pd.DataFrame, scope: dict) -> Table:
+    """Young people by change in risk (:func:`risk_transitions`' summary): the three
+    changes add up to those assessed."""
     parts, assessed = _risk_ids(scope)
-    assessed_eq = _equal(list(parts.values()), assessed)
-    summary = Table(
-        frames["summary"],
+    return Table(
+        frame,
         family=FAMILY,
         rows="risk_change",
         scope=scope,
@@ -301,9 +317,20 @@ def _risk_tables(
             "% of assessed": Derived("pct_risk_assessed", ("n", assessed), dp=0),
         },
         total_row=TOTAL,
-        extra_equations=(assessed_eq,),
+        extra_equations=(_equal(list(parts.values()), assessed),),
     )
-    crosstab = frames["crosstab"]
+
+
+def risk_crosstab_table(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int) -> Table:
+    """Risk at referral by latest risk for one service-year, for the evaluation team.
+
+    Not among :func:`service_tables` (not published to funders); its cells share their
+    identities with the release's, so a release that holds it can show it. Each change
+    in risk adds up the cells of the risk summary's row.
+    """
+    scope = {"time_period": str(year), "service_id": service_id}
+    crosstab = risk_transitions(tables, service_id=service_id, year=year)["crosstab"]
+    parts, _ = _risk_ids(scope)
     levels = {lv: i for i, lv in enumerate(vocab.RISK_SCALE)}
     by_change: dict[str, list[CellId]] = {lv: [] for lv in RISK_SUMMARY_LEVELS}
     for before in vocab.RISK_SCALE:
@@ -313,30 +340,17 @@ def _risk_tables(
             by_change[change].append(
                 CellId.of("young_people", risk_at_referral=before, risk_latest=after, **scope)
             )
-    return {
-        "risk.summary": summary,
-        "risk.crosstab": Table(
-            crosstab,
-            family=FAMILY,
-            rows="risk_at_referral",
-            scope=scope,
-            column_dim="risk_latest",
-            crosstab=YOUNG_PEOPLE,
-            total_row=TOTAL,
-            total_column=TOTAL,
-            extra_equations=tuple(_equal(by_change[lv], parts[lv]) for lv in RISK_SUMMARY_LEVELS),
-        ),
-    }
-
-
-def risk_crosstab_table(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: int) -> Table:
-    """Risk at referral by latest risk for one service-year, for the evaluation team.
-
-    Not among :func:`service_tables` (not published to funders); its cells share their
-    identities with the release's, so a release that holds it can show it.
-    """
-    scope = {"time_period": str(year), "service_id": service_id}
-    return _risk_tables(tables, service_id, year, scope)["risk.crosstab"]
+    return Table(
+        crosstab,
+        family=FAMILY,
+        rows="risk_at_referral",
+        scope=scope,
+        column_dim="risk_latest",
+        crosstab=YOUNG_PEOPLE,
+        total_row=TOTAL,
+        total_column=TOTAL,
+        extra_equations=tuple(_equal(by_change[lv], parts[lv]) for lv in RISK_SUMMARY_LEVELS),
+    )
 
 
 # --------------------------------------------------------------------------- missing episodes
@@ -544,11 +558,9 @@ _NOT_RECORDED_DIMS: Final = {
 _COMPLETENESS_COLUMNS: Final = ("complete", "not_recorded", "records", "% complete")
 
 
-def _completeness_tables(
-    tables: Mapping[str, pd.DataFrame], service_id: str, year: int, scope: dict
-) -> dict[str, Table]:
-    """How complete the data are: records of people (cases, Spoke survey) and of activities."""
-    frame = data_completeness(tables, service_id=service_id, year=year)
+def _completeness_tables(frame: pd.DataFrame, scope: dict) -> dict[str, Table]:
+    """How complete the data are (:func:`data_completeness`): records of people (cases,
+    Spoke survey) and of activities."""
     frame = frame.set_index("item")
     frame.index.name = "Data item"
     labels: dict[Hashable, str] = {
@@ -663,9 +675,10 @@ def _event_base(item: str, scope: Mapping[str, object]) -> CellId:
 
 
 # --------------------------------------------------------------------------- year on year
-def _year_on_year(tables: Mapping[str, pd.DataFrame], service_id: str, year: int) -> Table:
-    """Key figures of every year up to ``year``: the same cells as each year's own report."""
-    frame = year_on_year(tables, service_id=service_id, year=year)
+def _year_on_year(frame: pd.DataFrame, service_id: str) -> Table:
+    """Key figures of every year up to the report's (:func:`year_on_year`): the same cells
+    as each year's own report."""
+    frame = frame.copy()
     frame.index = pd.Index([str(y) for y in frame.index], name="Year")
     scope = {"service_id": service_id}
     equations = []
