@@ -30,6 +30,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, overload
 
@@ -42,7 +43,7 @@ from hubspoke.analysis.cross_site.summary import service_context
 from hubspoke.analysis.cross_site.tables import cross_site_tables, model_reports
 from hubspoke.analysis.outcomes import indicators
 from hubspoke.analysis.programme import programme_summary_tables
-from hubspoke.analysis.realist.quotes import service_quotes
+from hubspoke.analysis.realist.quotes import service_quotes, service_quotes_by_service_year
 from hubspoke.analysis.realist.tables import (
     coding_quality_tables,
     for_whom_table,
@@ -134,20 +135,24 @@ def part_builds(
     part: Part,
     *,
     indicator_table: pd.DataFrame | None = None,
-    at_once: ServiceYearFrames | None = None,
+    at_once: ServicePart | None = None,
 ) -> list[Build]:
     """The builder calls of one part and their results; ``indicator_table``: every
     service-year's indicators (:func:`~hubspoke.analysis.outcomes.indicators`), and
-    ``at_once``: a service part's frames worked out with every other's
-    (:func:`_frames_for`), each computed once by the caller for every part."""
+    ``at_once``: a service part's frames and quotes worked out with every other's
+    (:func:`service_parts_at_once`), each computed once by the caller for every part."""
     kind = part[0]
     if kind == "service":
         where = {"service_id": part[1], "year": int(part[2])}
-        speed = {"indicator_table": indicator_table, "at_once": at_once}
+        frames = at_once.frames if at_once is not None else None
+        speed = {"indicator_table": indicator_table, "at_once": frames}
         return [
             _build(service_tables, tables, **where, **speed),
             _build(service_evidence_tables, tables, **where),
-            _build(service_quotes, tables, **where),  # text a report reads (no cell)
+            # text a report reads (no cell)
+            _build(service_quotes, tables, **where)
+            if at_once is None
+            else (build_key(service_quotes, where), at_once.quotes),
         ]
     if kind == "cross_site":
         return [
@@ -211,7 +216,7 @@ def part_tables(
 def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
     """Every builder call behind the funder reports and its result, in report order."""
     every = indicators(tables)  # every service-year's indicators, computed once
-    frames = frames_by_service_year(tables)  # and the service-years' frames
+    frames = service_parts_at_once(tables)  # and the service parts' frames and quotes
     return [
         build
         for part in funder_parts(tables)
@@ -236,8 +241,8 @@ def funder_builds_parallel(
 
     This process is one of them: it starts ``jobs - 1`` helpers, works out every
     service-year's indicators once (while the helpers start) and sends them with each
-    part, then the service-years' frames at once (:func:`frames_by_service_year`, while
-    the helpers build the other parts) and sends each service part its own, then builds
+    part, then the service parts' frames and quotes at once (:func:`service_parts_at_once`,
+    while the helpers build the other parts) and sends each service part its own, then builds
     parts itself from the lightest end of the queue until it meets the helpers. ``tables`` were read from ``folder``, a generation of the processed
     tables (:func:`hubspoke.io.parquet.snapshot`), which each helper reads once, so all
     read the same run. The parts are shared out biggest first and their results come
@@ -263,7 +268,7 @@ def funder_builds_parallel(
             for i in heavy_first
             if parts[i][0] != "service"
         }
-        frames = frames_by_service_year(tables)  # while the helpers build those parts
+        frames = service_parts_at_once(tables)  # while the helpers build those parts
         futures |= {
             i: pool.submit(
                 _build_part,
@@ -293,12 +298,30 @@ def _indicators_for(part: Part, every: pd.DataFrame) -> pd.DataFrame | None:
     return every if part[0] in INDICATOR_PARTS else None
 
 
-#: Each service-year's frames worked out at once (:func:`frames_by_service_year`).
-Frames = Mapping[tuple[str, int], ServiceYearFrames]
+@dataclass(frozen=True)
+class ServicePart:
+    """A service part's inputs worked out with every other service part's: its frames
+    (:func:`~hubspoke.analysis.service.at_once.frames_by_service_year`) and its quotes
+    (:func:`~hubspoke.analysis.realist.quotes.service_quotes_by_service_year`). Speed
+    only: the part's builds are the ones made without them."""
+
+    frames: ServiceYearFrames
+    quotes: str
 
 
-def _frames_for(part: Part, frames: Frames) -> ServiceYearFrames | None:
-    """A service part's frames worked out at once (``None`` for other parts)."""
+def service_parts_at_once(tables: Mapping[str, pd.DataFrame]) -> dict[tuple[str, int], ServicePart]:
+    """:class:`ServicePart` of every service-year, by ``(service_id, year)``."""
+    frames = frames_by_service_year(tables)
+    quotes = service_quotes_by_service_year(tables)
+    return {key: ServicePart(frames[key], quotes[key]) for key in frames}
+
+
+#: Each service part's inputs worked out at once (:func:`service_parts_at_once`).
+Frames = Mapping[tuple[str, int], ServicePart]
+
+
+def _frames_for(part: Part, frames: Frames) -> ServicePart | None:
+    """A service part's inputs worked out at once (``None`` for other parts)."""
     return frames.get((part[1], int(part[2]))) if part[0] == "service" else None
 
 
@@ -341,9 +364,7 @@ def _start_part_worker(folder: str) -> None:
     _PART_WORKER["tables"] = load.load_tables(Path(folder), names=RELEASE_TABLES)
 
 
-def _build_part(
-    part: Part, every: pd.DataFrame | None, at_once: ServiceYearFrames | None
-) -> list[Build]:
+def _build_part(part: Part, every: pd.DataFrame | None, at_once: ServicePart | None) -> list[Build]:
     tables = cast(dict[str, pd.DataFrame], _PART_WORKER["tables"])
     return part_builds(tables, part, indicator_table=every, at_once=at_once)
 

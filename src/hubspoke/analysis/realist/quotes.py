@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from hubspoke import load
 from hubspoke.analysis.realist.inputs import _judgements, _require
 from hubspoke.analysis.realist.theories import Theory, _theory_order, load_theories
 from hubspoke.analysis.realist.verdicts import TOO_LITTLE, _tally
@@ -76,33 +77,49 @@ def people_per_role(
     role: distinct interviewees in it at the service that year (by
     :data:`INTERVIEWEE_ID` when the data have it, else one per interview).
     """
+    key = (service_id, int(year))
+    return _people_per_role_of(codings, judgements, [key], services=services, spokes=spokes)[key]
+
+
+def _people_per_role_of(
+    codings: pd.DataFrame,
+    judgements: pd.DataFrame,
+    keys: Sequence[tuple[str, int]],
+    *,
+    services: pd.DataFrame | None,
+    spokes: pd.DataFrame | None,
+) -> dict[tuple[str, int], dict[str, int]]:
+    """:func:`people_per_role` of each (service, year) of ``keys``, counted at once."""
     parts = []
     for frame in (codings, judgements):
         if {"service_id", "year", "respondent_role", "transcript_id"} <= set(frame.columns):
-            here = frame[
-                (frame["service_id"].astype("string") == service_id)
-                & (pd.to_numeric(frame["year"], errors="coerce") == int(year))
-            ]
-            key = INTERVIEWEE_ID if INTERVIEWEE_ID in here.columns else "transcript_id"
+            key = INTERVIEWEE_ID if INTERVIEWEE_ID in frame.columns else "transcript_id"
             parts.append(
                 pd.DataFrame(
                     {
-                        "role": here["respondent_role"].astype("string").to_numpy(),
-                        "person": here[key].astype("string").to_numpy(),
+                        "service_id": frame["service_id"].astype("string").to_numpy(),
+                        "year": pd.to_numeric(frame["year"], errors="coerce").astype("Int64"),
+                        "role": frame["respondent_role"].astype("string").to_numpy(),
+                        "person": frame[key].astype("string").to_numpy(),
                     }
-                )
+                ).reset_index(drop=True)
             )
     people = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["role", "person"])
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["service_id", "year", "role", "person"])
     )
-    counts = people.drop_duplicates().groupby("role").size()
-    out = {role: int(counts.get(role, 0)) for role in RESPONDENT_ROLES}
-    for role in SINGLE_HOLDER_ROLES:
-        out[role] = min(out[role], 1)
-    out["Hub manager"] = 1
-    spoke_workers = _spoke_workers(service_id, year, services=services, spokes=spokes)
-    if spoke_workers is not None:
-        out["Spoke worker"] = spoke_workers
+    counted = people.drop_duplicates().groupby(["service_id", "year", "role"]).size().to_dict()
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for service_id, year in keys:
+        here = {role: int(counted.get((service_id, year, role), 0)) for role in RESPONDENT_ROLES}
+        for role in SINGLE_HOLDER_ROLES:
+            here[role] = min(here[role], 1)
+        here["Hub manager"] = 1
+        spoke_workers = _spoke_workers(service_id, year, services=services, spokes=spokes)
+        if spoke_workers is not None:
+            here["Spoke worker"] = spoke_workers
+        out[(service_id, year)] = here
     return out
 
 
@@ -168,26 +185,31 @@ def safe_quote(excerpt: str, *, names: Iterable[str] = (), places: Iterable[str]
     return "" if risk_reasons(text) else re.sub(r"\s+", " ", text).strip()
 
 
-def _pick_quotes(segments: pd.DataFrame, max_quotes: int) -> pd.DataFrame:
+def _pick_quotes(
+    segments: pd.DataFrame, max_quotes: int, *, by: Sequence[str] = ("theory_id",)
+) -> pd.DataFrame:
     """Up to ``max_quotes`` segments per theory, deterministic: outcome codes first, one per interview first.
 
     Spans of the same text by two coders count once (the longer). Within a theory and a
     priority, interviews are taken in transcript order and each interview's earliest
     segment first; a second segment from an interview is used only when every interview
     has given one. Repeated wording is skipped. Every theory is ranked in one pass (the
-    sorts are stable, so each theory's rows keep the order they would have alone).
+    sorts are stable, so each theory's rows keep the order they would have alone); ``by``
+    names what a theory is (``theory_id``, or service, year and theory for many
+    service-years at once).
     """
+    keys = list(by)
     ranked = (
         segments.assign(_cmo=segments["cmo"].astype("string").map(_CMO_PRIORITY).fillna(3))
-        .sort_values(["theory_id", "transcript_id", "end", "start"])
-        .drop_duplicates(["theory_id", "transcript_id", "end"])  # a second coder's trimmed span
-        .sort_values(["theory_id", "transcript_id", "_cmo", "start", "end"])
-        .drop_duplicates(["theory_id", "quote"])
+        .sort_values([*keys, "transcript_id", "end", "start"])
+        .drop_duplicates([*keys, "transcript_id", "end"])  # a second coder's trimmed span
+        .sort_values([*keys, "transcript_id", "_cmo", "start", "end"])
+        .drop_duplicates([*keys, "quote"])
     )
-    ranked = ranked.assign(_turn=ranked.groupby(["theory_id", "transcript_id"]).cumcount())
+    ranked = ranked.assign(_turn=ranked.groupby([*keys, "transcript_id"]).cumcount())
     return (
-        ranked.sort_values(["theory_id", "_turn", "_cmo", "transcript_id", "start"])
-        .groupby("theory_id", sort=False)
+        ranked.sort_values([*keys, "_turn", "_cmo", "transcript_id", "start"])
+        .groupby(keys, sort=False)
         .head(max_quotes)
     )
 
@@ -401,3 +423,93 @@ def service_quotes(
     except ParameterError:  # no interviews for this service and year
         return "_No coded interview excerpts for this service and year._"
     return quotes_markdown(evidence)
+
+
+def service_quotes_by_service_year(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    max_quotes: int = 2,
+    min_people: int = MIN_PEOPLE_PER_ROLE,
+    exclude_roles: Sequence[str] = UNQUOTED_ROLES,
+) -> dict[tuple[str, int], str]:
+    """:func:`service_quotes` of every service-year, worked out at once (the release
+    builds every service report; one at a time pays pandas' cost per call for each).
+
+    The same rule: quotes re-checked by :func:`safe_quote`, attributed by role only
+    where the service had ``min_people`` in it that year (:func:`quote_role`), roles in
+    ``exclude_roles`` never quoted, and up to ``max_quotes`` per theory
+    (:func:`_pick_quotes`, each service-year ranked on its own).
+    """
+    codings, judgements = tables["codings"], tables["judgements"]
+    _judgements(judgements)  # the same checks of the judgements as one service-year's
+    keys = [(s, y) for s, years in load.available_service_years(tables).items() for y in years]
+    people = _people_per_role_of(
+        codings, judgements, keys, services=tables.get("services"), spokes=tables.get("spokes")
+    )
+    codes = _require(
+        codings,
+        ("transcript_id", "service_id", "year", "respondent_role", "code_id", "cmo", "theory_id", "start", "end", "excerpt"),
+        "codings",
+    )  # fmt: skip
+    codes = codes.assign(
+        service_id=codes["service_id"].astype("string"),
+        year=pd.to_numeric(codes["year"], errors="coerce").astype("Int64"),
+        transcript_id=codes["transcript_id"].astype("string"),
+        theory_id=codes["theory_id"].astype("string"),
+        respondent_role=codes["respondent_role"].astype("string"),
+    )
+    codes = codes[~codes["respondent_role"].isin(list(exclude_roles)).to_numpy(dtype=bool)]
+    shown: dict[tuple[object, object, object], str | None] = {}
+    for service_id, year, role in codes[["service_id", "year", "respondent_role"]].itertuples(
+        index=False
+    ):
+        if (service_id, year, role) not in shown:
+            here = people.get((service_id, year)) if pd.notna(year) else None
+            shown[(service_id, year, role)] = (
+                quote_role(str(role), here, min_people=min_people)
+                if here is not None and pd.notna(role)
+                else None
+            )
+    codes = codes.assign(
+        shown_as=[
+            shown[k]
+            for k in codes[["service_id", "year", "respondent_role"]].itertuples(index=False)
+        ]
+    )
+    codes = codes[codes["shown_as"].notna().to_numpy(dtype=bool)]
+    codes = codes.assign(quote=[safe_quote(e) for e in codes["excerpt"]])
+    picked = _pick_quotes(
+        codes[codes["quote"].ne("").to_numpy(dtype=bool)],
+        max_quotes,
+        by=["service_id", "year", "theory_id"],
+    )
+    theories = load_theories()
+    by_key = dict(iter(picked.groupby(["service_id", "year"], sort=False)))
+    return {
+        key: quotes_markdown(
+            _quote_rows(by_key[key], key[1], max_quotes) if key in by_key else pd.DataFrame(),
+            theories=theories,
+        )
+        for key in keys
+    }
+
+
+def _quote_rows(picked: pd.DataFrame, year: int, max_quotes: int) -> pd.DataFrame:
+    """One service-year's picked quotes as :func:`theory_evidence`'s quote columns, one row
+    per theory with a quote, in theory order."""
+    rows = []
+    for theory, quotes in picked.groupby("theory_id", sort=False):
+        row: dict[str, Any] = {"theory_id": str(theory)}
+        for k in range(max_quotes):
+            has = k < len(quotes)
+            row[f"quote_{k + 1}"] = str(quotes["quote"].iloc[k]) if has else ""
+            row[f"attribution_{k + 1}"] = (
+                _attribution(
+                    str(quotes["respondent_role"].iloc[k]), str(quotes["shown_as"].iloc[k]), year
+                )
+                if has
+                else ""
+            )
+        rows.append(row)
+    order = {t: i for i, t in enumerate(_theory_order(r["theory_id"] for r in rows))}
+    return pd.DataFrame(sorted(rows, key=lambda r: order[r["theory_id"]]))
