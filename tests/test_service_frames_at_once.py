@@ -1,8 +1,9 @@
 """Every service-year's frames worked out at once are the ones worked out one at a time.
 
 The release builds every service report's funder tables and works out reach,
-demographics, referral sources, the change in risk, data completeness and the
-year-on-year figures for all service-years in one pass (:func:`frames_by_service_year`);
+demographics, referral sources, the change in risk, data completeness, the
+year-on-year figures and the outcome evidence and ratings for all service-years in one
+pass (:func:`frames_by_service_year`);
 a notebook, or a caller with one service-year, calls the per-service functions. Both
 must give the same frames, and those frames must hold the counts a plain reading of
 the processed tables gives. A service report's funder tables built from the frames
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 from hubspoke import load
+from hubspoke.analysis.outcomes import evidence_table, indicators, ratings
 from hubspoke.analysis.service import (
     data_completeness,
     demographics,
@@ -57,9 +59,17 @@ def _without_cases(tables: dict[str, pd.DataFrame]) -> tuple[dict, str, int]:
 
 def test_at_once_equals_each_service_year_alone(tables: dict[str, pd.DataFrame]) -> None:
     frames = frames_by_service_year(tables)
+    every = indicators(tables)
     assert list(frames) == _pairs(tables)
     for (service_id, year), at_once in frames.items():
         where = {"service_id": service_id, "year": year}
+        ind = every[
+            every["service_id"].astype(str).eq(service_id).to_numpy(dtype=bool)
+            & every["year"].eq(year).to_numpy(dtype=bool)
+        ].reset_index(drop=True)
+        assert len(ind) > 0
+        pd.testing.assert_frame_equal(at_once.outcome_evidence, evidence_table(ind))
+        pd.testing.assert_frame_equal(at_once.outcome_ratings, ratings(ind))
         alone = reach(tables, **where)
         assert list(at_once.reach) == list(alone)
         for name, frame in alone.items():

@@ -216,7 +216,7 @@ def part_tables(
 def funder_builds(tables: Mapping[str, pd.DataFrame]) -> list[Build]:
     """Every builder call behind the funder reports and its result, in report order."""
     every = indicators(tables)  # every service-year's indicators, computed once
-    frames = service_parts_at_once(tables)  # and the service parts' frames and quotes
+    frames = service_parts_at_once(tables, indicator_table=every)  # and the service parts' inputs
     return [
         build
         for part in funder_parts(tables)
@@ -268,7 +268,7 @@ def funder_builds_parallel(
             for i in heavy_first
             if parts[i][0] != "service"
         }
-        frames = service_parts_at_once(tables)  # while the helpers build those parts
+        frames = service_parts_at_once(tables, indicator_table=every)  # while the helper works
         futures |= {
             i: pool.submit(
                 _build_part,
@@ -309,9 +309,12 @@ class ServicePart:
     quotes: str
 
 
-def service_parts_at_once(tables: Mapping[str, pd.DataFrame]) -> dict[tuple[str, int], ServicePart]:
-    """:class:`ServicePart` of every service-year, by ``(service_id, year)``."""
-    frames = frames_by_service_year(tables)
+def service_parts_at_once(
+    tables: Mapping[str, pd.DataFrame], *, indicator_table: pd.DataFrame
+) -> dict[tuple[str, int], ServicePart]:
+    """:class:`ServicePart` of every service-year, by ``(service_id, year)``;
+    ``indicator_table``: every service-year's indicators."""
+    frames = frames_by_service_year(tables, indicator_table=indicator_table)
     quotes = service_quotes_by_service_year(tables)
     return {key: ServicePart(frames[key], quotes[key]) for key in frames}
 

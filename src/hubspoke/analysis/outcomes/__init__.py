@@ -50,8 +50,10 @@ from hubspoke.analysis.outcomes.rate import (
     RATING_COLUMNS,
     Judgement,
     evidence_table,
+    evidence_tables_by_service_year,
     judge,
     ratings,
+    ratings_by_service_year,
     ratings_table,
 )
 
@@ -79,6 +81,7 @@ __all__ = [
     "cluster_bootstrap_median",
     "cluster_ratio_interval",
     "evidence_table",
+    "evidence_tables_by_service_year",
     "framework_table",
     "indicators",
     "judge",
@@ -88,6 +91,7 @@ __all__ = [
     "poisson_interval",
     "programme_indicators",
     "ratings",
+    "ratings_by_service_year",
     "ratings_table",
     "t_interval",
     "wilson_interval",

@@ -246,6 +246,25 @@ def ratings(indicator_table: pd.DataFrame, *, framework: Framework | None = None
     )  # fmt: skip
 
 
+def ratings_by_service_year(
+    indicator_table: pd.DataFrame, *, framework: Framework | None = None
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """:func:`ratings` of each service-year's rows of ``indicator_table``, rated at once
+    (each outcome's rating rests on its own indicator rows only; rows without a service
+    or year belong to none)."""
+    rated = ratings(indicator_table, framework=framework)
+    groups = pd.DataFrame(
+        {
+            "s": rated["service_id"].astype("string").to_numpy(),
+            "y": rated["year"].astype("Int64").to_numpy(),
+        }
+    ).groupby(["s", "y"], sort=False)
+    return {
+        (str(s), int(y)): rated.iloc[at].reset_index(drop=True)
+        for (s, y), at in groups.indices.items()
+    }
+
+
 #: Indicator kinds whose numerator is a count (of people, cases, sessions or items).
 COUNT_NUMERATOR_KINDS: tuple[str, ...] = ("count", "sum", "proportion")
 #: How ``progress_status`` reads in the evidence table.
@@ -297,7 +316,28 @@ def evidence_table(indicator_table: pd.DataFrame) -> pd.DataFrame:
     cells name the same quantities as the other tables
     (:func:`hubspoke.analysis.service.service_tables`).
     """
+    return _evidence_rows(indicator_table.sort_values(["outcome_id", "indicator_id"]))
+
+
+def evidence_tables_by_service_year(
+    indicator_table: pd.DataFrame,
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """:func:`evidence_table` of each service-year's rows of ``indicator_table``, made at
+    once (each service-year's rows keep the order they have alone: the sort is stable;
+    rows without a service or year belong to none)."""
     d = indicator_table.sort_values(["outcome_id", "indicator_id"])
+    rows = _evidence_rows(d)
+    groups = pd.DataFrame(
+        {
+            "s": d["service_id"].astype("string").to_numpy(),
+            "y": d["year"].astype("Int64").to_numpy(),
+        }
+    ).groupby(["s", "y"], sort=False)
+    return {(str(s), int(y)): rows.iloc[at] for (s, y), at in groups.indices.items()}
+
+
+def _evidence_rows(d: pd.DataFrame) -> pd.DataFrame:
+    """:func:`evidence_table` of indicator rows already in their order."""
     percent = d["unit"].eq("proportion")
     scale = np.where(percent, 100.0, 1.0)
     rows = pd.DataFrame(

@@ -17,6 +17,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hubspoke import load
+from hubspoke.analysis.outcomes import (
+    evidence_table,
+    evidence_tables_by_service_year,
+    indicators,
+    ratings,
+    ratings_by_service_year,
+)
 from hubspoke.analysis.service.overview import (
     completeness_by_service_year,
     year_figures_by_service_year,
@@ -42,7 +49,10 @@ class ServiceYearFrames:
     ``referral_sources``: :func:`~hubspoke.analysis.service.referral_sources`;
     ``risk_summary``: :func:`~hubspoke.analysis.service.risk_transitions`' ``"summary"``;
     ``completeness``: :func:`~hubspoke.analysis.service.data_completeness`;
-    ``year_on_year``: :func:`~hubspoke.analysis.service.year_on_year`.
+    ``year_on_year``: :func:`~hubspoke.analysis.service.year_on_year`;
+    ``outcome_evidence`` and ``outcome_ratings``: the service-year's
+    :func:`~hubspoke.analysis.outcomes.evidence_table` and
+    :func:`~hubspoke.analysis.outcomes.ratings` (of its rows of the indicator table).
     """
 
     reach: Mapping[str, pd.DataFrame]
@@ -51,16 +61,23 @@ class ServiceYearFrames:
     risk_summary: pd.DataFrame
     completeness: pd.DataFrame
     year_on_year: pd.DataFrame
+    outcome_evidence: pd.DataFrame
+    outcome_ratings: pd.DataFrame
 
 
 def frames_by_service_year(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame], *, indicator_table: pd.DataFrame | None = None
 ) -> dict[tuple[str, int], ServiceYearFrames]:
     """:class:`ServiceYearFrames` of every service-year of the tables, by ``(service_id, year)``.
 
     Counts are made at once over the service-years with cases; one without cases (its
     year known from other tables) is worked out on its own, which gives its zeros.
+    ``indicator_table``: :func:`~hubspoke.analysis.outcomes.indicators` of every
+    service-year (worked out here when None).
     """
+    every = indicators(tables) if indicator_table is None else indicator_table
+    evidence = evidence_tables_by_service_year(every)
+    rated = ratings_by_service_year(every)
     reached = reach_by_service_year(tables)
     people = demographics_by_service_year(tables)
     referrals = referral_sources_by_service_year(tables)
@@ -82,5 +99,9 @@ def frames_by_service_year(
                 risk_summary=risk[key],
                 completeness=completeness[key],
                 year_on_year=year_on_year_from(figures, service_id, year),
+                outcome_evidence=(
+                    evidence[key] if key in evidence else evidence_table(every.iloc[:0])
+                ),
+                outcome_ratings=rated[key] if key in rated else ratings(every.iloc[:0]),
             )
     return out

@@ -186,7 +186,14 @@ def service_tables(
             & indicator_table["year"].eq(year)
         ].reset_index(drop=True)
     )
-    out |= _outcome_tables(ind, year, scope, fw)
+    out |= _outcome_tables(
+        ind,
+        evidence_table(ind) if at_once is None else at_once.outcome_evidence,
+        ratings(ind, framework=fw) if at_once is None else at_once.outcome_ratings,
+        year,
+        scope,
+        fw,
+    )
     out |= _reach_tables(
         reach(tables, service_id=service_id, year=year) if at_once is None else at_once.reach,
         scope,
@@ -734,6 +741,8 @@ def _year_on_year(frame: pd.DataFrame, service_id: str) -> Table:
 # --------------------------------------------------------------------------- outcomes
 def _outcome_tables(
     ind: pd.DataFrame,
+    evidence: pd.DataFrame,
+    rated: pd.DataFrame,
     year: int,
     scope: dict,
     framework: Framework,
@@ -744,10 +753,11 @@ def _outcome_tables(
     progress, the ratings and their "k of m" words) is a Derived or Text whose sources
     are those counts, so the release hides it with them. Progress on a level indicator
     also rests on the baseline year's counts (the same quantities that year's report
-    shows), and so do the progress rating and its words.
+    shows), and so do the progress rating and its words. ``evidence`` and ``rated``:
+    :func:`evidence_table` and :func:`ratings` of the service-year's indicator rows ``ind``.
     """
-    evidence = _zero_when_none(evidence_table(ind), framework)
-    rated = ratings_table(ratings(ind, framework=framework))
+    evidence = _zero_when_none(evidence, framework)
+    rated = ratings_table(rated)
     ids = _evidence_ids(framework, scope)
     baseline_of = {
         str(i): int(b)
