@@ -295,20 +295,7 @@ def theory_evidence(
             **{j: int(counts[j]) if counts is not None else 0 for j in JUDGEMENTS},
             "verdict": str(counts["verdict"]) if counts is not None else TOO_LITTLE,
         }
-        picked = picks.get(str(theory), no_quote)
-        for k in range(max_quotes):
-            has = k < len(picked)
-            row[f"quote_{k + 1}"] = str(picked["quote"].iloc[k]) if has else ""
-            row[f"attribution_{k + 1}"] = (
-                _attribution(
-                    str(picked["respondent_role"].iloc[k]),
-                    str(picked["shown_as"].iloc[k]),
-                    int(year),
-                )
-                if has
-                else ""
-            )
-        rows.append(row)
+        rows.append(row | _quote_columns(picks.get(str(theory), no_quote), int(year), max_quotes))
     return pd.DataFrame(rows)
 
 
@@ -497,19 +484,25 @@ def service_quotes_by_service_year(
 def _quote_rows(picked: pd.DataFrame, year: int, max_quotes: int) -> pd.DataFrame:
     """One service-year's picked quotes as :func:`theory_evidence`'s quote columns, one row
     per theory with a quote, in theory order."""
-    rows = []
-    for theory, quotes in picked.groupby("theory_id", sort=False):
-        row: dict[str, Any] = {"theory_id": str(theory)}
-        for k in range(max_quotes):
-            has = k < len(quotes)
-            row[f"quote_{k + 1}"] = str(quotes["quote"].iloc[k]) if has else ""
-            row[f"attribution_{k + 1}"] = (
-                _attribution(
-                    str(quotes["respondent_role"].iloc[k]), str(quotes["shown_as"].iloc[k]), year
-                )
-                if has
-                else ""
-            )
-        rows.append(row)
+    rows = [
+        {"theory_id": str(theory)} | _quote_columns(quotes, year, max_quotes)
+        for theory, quotes in picked.groupby("theory_id", sort=False)
+    ]
     order = {t: i for i, t in enumerate(_theory_order(r["theory_id"] for r in rows))}
     return pd.DataFrame(sorted(rows, key=lambda r: order[r["theory_id"]]))
+
+
+def _quote_columns(picked: pd.DataFrame, year: int, max_quotes: int) -> dict[str, str]:
+    """``quote_k`` and ``attribution_k`` of one theory's picked segments ('' past the last)."""
+    out: dict[str, str] = {}
+    for k in range(max_quotes):
+        has = k < len(picked)
+        out[f"quote_{k + 1}"] = str(picked["quote"].iloc[k]) if has else ""
+        out[f"attribution_{k + 1}"] = (
+            _attribution(
+                str(picked["respondent_role"].iloc[k]), str(picked["shown_as"].iloc[k]), year
+            )
+            if has
+            else ""
+        )
+    return out
