@@ -16,11 +16,14 @@ import pytest
 
 from hubspoke import load
 from hubspoke.analysis.realist.quotes import (
+    SINGLE_HOLDER_ROLES,
     UNQUOTED_ROLES,
+    people_per_role,
     safe_quote,
     service_quotes,
     service_quotes_by_service_year,
 )
+from hubspoke.spec.vocab import RESPONDENT_ROLES
 
 NO_QUOTES = "_No coded interview excerpts for this service and year._"
 
@@ -102,3 +105,35 @@ def test_a_service_year_without_interviews_has_no_quotes(tables: dict[str, pd.Da
     at_once = service_quotes_by_service_year(without)
     assert at_once[(service_id, years[0])] == NO_QUOTES
     assert at_once == _each_alone(without)
+
+
+def test_people_per_role_are_the_interviewees_of_each_service_year(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    codings, judgements = tables["codings"], tables["judgements"]
+    for service_id, years in load.available_service_years(tables).items():
+        for year in years:
+            interviews = pd.concat(
+                [
+                    frame.loc[
+                        frame["service_id"].astype(str).eq(service_id).to_numpy(dtype=bool)
+                        & frame["year"].eq(year).to_numpy(dtype=bool),
+                        ["respondent_role", "transcript_id"],
+                    ].astype(str)
+                    for frame in (codings, judgements)
+                ]
+            ).drop_duplicates()
+            plain = interviews.groupby("respondent_role").size()
+            people = people_per_role(
+                codings,
+                judgements,
+                service_id=service_id,
+                year=year,
+                services=tables["services"],
+                spokes=tables["spokes"],
+            )
+            assert people["Hub manager"] == 1
+            for role in RESPONDENT_ROLES:
+                if role in SINGLE_HOLDER_ROLES or role == "Spoke worker":
+                    continue
+                assert people[role] == int(plain.get(role, 0)), (service_id, year, role)

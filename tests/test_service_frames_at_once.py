@@ -20,6 +20,7 @@ import pytest
 from hubspoke import load
 from hubspoke.analysis.outcomes import evidence_table, indicators, ratings
 from hubspoke.analysis.service import (
+    SURVEY_COLUMNS,
     data_completeness,
     demographics,
     reach,
@@ -88,6 +89,7 @@ def test_at_once_equals_each_service_year_alone(tables: dict[str, pd.DataFrame])
 
 def test_the_frames_hold_the_plain_counts(tables: dict[str, pd.DataFrame]) -> None:
     cases, activities, policy = tables["cases"], tables["activities"], tables["policy"]
+    survey = tables["spoke_survey"]
     frames = frames_by_service_year(tables)
     for (service_id, year), at_once in frames.items():
         rows = _of(cases, service_id, year)
@@ -97,33 +99,76 @@ def test_the_frames_hold_the_plain_counts(tables: dict[str, pd.DataFrame]) -> No
         open_people = set(rows.loc[~closed.to_numpy(dtype=bool), "young_person_id"])
         people = set(rows["young_person_id"].dropna())
         reached = at_once.reach["young_people"]
+        assert (reached.dtypes == "Int64").all()
+        for row, group in (
+            ("New to the service", people - earlier),
+            ("Re-referred", people & earlier),
+        ):
+            assert reached.loc[row, "Open at year end"] == len(group & open_people), row
+            assert reached.loc[row, "Closed"] == len(group - open_people), row
         assert reached.loc[TOTAL, TOTAL] == len(people)
-        assert reached.loc[TOTAL, "Open at year end"] == len(people & open_people)
-        assert reached.loc["Re-referred", TOTAL] == len(people & earlier)
-        training = _of(activities, service_id, year).loc[
-            lambda d: d["activity_type"].eq("Training")
-        ]
+        here = _of(activities, service_id, year)
+        training = here.loc[here["activity_type"].eq("Training").to_numpy(dtype=bool)]
         assert at_once.reach["activities"].loc["Training", "sessions"] == len(training)
+        assert at_once.reach["activities"].loc[TOTAL, "participants"] == int(
+            here["participants"].fillna(0).sum()
+        )
         sources = rows["referral_source"].value_counts()
         for source, n in sources.items():
             assert at_once.referral_sources.loc[str(source), "n"] == n
         assert at_once.risk_summary.loc["Reduced", "n"] == int(rows["risk_change"].lt(0).sum())
         completeness = at_once.completeness.set_index("item")
-        assert completeness.loc["age", "complete"] == int(rows["age"].notna().sum())
-        assert completeness.loc["age", "records"] == len(rows)
+        for column in ("age", "gender", "concern_date", "risk_latest", "contacts"):
+            assert completeness.loc[column, "complete"] == int(rows[column].notna().sum())
+            assert completeness.loc[column, "records"] == len(rows)
         assert completeness.loc["closure_reason", "records"] == int(closed.sum())
-        figures = at_once.year_on_year.loc[year]
-        assert figures["young_people"] == len(people)
-        assert figures["risk_assessed"] == int(rows["risk_change"].notna().sum())
-        assert figures["risk_reduced"] == int(rows["risk_change"].lt(0).sum())
-        assert figures["episodes_closed"] == int(closed.sum())
-        assert figures["planned_endings"] == int((closed & rows["planned_ending"]).sum())
-        assert figures["professionals_trained"] == int(training["participants"].fillna(0).sum())
-        scores = _of(policy, service_id, year)["status_score"]
-        assert figures["mean_policy_score"] == pytest.approx(scores.mean())
-        assert list(at_once.year_on_year.index) == [
-            y for y in load.available_service_years(tables)[service_id] if y <= year
-        ]
+        answered = _of(survey, service_id, year)
+        for column in SURVEY_COLUMNS:
+            assert completeness.loc[column, "complete"] == int(answered[column].notna().sum())
+            assert completeness.loc[column, "records"] == len(answered)
+        assert completeness.loc["spoke_id", "complete"] == int(here["spoke_id"].notna().sum())
+        years = load.available_service_years(tables)[service_id]
+        assert list(at_once.year_on_year.index) == [y for y in years if y <= year]
+        _check_year_on_year(at_once.year_on_year, cases, activities, policy, service_id)
+
+
+def _check_year_on_year(
+    figures: pd.DataFrame,
+    cases: pd.DataFrame,
+    activities: pd.DataFrame,
+    policy: pd.DataFrame,
+    service_id: str,
+) -> None:
+    """Each year's row of a year-on-year table against the year's rows read plainly."""
+    scores = []
+    for then in figures.index:
+        rows = _of(cases, service_id, then)
+        closed = rows["closure_date"].le(pd.Timestamp(then, 12, 31)).fillna(False)
+        here = _of(activities, service_id, then)
+        training = here.loc[here["activity_type"].eq("Training").to_numpy(dtype=bool)]
+        row = figures.loc[then]
+        assert row["young_people"] == rows["young_person_id"].nunique()
+        assert row["risk_assessed"] == int(rows["risk_change"].notna().sum())
+        assert row["risk_reduced"] == int(rows["risk_change"].lt(0).sum())
+        assert row["episodes_closed"] == int(closed.sum())
+        assert row["planned_endings"] == int((closed & rows["planned_ending"]).sum())
+        assert row["professionals_trained"] == int(training["participants"].fillna(0).sum())
+        score = _of(policy, service_id, then)["status_score"].astype(float).mean()
+        _same_number(row["mean_policy_score"], score)
+        scores.append(score)
+    changes = pd.Series(scores, dtype="Float64").diff()
+    for (_, row), change in zip(figures.iterrows(), changes, strict=True):
+        _same_number(row["policy_change"], change)
+    assert figures["compared_with"].iloc[0] == "n/a"
+    assert list(figures["compared_with"].iloc[1:]) == [str(y) for y in figures.index[:-1]]
+
+
+def _same_number(shown: object, plain: object) -> None:
+    """Both missing, or equal to rounding."""
+    if pd.isna(plain):
+        assert pd.isna(shown)
+    else:
+        assert shown == pytest.approx(float(plain))  # type: ignore[arg-type]
 
 
 def test_a_service_year_without_cases_counts_no_one(tables: dict[str, pd.DataFrame]) -> None:
