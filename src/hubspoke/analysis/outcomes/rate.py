@@ -252,17 +252,7 @@ def ratings_by_service_year(
     """:func:`ratings` of each service-year's rows of ``indicator_table``, rated at once
     (each outcome's rating rests on its own indicator rows only; rows without a service
     or year belong to none)."""
-    rated = ratings(indicator_table, framework=framework)
-    groups = pd.DataFrame(
-        {
-            "s": rated["service_id"].astype("string").to_numpy(),
-            "y": rated["year"].astype("Int64").to_numpy(),
-        }
-    ).groupby(["s", "y"], sort=False)
-    return {
-        (str(s), int(y)): rated.iloc[at].reset_index(drop=True)
-        for (s, y), at in groups.indices.items()
-    }
+    return _by_service_year(ratings(indicator_table, framework=framework), reset=True)
 
 
 #: Indicator kinds whose numerator is a count (of people, cases, sessions or items).
@@ -323,17 +313,28 @@ def evidence_tables_by_service_year(
     indicator_table: pd.DataFrame,
 ) -> dict[tuple[str, int], pd.DataFrame]:
     """:func:`evidence_table` of each service-year's rows of ``indicator_table``, made at
-    once (each service-year's rows keep the order they have alone: the sort is stable;
-    rows without a service or year belong to none)."""
+    once (each service-year's rows keep the order they have alone: pandas sorts on two
+    columns stably; rows without a service or year belong to none)."""
     d = indicator_table.sort_values(["outcome_id", "indicator_id"])
-    rows = _evidence_rows(d)
+    return _by_service_year(_evidence_rows(d), reset=False, keys=d)
+
+
+def _by_service_year(
+    frame: pd.DataFrame, *, reset: bool, keys: pd.DataFrame | None = None
+) -> dict[tuple[str, int], pd.DataFrame]:
+    """The rows of ``frame`` of each (service, year) of ``keys`` (its own columns when
+    None, row for row), in their order; ``reset``: renumbered from 0."""
+    where = frame if keys is None else keys
     groups = pd.DataFrame(
         {
-            "s": d["service_id"].astype("string").to_numpy(),
-            "y": d["year"].astype("Int64").to_numpy(),
+            "s": where["service_id"].astype("string").to_numpy(),
+            "y": where["year"].astype("Int64").to_numpy(),
         }
     ).groupby(["s", "y"], sort=False)
-    return {(str(s), int(y)): rows.iloc[at] for (s, y), at in groups.indices.items()}
+    return {
+        (str(s), int(y)): frame.iloc[at].reset_index(drop=True) if reset else frame.iloc[at]
+        for (s, y), at in groups.indices.items()
+    }
 
 
 def _evidence_rows(d: pd.DataFrame) -> pd.DataFrame:

@@ -185,6 +185,14 @@ def safe_quote(excerpt: str, *, names: Iterable[str] = (), places: Iterable[str]
     return "" if risk_reasons(text) else re.sub(r"\s+", " ", text).strip()
 
 
+def _check_max_quotes(max_quotes: object) -> None:
+    """Quotes per theory: a whole number, 0 or more."""
+    if not isinstance(max_quotes, int) or max_quotes < 0:
+        raise ParameterError(
+            "max_quotes must be a whole number >= 0", column="max_quotes", found=max_quotes
+        )
+
+
 def _pick_quotes(
     segments: pd.DataFrame, max_quotes: int, *, by: Sequence[str] = ("theory_id",)
 ) -> pd.DataFrame:
@@ -240,10 +248,7 @@ def theory_evidence(
     from the interviews alone) and ``min_people`` decide how each quote is attributed
     (:func:`quote_role`): a quote whose role and group are both too small is not used.
     """
-    if not isinstance(max_quotes, int) or max_quotes < 0:
-        raise ParameterError(
-            "max_quotes must be a whole number >= 0", column="max_quotes", found=max_quotes
-        )
+    _check_max_quotes(max_quotes)
     frame = _require(_judgements(judgements), ("year",), "judgements")
     here = frame[(frame["service_id"] == service_id) & (frame["year"] == int(year))]
     codes = _require(
@@ -427,8 +432,9 @@ def service_quotes_by_service_year(
     ``exclude_roles`` never quoted, and up to ``max_quotes`` per theory
     (:func:`_pick_quotes`, each service-year ranked on its own).
     """
+    _check_max_quotes(max_quotes)
     codings, judgements = tables["codings"], tables["judgements"]
-    _judgements(judgements)  # the same checks of the judgements as one service-year's
+    _require(_judgements(judgements), ("year",), "judgements")  # checked as one year's are
     keys = [(s, y) for s, years in load.available_service_years(tables).items() for y in years]
     people = _people_per_role_of(
         codings, judgements, keys, services=tables.get("services"), spokes=tables.get("spokes")

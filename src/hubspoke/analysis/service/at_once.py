@@ -6,7 +6,9 @@ year-on-year table works out every earlier year again. :func:`frames_by_service_
 works each of these families out for all service-years in one pass;
 :func:`~hubspoke.analysis.service.service_tables` takes one service-year's
 :class:`ServiceYearFrames` in place of its own calls. Each frame equals what the
-per-service function returns for that service-year (the tests check every one).
+per-service function returns for that service-year (the per-service functions run the
+same counting on one service's rows; the tests compare every service-year, and check the
+counts against the tables read plainly).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def frames_by_service_year(
                 referral_sources=referrals[key],
                 risk_summary=risk[key],
                 completeness=completeness[key],
-                year_on_year=year_on_year_from(figures, service_id, year),
+                year_on_year=year_on_year_from(figures, service_id=service_id, year=year),
                 outcome_evidence=(
                     evidence[key] if key in evidence else evidence_table(every.iloc[:0])
                 ),

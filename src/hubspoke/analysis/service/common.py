@@ -124,14 +124,12 @@ def _crosstab(
     *,
     row_levels: Sequence[str],
     column_levels: Sequence[str],
-    labelled: bool = True,
 ) -> pd.DataFrame:
     """Counts of rows x columns with every level shown (zeros kept), without totals."""
-    make = _labelled if labelled else (lambda s, lv: pd.Categorical(s, categories=list(lv)))
     frame = pd.DataFrame(
         {
-            "r": make(rows.reset_index(drop=True), row_levels),
-            "c": make(columns.reset_index(drop=True), column_levels),
+            "r": _labelled(rows.reset_index(drop=True), row_levels),
+            "c": _labelled(columns.reset_index(drop=True), column_levels),
         }
     )
     return frame.groupby(["r", "c"], observed=False).size().unstack("c").astype("Int64")
@@ -148,10 +146,11 @@ def _mean_ci(values: pd.Series, *, min_n: int = MIN_N_CI) -> tuple[float, float]
     return (float(x.mean() - half), float(x.mean() + half))
 
 
-def _open_at_year_end(cases: pd.DataFrame, year: int) -> pd.Series:
-    """True where the episode was still open on 31 December of ``year``."""
-    closed = cases["closure_date"]
-    return (closed.isna() | (closed > pd.Timestamp(year, 12, 31))).astype(bool)
+def _closed_by_year_end(cases: pd.DataFrame) -> np.ndarray:
+    """True where the episode was closed by 31 December of its own year (open at year end
+    otherwise: no closure date, or a later one). ``cases`` are :func:`_keyed` rows."""
+    closure = cases["closure_date"]
+    return (closure.notna() & closure.le(_year_end(cases["year"]))).to_numpy(dtype=bool)
 
 
 #: The columns of :func:`_activity_reach_of`'s frames.

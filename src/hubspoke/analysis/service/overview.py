@@ -16,9 +16,9 @@ from hubspoke import load
 from hubspoke.analysis.common import percent
 from hubspoke.analysis.service.common import (
     NOT_RECORDED,
+    _closed_by_year_end,
     _keyed,
     _rows,
-    _year_end,
 )
 from hubspoke.analysis.service.safety import OUTCOME_LABELS, _risk_change
 from hubspoke.analysis.service.survey import SURVEY_QUESTIONS
@@ -102,9 +102,7 @@ def _completeness_of(
     item's records with a value (``complete``) of the records it applies to."""
     index = pd.MultiIndex.from_tuples(keys, names=["service_id", "year"])
     cases, activities, survey = _keyed(cases), _keyed(activities), _keyed(survey)
-    closed = (
-        cases["closure_date"].notna() & cases["closure_date"].le(_year_end(cases["year"]))
-    ).to_numpy(dtype=bool)
+    closed = _closed_by_year_end(cases)
     training = activities["activity_type"].astype(object).eq("Training").to_numpy(dtype=bool)
     flags = {
         "cases": (
@@ -209,7 +207,7 @@ def year_on_year(tables: Mapping[str, pd.DataFrame], *, service_id: str, year: i
         _rows(tables, "policy", service_id),
         years,
     )
-    return year_on_year_from(figures, service_id, year)
+    return year_on_year_from(figures, service_id=service_id, year=year)
 
 
 def year_figures_by_service_year(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -224,7 +222,7 @@ def year_figures_by_service_year(tables: Mapping[str, pd.DataFrame]) -> pd.DataF
     )
 
 
-def year_on_year_from(figures: pd.DataFrame, service_id: str, year: int) -> pd.DataFrame:
+def year_on_year_from(figures: pd.DataFrame, *, service_id: str, year: int) -> pd.DataFrame:
     """:func:`year_on_year` from :func:`year_figures_by_service_year` (or one service's)."""
     rows = figures.xs(service_id, level="service_id")
     out = rows.loc[rows.index <= year].astype(
@@ -248,9 +246,7 @@ def _year_figures_of(
     """The key figures of each service and year in ``years`` (rows ``(service_id, year)``,
     zero where a service-year has no rows), from the rows of those service-years."""
     cases = _keyed(cases)
-    closed = (
-        cases["closure_date"].notna() & cases["closure_date"].le(_year_end(cases["year"]))
-    ).to_numpy(dtype=bool)
+    closed = _closed_by_year_end(cases)
     change = _risk_change(cases)
     per_case = pd.DataFrame(
         {

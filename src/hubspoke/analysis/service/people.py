@@ -17,12 +17,12 @@ from hubspoke import load
 from hubspoke.analysis.service.common import (
     TOTAL,
     _activity_reach_of,
+    _closed_by_year_end,
     _count_frame,
     _keyed,
     _one_way,
     _one_way_by_service_year,
     _rows,
-    _year_end,
 )
 from hubspoke.spec import vocab
 from hubspoke.spec.processed import AGE_BANDS
@@ -46,12 +46,10 @@ def reach(
       of participants. Figures only: no one is counted.
     """
     service_id, year = load.check_service_year(service_id, year, tables=tables)
-    key = [(service_id, year)]
+    key = (service_id, year)
     return {
-        "young_people": _young_people_reach_of(_rows(tables, "cases", service_id), key)[key[0]],
-        "activities": _activity_reach_of(_rows(tables, "activities", service_id, year), key)[
-            key[0]
-        ],
+        "young_people": _young_people_reach_of(_rows(tables, "cases", service_id), [key])[key],
+        "activities": _activity_reach_of(_rows(tables, "activities", service_id, year), [key])[key],
     }
 
 
@@ -78,9 +76,7 @@ def _young_people_reach_of(
     (a young person seen in one is re-referred)."""
     rows = _keyed(cases)
     rows = rows.loc[rows["young_person_id"].notna().to_numpy(dtype=bool)]
-    open_ = (
-        rows["closure_date"].isna() | rows["closure_date"].gt(_year_end(rows["year"]))
-    ).to_numpy(dtype=bool)
+    open_ = ~_closed_by_year_end(rows)
     people = (
         rows.assign(
             _open=open_,

@@ -189,7 +189,10 @@ def service_tables(
     out |= _outcome_tables(
         ind,
         evidence_table(ind) if at_once is None else at_once.outcome_evidence,
-        ratings(ind, framework=fw) if at_once is None else at_once.outcome_ratings,
+        # the frames' ratings follow the default framework: another is rated here
+        ratings(ind, framework=fw)
+        if at_once is None or framework is not None
+        else at_once.outcome_ratings,
         year,
         scope,
         fw,
