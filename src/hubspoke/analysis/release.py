@@ -244,8 +244,9 @@ def funder_builds_parallel(
     part, then the service parts' frames and quotes at once (:func:`service_parts_at_once`,
     while the helpers build the other parts) and sends each service part its own, then
     builds parts itself from the lightest end of the queue until it meets the helpers.
-    ``tables`` were read from ``folder``, a generation of the processed tables (:func:`hubspoke.io.parquet.snapshot`), which each helper reads once, so all
-    read the same run. The parts are shared out biggest first and their results come
+    ``tables`` were read from ``folder``, a generation of the processed tables
+    (:func:`hubspoke.io.parquet.snapshot`), which each helper reads once, so all read the
+    same run. The parts are shared out biggest first and their results come
     back in report order, so the release does not depend on who built what. With one
     process they are all built here.
     """
