@@ -7,7 +7,7 @@ pseudonyms for young people, provenance columns, duplicates across files merged.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -231,19 +231,33 @@ class _Acc:
     """Collects the sheets read, per table, and the ledgers, for one cleaner run."""
 
     ctx: CleanContext
-    parts: dict[str, list[pa.Table]] = field(default_factory=dict)
-    columns: dict[str, dict[str, None]] = field(default_factory=dict)
+    #: Per table, each sheet read: (the file's place in the run's file order, rows, columns).
+    parts: dict[str, list[tuple[int, pa.Table, list[str]]]] = field(default_factory=dict)
     ledgers: dict[tuple[str, str], SheetLedger] = field(default_factory=dict)
     result: CleanerResult = field(default_factory=CleanerResult)
+    #: Warnings about files, with the file's place in the file order (put in that order).
+    file_warnings: list[tuple[int, str]] = field(default_factory=list)
+    #: Where the file being added stands in the file order.
+    place: int = 0
 
     def fail(self, file: str, error: RawFileError, table: str = "", sheet: str = "") -> None:
         led = SheetLedger(file, error.sheet or sheet, table, status="failed", message=str(error))
         self.ledgers[(led.file, led.sheet)] = led
 
+    def warn(self, message: str) -> None:
+        """A warning about the file being added (kept in file order, see :meth:`flush_warnings`)."""
+        self.file_warnings.append((self.place, message))
+
+    def flush_warnings(self) -> None:
+        """The files' warnings, in the order of the files (stable within one file)."""
+        self.file_warnings.sort(key=lambda item: item[0])
+        self.result.warnings.extend(message for _, message in self.file_warnings)
+        self.file_warnings.clear()
+
     def add(self, sheet: RawSheet, constants: dict[str, object] | None = None) -> None:
         name = sheet.table.name
-        self.parts.setdefault(name, []).append(with_constants(sheet.to_arrow(), constants or {}))
-        self.columns.setdefault(name, {}).update(dict.fromkeys(sheet.columns))
+        rows = with_constants(sheet.to_arrow(), constants or {})
+        self.parts.setdefault(name, []).append((self.place, rows, list(sheet.columns)))
         self.ledgers[(sheet.file, sheet.sheet)] = SheetLedger(
             sheet.file,
             sheet.sheet,
@@ -254,7 +268,7 @@ class _Acc:
         )
         if sheet.unmatched:
             where = f"{sheet.file}" + (f" [{sheet.sheet}]" if sheet.sheet else "")
-            self.result.warnings.append(
+            self.warn(
                 f"{where}: column(s) not recognised, values ignored: {', '.join(sheet.unmatched)}"
             )
 
@@ -264,22 +278,33 @@ class _Acc:
         Like ``pd.concat`` of the files' frames (columns in the order first seen, a
         column a file lacks is missing there), but the files are converted to
         pandas once, not one by one. Columns stay one chunk per file: joining them
-        into one would cost more (fresh memory) than it saves later.
+        into one would cost more (fresh memory) than it saves later. The sheets are
+        joined in file order, whatever order they were read in.
         """
-        parts = [p for p in self.parts.pop(name, []) if p.num_rows]
+        parts = [rows for _, rows, _ in self.sorted_parts(name) if rows.num_rows]
         if not parts:
             return None
         return pa.concat_tables(parts, promote_options="default").to_pandas()
 
+    def sorted_parts(self, name: str) -> list[tuple[int, pa.Table, list[str]]]:
+        """The sheets read for table ``name``, in file order (a workbook's in sheet order)."""
+        return sorted(self.parts.get(name, []), key=lambda part: part[0])
+
+    def columns(self, name: str) -> list[str]:
+        """The canonical columns read for table ``name``, in the order the files first have them."""
+        return list(dict.fromkeys(c for _, _, columns in self.sorted_parts(name) for c in columns))
+
     def finish(self, name: str) -> pd.DataFrame:
         """Clean every sheet read for table ``name`` in one pass; store and return the table."""
+        columns = self.columns(name)
         raw = self.raw_frame(name)
+        self.parts.pop(name, None)
         if raw is None:
             frame = SCHEMAS[name].empty()
         else:
             ahead = hash_cases_ahead(name, raw, self.ctx)
             try:
-                res = clean_frame(raw, rs.table(name), list(self.columns.get(name, {})))
+                res = clean_frame(raw, rs.table(name), columns)
                 finished = finish_table(name, res.clean, self.ctx, ahead=ahead)
             finally:
                 if ahead is not None:
@@ -360,7 +385,8 @@ def _read_workbook(
     if isinstance(book, RawFileError):
         acc.fail(file, book)
         return
-    acc.result.warnings.extend(book.warnings)
+    for warning in book.warnings:
+        acc.warn(warning)
     for error in book.failures:
         table = sheet_table(error.sheet, rs.SUBMISSION_TABLES) if error.sheet else None
         acc.fail(file, error, table.name if table else "")
@@ -392,7 +418,7 @@ def _record_missing_sheets(acc: _Acc, file: str, book: WorkbookResult) -> None:
             f"{file}: no sheet holds the {table.name} table (expected a sheet named {names}); "
             f"the workbook sends no {table.name} rows"
         )
-        acc.result.warnings.append(message)
+        acc.warn(message)
         sheet = table.sheet_names[0]
         acc.ledgers[(file, sheet)] = SheetLedger(file, sheet, table.name, message=message)
 
@@ -447,33 +473,48 @@ def _read_csv(
 
 
 def clean_quantitative(ctx: CleanContext) -> CleanerResult:
-    """Reference files and every service-year submission -> six processed tables."""
+    """Reference files and every service-year submission -> six processed tables.
+
+    Files are read ahead in threads, workbooks first and then the CSVs table by
+    table, and each table is cleaned as soon as every file that can hold it is in:
+    the cases are cleaned while the other tables' files are still being read. The
+    rows, ledgers and warnings are those of reading every file in path order.
+    """
     acc = _Acc(ctx)
     files = discover(ctx.raw_dir)
     for raw in files:
         if raw.kind == "reference":
             _read_reference(acc, raw)
+    acc.flush_warnings()
     tools = _risk_tools(acc.finish("services"))
     acc.finish("spokes")  # after services: each Spoke's service is checked against them
+    place = {raw.path: i for i, raw in enumerate(files)}
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        # Files are read ahead in threads; each is added in file order as before.
-        books: dict[Path, Future[WorkbookResult | RawFileError]] = {}
-        sheets: dict[Path, Future[RawSheet | RawFileError]] = {}
+        books = {
+            raw.path: pool.submit(_load_workbook, raw, ctx.raw_dir)
+            for raw in files
+            if raw.kind == "workbook"
+        }
+        sheets = {
+            raw.path: pool.submit(_load_csv, raw, ctx.raw_dir)
+            for name in rs.SUBMISSION_TABLE_NAMES
+            for raw in files
+            if raw.kind == "csv" and raw.table == name
+        }
         for raw in files:
-            if raw.kind == "workbook":
-                books[raw.path] = pool.submit(_load_workbook, raw, ctx.raw_dir)
-            elif raw.kind == "csv":
-                sheets[raw.path] = pool.submit(_load_csv, raw, ctx.raw_dir)
-        for raw in files:
+            acc.place = place[raw.path]
             if raw.kind == "workbook":
                 _read_workbook(acc, raw, tools, books.pop(raw.path).result())
-            elif raw.kind == "csv":
-                _read_csv(acc, raw, tools, sheets.pop(raw.path).result())
             elif raw.kind == "unknown":
                 file = relative_name(raw.path, ctx.raw_dir)
                 acc.fail(file, RawFileError(raw.problem, file=file))
+        for name in rs.SUBMISSION_TABLE_NAMES:
+            for raw in files:
+                if raw.kind == "csv" and raw.table == name:
+                    acc.place = place[raw.path]
+                    _read_csv(acc, raw, tools, sheets.pop(raw.path).result())
+            acc.finish(name)
+    acc.flush_warnings()
     _warn_missing_csvs(acc, files)
-    for name in rs.SUBMISSION_TABLE_NAMES:
-        acc.finish(name)
     acc.result.ledgers = [acc.ledgers[k] for k in sorted(acc.ledgers)]
     return acc.result
