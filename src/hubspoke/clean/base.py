@@ -60,7 +60,10 @@ class CleanContext:
 
     ``expected_key`` is the fingerprint of the key the processed data were made
     with (None: any key, and a missing key file is created); ``warnings`` collects
-    what loading the key found (a key others can read).
+    what loading the key found (a key others can read). ``table_ready``, when set, is
+    called with each table a cleaner has finished, before the cleaner returns, so
+    :func:`~hubspoke.clean.run.clean_all` can validate and write it while the cleaner
+    goes on; the cleaner still returns the table in its result.
     """
 
     raw_dir: Path
@@ -70,6 +73,7 @@ class CleanContext:
     _key: bytes | None = None
     expected_key: str | None = None
     warnings: list[str] = field(default_factory=list)
+    table_ready: Callable[[str, pd.DataFrame], None] | None = None
 
     def key(self) -> bytes:
         """The pseudonymisation key (loaded, or created, on first use).

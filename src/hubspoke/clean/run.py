@@ -23,11 +23,16 @@ later run refuses another key, or a missing key file, unless ``fresh_key=True``.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -57,6 +62,14 @@ def default_cleaners() -> list[Cleaner]:
     Each sees the tables the earlier ones produced (``CleanContext.tables``).
     """
     return [clean_quantitative, clean_qualitative, clean_context]
+
+
+#: Cleaners that read only their own raw files (``CleanContext.raw_dir``): not the tables
+#: cleaned before them, nor the pseudonymisation key. They run in a child process beside
+#: the others (see :class:`_Beside`).
+RAW_ONLY: frozenset[Cleaner] = frozenset({clean_qualitative, clean_context})
+#: How much lower the child's priority is (``os.nice``): it uses the idle core, not a busy one.
+RAW_ONLY_NICENESS = 10
 
 
 # ---------------------------------------------------------------------------
@@ -172,21 +185,32 @@ def _run_cleaners(
     cleaners: Sequence[Cleaner],
     *,
     done: Callable[[CleanerResult], None] | None = None,
+    failed: Callable[[], None] | None = None,
+    beside: _Beside | None = None,
 ) -> tuple[list[CleanerResult], list[SheetLedger]]:
     """Run every cleaner; one that raises leaves no tables behind and gives a failed ledger.
 
-    ``done`` is called with each result as its cleaner returns (not for one that raised).
+    ``done`` is called with each result as its cleaner returns, ``failed`` when a cleaner
+    raised; the cleaners ``beside`` runs are taken from it in their turn.
     """
     results: list[CleanerResult] = []
     failures: list[SheetLedger] = []
     for cleaner in cleaners:
         before = dict(ctx.tables)
         try:
-            result = cleaner(ctx)
+            result = (
+                beside.result(cleaner) if beside is not None and cleaner in beside else cleaner(ctx)
+            )
         except Exception as exc:  # noqa: BLE001 - recorded as a failed line, see the module doc
             ctx.tables.clear()
             ctx.tables.update(before)
-            failures.append(cleaner_failure(cleaner, exc, ctx.raw_dir))
+            if failed is not None:
+                failed()
+            failures.append(
+                exc.ledger
+                if isinstance(exc, _ChildFailure)
+                else cleaner_failure(cleaner, exc, ctx.raw_dir)
+            )
             continue
         results.append(result)
         if done is not None:
@@ -194,13 +218,122 @@ def _run_cleaners(
     return results, failures
 
 
+def _run_raw_only(cleaner: Cleaner, ctx: CleanContext) -> CleanerResult | SheetLedger:
+    """In the child: the cleaner's result, or its failed ledger line (an error may not travel back)."""
+    try:
+        return cleaner(ctx)
+    except Exception as exc:  # noqa: BLE001 - the parent records it as a failed line
+        return cleaner_failure(cleaner, exc, ctx.raw_dir)
+
+
+class _Beside:
+    """The cleaners of :data:`RAW_ONLY` run in a forked child process, at low priority.
+
+    The child has the parent's modules and state (nothing to import) and is niced,
+    so it takes the core the submissions cleaner leaves idle rather than slowing it.
+    It is forked before the processed folder is locked (it never holds the lock),
+    sends its results back through a pipe once all its cleaners are done, and exits.
+    Where no child can be had (no fork, other threads running) or it died, the
+    cleaners run in this process in their turn, as before.
+    """
+
+    def __init__(self, ctx: CleanContext, cleaners: Sequence[Cleaner]) -> None:
+        self._ctx = ctx
+        self._cleaners = [c for c in cleaners if c in RAW_ONLY]
+        self._pid = 0
+        self._pipe = -1
+        self._outcomes: dict[Cleaner, CleanerResult | SheetLedger] | None = None
+        if not self._cleaners or not _can_fork():
+            self._cleaners = []
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, send, exit (never returns to the caller)
+            os.close(read_end)
+            _child_main(self._cleaners, ctx, write_end)
+        os.close(write_end)
+        self._pid, self._pipe = pid, read_end
+
+    def __enter__(self) -> _Beside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the child if it still runs (the caller failed before taking its results)."""
+        if self._pid:
+            os.kill(self._pid, signal.SIGKILL)
+            self._collect()
+
+    def __contains__(self, cleaner: Cleaner) -> bool:
+        return cleaner in self._cleaners
+
+    def result(self, cleaner: Cleaner) -> CleanerResult:
+        """The cleaner's result from the child (run here if the child failed); raises as it would."""
+        if self._outcomes is None:
+            self._outcomes = self._collect()
+        outcome = self._outcomes.get(cleaner)
+        if outcome is None:
+            return cleaner(self._ctx)
+        if isinstance(outcome, SheetLedger):
+            raise _ChildFailure(outcome)
+        return outcome
+
+    def _collect(self) -> dict[Cleaner, CleanerResult | SheetLedger]:
+        """What the child sent (empty when it sent nothing whole), once it has exited."""
+        with os.fdopen(self._pipe, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(self._pid, 0)
+        self._pid, self._pipe = 0, -1
+        try:
+            outcomes = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a child killed mid-write: run the cleaners here
+            return {}
+        return dict(zip(self._cleaners, outcomes, strict=True))
+
+
+def _child_main(cleaners: list[Cleaner], ctx: CleanContext, write_end: int) -> NoReturn:
+    """The forked child: run each cleaner on the raw folder, pickle the outcomes, exit."""
+    code = 1
+    try:
+        os.nice(RAW_ONLY_NICENESS)
+        child = CleanContext(ctx.raw_dir, ctx.out_dir, ctx.settings)
+        outcomes = [_run_raw_only(c, child) for c in cleaners]
+        with os.fdopen(write_end, "wb") as pipe:
+            pickle.dump(outcomes, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing the parent's buffers
+
+
+def _can_fork() -> bool:
+    """Whether a forked child is safe here: fork exists and this process runs no other thread.
+
+    A fork copies only the calling thread; a lock another thread held would stay held
+    in the child.
+    """
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+class _ChildFailure(Exception):
+    """A RAW_ONLY cleaner failed in the child; carries the failed ledger line it made there."""
+
+    def __init__(self, ledger: SheetLedger) -> None:
+        super().__init__(ledger.message)
+        self.ledger = ledger
+
+
 class _TableWriter:
-    """Validates each cleaner's tables as it returns and writes them in threads meanwhile.
+    """Validates each cleaner's tables and writes them in threads meanwhile.
 
     The parquet files of the first cleaner's large tables are encoded and
-    compressed (pyarrow, without the GIL) while the next cleaners run. As
-    before, a table that fails its schema is an error and is not written, and
-    a table a later cleaner returns again replaces the earlier one.
+    compressed (pyarrow, without the GIL) while the next cleaners run; a table a
+    cleaner announces as finished (:attr:`CleanContext.table_ready`) is validated
+    and written at once, while that cleaner goes on with its other tables, and is
+    kept only when the cleaner returns it (a cleaner that fails leaves none
+    behind). As before, a table that fails its schema is an error and is not
+    written, and a table a later cleaner returns again replaces the earlier one.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -209,6 +342,7 @@ class _TableWriter:
         self.problems: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
         self._writes: dict[str, Future[Path]] = {}
+        self._early: dict[str, pd.DataFrame] = {}
 
     def __enter__(self) -> _TableWriter:
         return self
@@ -216,20 +350,47 @@ class _TableWriter:
     def __exit__(self, *exc: object) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def early(self, name: str, frame: pd.DataFrame) -> None:
+        """A table a cleaner has finished but not yet returned: validated and written now.
+
+        Not when an earlier cleaner's table has the name (the replacement waits for
+        the result, so a failure leaves the earlier table).
+        """
+        if name in self.tables or name in self.problems or name in self._early:
+            return
+        self._early[name] = frame
+        self._take(name, frame)
+
     def add(self, result: CleanerResult) -> None:
-        """Validate ``result``'s tables and start writing those that pass."""
+        """Validate ``result``'s tables and start writing those that pass (unless done early)."""
         for name, frame in result.tables.items():
-            errors: list[str] = []
-            valid = _validated({name: frame}, errors)
+            if self._early.pop(name, None) is frame:
+                continue
+            self._take(name, frame)
+        self.drop_early()
+
+    def drop_early(self) -> None:
+        """Forget the tables announced early but not returned (their cleaner failed): no file."""
+        for name in self._early:
+            if name in self._writes:
+                self._writes.pop(name).result()
+                (self.folder / SCHEMAS[name].filename).unlink(missing_ok=True)
             self.tables.pop(name, None)
             self.problems.pop(name, None)
-            if name in self._writes:  # wait: a second write must not race the first
-                self._writes.pop(name).result()
-            if errors:
-                self.problems[name] = errors[0]
-                continue
-            self.tables[name] = valid[name]
-            self.write({name: valid[name]})
+        self._early.clear()
+
+    def _take(self, name: str, frame: pd.DataFrame) -> None:
+        errors: list[str] = []
+        valid = _validated({name: frame}, errors)
+        self.tables.pop(name, None)
+        self.problems.pop(name, None)
+        if name in self._writes:  # wait: a second write must not race the first
+            self._writes.pop(name).result()
+        if errors:
+            self.problems[name] = errors[0]
+            return
+        self.tables[name] = valid[name]
+        self.write({name: valid[name]})
 
     def write(self, tables: dict[str, pd.DataFrame]) -> None:
         """Start writing ``tables`` (already validated) into the folder."""
@@ -280,9 +441,16 @@ def clean_all(
         return _summary([], [], {}, errors, ctx)
     unguarded = not fresh_key and expected is None and any(target.glob("*.parquet"))
     key_existed = key_path(settings).exists()
-    with kept_heap(), StagedFolder(target) as staging, _TableWriter(staging.path) as writer:
+    chosen = cleaners if cleaners is not None else default_cleaners()
+    with (
+        _Beside(ctx, chosen) as beside,  # forked first: the child never holds the folder's lock
+        kept_heap(),
+        StagedFolder(target) as staging,
+        _TableWriter(staging.path) as writer,
+    ):
+        ctx.table_ready = writer.early
         results, failures = _run_cleaners(
-            ctx, cleaners if cleaners is not None else default_cleaners(), done=writer.add
+            ctx, chosen, done=writer.add, failed=writer.drop_early, beside=beside
         )
         if unguarded and not key_existed and ctx.key_fingerprint is not None:
             ctx.warnings.append(

@@ -324,6 +324,8 @@ class _Acc:
             frame = sort_by_provenance(frame).rename(columns=PROVENANCE_RENAME)
         self.result.tables[name] = frame
         self.ctx.tables[name] = frame
+        if self.ctx.table_ready is not None:
+            self.ctx.table_ready(name, frame)
         return frame
 
 
