@@ -1,11 +1,17 @@
 """``clean_all`` overlaps its work: the qualitative and context cleaners run in a forked, niced
 child beside the submissions cleaner, and each submission table is validated and written as
 soon as it is finished. What it writes must be what running everything in turn writes, and a
-cleaner that fails must still leave none of its tables behind."""
+cleaner that fails must still leave none of its tables behind.
+
+The overlapped runs are made in a fresh interpreter (as ``hubspoke clean`` runs): the test
+process has other threads, where ``clean_all`` rightly declines to fork.
+"""
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,82 +23,127 @@ import hubspoke.clean.run as run
 from hubspoke.clean import clean_all
 from hubspoke.errors import RawFileError
 
+#: ``clean_all`` in a fresh interpreter, with one failure patched in (or none); records the
+#: process the qualitative cleaner ran in, and prints what the summary says.
+FRESH = r"""
+import json, os, sys
+from pathlib import Path
+import hubspoke.clean.harmonise as hm
+import hubspoke.clean.qualitative as qual
+import hubspoke.clean.run as run
+from hubspoke.errors import RawFileError
+
+raw, out, patch, seen = sys.argv[1:5]
+if patch == "activities":
+    def broken(frame):
+        raise RuntimeError("activities broke")
+    hm.add_confidence_change = broken
+elif patch == "judgements":
+    def broken(*args, **kwargs):
+        raise RawFileError("the judgements cannot be read", file="qualitative/theory_judgements.csv")
+    qual.clean_judgements = broken
+deidentify_each = qual.deidentify_each
+def recorded(texts):
+    Path(seen).write_text(f"{os.getpid()} {os.nice(0)}")
+    return deidentify_each(texts)
+qual.deidentify_each = recorded
+forkable = run._can_fork()
+summary = run.clean_all(Path(raw), Path(out))
+failed = summary.reconciliation.query("status == 'failed'")
+print(json.dumps({
+    "forkable": forkable, "pid": os.getpid(), "nice": os.nice(0), "ok": summary.ok,
+    "warnings": summary.warnings, "rows": summary.rows,
+    "failed": failed[["file", "message"]].values.tolist(),
+}))
+"""
+
+
+def _overlapped(raw: Path, out: Path, tmp_path: Path, patch: str = "") -> dict:
+    """``clean_all`` in a fresh interpreter; its summary, and where the qualitative cleaner ran."""
+    seen = tmp_path / f"seen_{patch or 'none'}.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", FRESH, str(raw), str(out), patch, str(seen)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["forkable"], "a fresh interpreter on Linux must fork the qualitative cleaners"
+    if seen.exists():
+        got["child_pid"], got["child_nice"] = map(int, seen.read_text().split())
+    return got
+
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
 
 
-def _in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every cleaner in this process, in turn, and hand no table over early."""
     monkeypatch.setattr(run, "RAW_ONLY", frozenset())
     monkeypatch.setattr(run._TableWriter, "early", lambda self, name, frame: None)
 
 
-def test_the_same_tables_warnings_and_reconciliation_as_in_turn(
+def test_the_same_tables_and_warnings_as_in_turn_with_a_niced_child(
     synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    overlapped = clean_all(synthetic_raw, tmp_path / "overlapped")
+    overlapped = _overlapped(synthetic_raw, tmp_path / "overlapped", tmp_path)
+    assert overlapped["child_pid"] != overlapped["pid"]
+    assert overlapped["child_nice"] >= min(19, overlapped["nice"] + run.RAW_ONLY_NICENESS)
     with monkeypatch.context() as patch:
-        _in_turn(patch)
+        patch.setattr(run, "RAW_ONLY", frozenset())
+        patch.setattr(run._TableWriter, "early", lambda self, name, frame: None)
         in_turn = clean_all(synthetic_raw, tmp_path / "in_turn")
-    assert overlapped.ok and in_turn.ok
-    assert overlapped.warnings == in_turn.warnings
-    assert overlapped.rows == in_turn.rows
+    assert overlapped["ok"] and in_turn.ok
+    assert overlapped["warnings"] == in_turn.warnings
+    assert overlapped["rows"] == in_turn.rows
     a, b = _tables(tmp_path / "overlapped"), _tables(tmp_path / "in_turn")
     assert list(a) == list(b) and len(a) >= 12
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], obj=name)
 
 
-def test_the_qualitative_cleaner_runs_in_a_niced_child(
-    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not run._can_fork():
-        pytest.skip("this process cannot fork safely (no fork, or other threads running)")
-    seen = tmp_path / "seen.txt"
-    deidentify_each = qual.deidentify_each
-
-    def recorded(texts: pd.Series) -> pd.Series:
-        seen.write_text(f"{os.getpid()} {os.nice(0)}")
-        return deidentify_each(texts)
-
-    monkeypatch.setattr(qual, "deidentify_each", recorded)
-    assert clean_all(synthetic_raw, tmp_path / "out").ok
-    pid, niceness = map(int, seen.read_text().split())
-    assert pid != os.getpid()
-    assert niceness >= os.nice(0) + run.RAW_ONLY_NICENESS or niceness == 19
+QUANTITATIVE = {"services", "spokes", "cases", "activities", "policy", "spoke_survey"}
 
 
-@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "in_turn"])
+def _check_activities_failure(ok: bool, failed: list, out: Path) -> None:
+    assert not ok
+    written = {p.stem for p in out.glob("*.parquet")}
+    assert not written & QUANTITATIVE, written
+    assert {"codings", "judgements", "context"} <= written
+    assert any("clean_quantitative failed" in m and "activities broke" in m for _, m in failed)
+    assert not [p for p in out.rglob("*") if p.is_file() and ".tmp" in p.name]
+
+
 def test_a_failing_submissions_cleaner_leaves_none_of_its_tables(
-    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overlap: bool
+    synthetic_raw: Path, tmp_path: Path
 ) -> None:
-    """The cases (and services, spokes) are handed over before the activities fail."""
-    if not overlap:
-        _in_turn(monkeypatch)
+    """The services, spokes and cases are handed over early; then the activities fail."""
+    out = tmp_path / "out"
+    got = _overlapped(synthetic_raw, out, tmp_path, "activities")
+    _check_activities_failure(got["ok"], got["failed"], out)
 
+
+def test_a_failing_submissions_cleaner_in_turn_leaves_none_either(
+    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_turn: None
+) -> None:
     def broken(frame: pd.DataFrame) -> pd.DataFrame:
         raise RuntimeError("activities broke")
 
     monkeypatch.setattr(hm, "add_confidence_change", broken)
     out = tmp_path / "out"
     summary = clean_all(synthetic_raw, out)
-    assert not summary.ok
-    written = {p.stem for p in out.glob("*.parquet")}
-    assert not written & {"services", "spokes", "cases", "activities", "policy"}, written
-    assert {"codings", "judgements", "context"} <= written
-    failed = summary.reconciliation.query("status == 'failed'")
-    assert failed["message"].str.contains("clean_quantitative failed.*activities broke").any()
-    assert not list(out.rglob("*.parquet.tmp*"))
+    failed = summary.reconciliation.query("status == 'failed'")[["file", "message"]]
+    _check_activities_failure(summary.ok, failed.values.tolist(), out)
 
 
-@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "in_turn"])
-def test_a_failing_qualitative_cleaner_gives_its_failed_line(
-    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overlap: bool
+def test_a_qualitative_cleaner_failing_in_the_child_gives_the_same_line(
+    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_turn: None
 ) -> None:
-    """From the child, the failure is the same line as in this process (file and message)."""
-    if not overlap:
-        _in_turn(monkeypatch)
+    """From the child, the failed line (file and message) is the one this process makes."""
+    got = _overlapped(synthetic_raw, tmp_path / "child", tmp_path, "judgements")
 
     def broken(*args: object, **kwargs: object) -> pd.DataFrame:
         raise RawFileError(
@@ -100,9 +151,9 @@ def test_a_failing_qualitative_cleaner_gives_its_failed_line(
         )
 
     monkeypatch.setattr(qual, "clean_judgements", broken)
-    summary = clean_all(synthetic_raw, tmp_path / "out")
-    failed = summary.reconciliation.query("status == 'failed'")
-    assert failed["file"].tolist() == ["qualitative/theory_judgements.csv"]
-    assert failed["message"].str.contains("clean_qualitative failed").all()
-    written = {p.stem for p in (tmp_path / "out").glob("*.parquet")}
+    here = clean_all(synthetic_raw, tmp_path / "here")
+    failed = here.reconciliation.query("status == 'failed'")[["file", "message"]]
+    assert got["failed"] == failed.values.tolist()
+    assert [f for f, _ in got["failed"]] == ["qualitative/theory_judgements.csv"]
+    written = {p.stem for p in (tmp_path / "child").glob("*.parquet")}
     assert "cases" in written and "codings" not in written
