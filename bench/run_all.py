@@ -41,13 +41,22 @@ def _interpreter() -> str:
 
 
 def _cpu_model() -> str:
+    """The CPU's name with its family and model numbers (a virtual machine's name alone,
+    e.g. "AMD EPYC", does not tell one generation from another, and speeds differ)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        fields = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (
+                line.partition(":") for line in Path("/proc/cpuinfo").read_text().splitlines()
+            )
+            if key.strip() in ("model name", "cpu family", "model")
+        )
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        fields = {}
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    numbers = [f"{k} {fields[k]}" for k in ("cpu family", "model") if k in fields]
+    return fields["model name"] + (f" ({', '.join(numbers)})" if numbers else "")
 
 
 def _memory_gib() -> float:
