@@ -87,18 +87,16 @@ def in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_same_tables_and_warnings_as_in_turn_with_a_niced_child(
-    synthetic_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic_raw: Path, tmp_path: Path, in_turn: None
 ) -> None:
+    """The overlapped run in a fresh interpreter; the run in turn here (the fixture)."""
     overlapped = _overlapped(synthetic_raw, tmp_path / "overlapped", tmp_path)
     assert overlapped["child_pid"] != overlapped["pid"]
     assert overlapped["child_nice"] >= min(19, overlapped["nice"] + run.RAW_ONLY_NICENESS)
-    with monkeypatch.context() as patch:
-        patch.setattr(run, "RAW_ONLY", frozenset())
-        patch.setattr(run._TableWriter, "early", lambda self, name, frame: None)
-        in_turn = clean_all(synthetic_raw, tmp_path / "in_turn")
-    assert overlapped["ok"] and in_turn.ok
-    assert overlapped["warnings"] == in_turn.warnings
-    assert overlapped["rows"] == in_turn.rows
+    here = clean_all(synthetic_raw, tmp_path / "in_turn")
+    assert overlapped["ok"] and here.ok
+    assert overlapped["warnings"] == here.warnings
+    assert overlapped["rows"] == here.rows
     a, b = _tables(tmp_path / "overlapped"), _tables(tmp_path / "in_turn")
     assert list(a) == list(b) and len(a) >= 12
     for name in a:

@@ -55,11 +55,11 @@ def mixed(synthetic_raw: Path, tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("mixed_out")
     summary = clean_all(raw, out)
-    return summary, first, out
+    return summary, out
 
 
 def test_warnings_follow_the_files_path_order(mixed) -> None:
-    summary, _, _ = mixed
+    summary, _ = mixed
     where = {
         "sheet": "submissions/2014/S02_2014.xlsx: sheet 'Scribbles' is not a known table",
         "column": "submissions/2014/S03_2014/cases.csv: column(s) not recognised",
@@ -76,7 +76,7 @@ def test_warnings_follow_the_files_path_order(mixed) -> None:
 
 
 def test_the_later_file_s_row_is_quarantined(mixed) -> None:
-    summary, _, out = mixed
+    summary, out = mixed
     quarantine = summary.quarantine
     later = quarantine[quarantine["reason"].str.contains("as an earlier row", na=False)]
     assert later["file"].tolist() == ["submissions/2014/S03_2014.xlsx"], later

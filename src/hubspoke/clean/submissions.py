@@ -490,7 +490,6 @@ def clean_quantitative(ctx: CleanContext) -> CleanerResult:
     acc.flush_warnings()
     tools = _risk_tools(acc.finish("services"))
     acc.finish("spokes")  # after services: each Spoke's service is checked against them
-    place = {raw.path: i for i, raw in enumerate(files)}
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         books = {
             raw.path: pool.submit(_load_workbook, raw, ctx.raw_dir)
@@ -503,17 +502,17 @@ def clean_quantitative(ctx: CleanContext) -> CleanerResult:
             for raw in files
             if raw.kind == "csv" and raw.table == name
         }
-        for raw in files:
-            acc.place = place[raw.path]
+        for place, raw in enumerate(files):
+            acc.place = place
             if raw.kind == "workbook":
                 _read_workbook(acc, raw, tools, books.pop(raw.path).result())
             elif raw.kind == "unknown":
                 file = relative_name(raw.path, ctx.raw_dir)
                 acc.fail(file, RawFileError(raw.problem, file=file))
         for name in rs.SUBMISSION_TABLE_NAMES:
-            for raw in files:
+            for place, raw in enumerate(files):
                 if raw.kind == "csv" and raw.table == name:
-                    acc.place = place[raw.path]
+                    acc.place = place
                     _read_csv(acc, raw, tools, sheets.pop(raw.path).result())
             acc.finish(name)
     acc.flush_warnings()
