@@ -282,3 +282,21 @@ def test_a_figure_left_open_is_closed_and_collected_not_frozen() -> None:
     finally:
         if not frozen:
             gc.unfreeze()
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_a_batch_kernel_keeps_no_shell_history(notebooks, tmp_path, monkeypatch, reuse):
+    """A report's code does not go into the analyst's IPython history (its SQLite file)."""
+    ipython_dir = tmp_path / "ipython"
+    monkeypatch.setenv("IPYTHONDIR", str(ipython_dir))
+    write_notebook(notebooks, "history", ["print(get_ipython().history_manager.enabled)"])
+    kernel = WorkerKernel(cwd=notebooks, log_dir=tmp_path / "logs") if reuse else None
+    try:
+        result, nb = run("history", notebooks, tmp_path / "out", kernel)
+    finally:
+        if kernel is not None:
+            kernel.discard()
+    assert result.status == "ok"
+    assert outputs(nb)[0][1] == ["False\nstdout"]
+    assert ipython_dir.is_dir(), "the kernel did not run under the given IPython folder"
+    assert not list(ipython_dir.rglob("history.sqlite"))

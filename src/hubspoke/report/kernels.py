@@ -51,6 +51,11 @@ KERNEL_LOG_ENV = "HUBSPOKE_KERNEL_LOG"
 MAX_REPORTS_PER_KERNEL = 40
 #: Seconds to wait for a kernel to start or to answer a reset.
 KERNEL_TIMEOUT = 120
+#: Options every batch kernel starts with. No IPython history: a report's code is not an
+#: analyst's typing, so it stays out of their shell history (one SQLite file every kernel
+#: on the machine shares, which two kernels running side by side would both lock and
+#: write, a commit after each cell, on a thread of its own).
+KERNEL_OPTIONS = ("--HistoryManager.enabled=False",)
 #: Modules every notebook imports; a new kernel imports them once, before its first report.
 PRELOAD = (
     "pandas",
@@ -215,7 +220,7 @@ def local_transport_kernel_manager() -> type:
                 self._hubspoke_log = open(log_file, "ab")  # noqa: SIM115 - lives as long as the kernel
                 kw.setdefault("stdout", self._hubspoke_log)
                 kw.setdefault("stderr", self._hubspoke_log)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            await super()._async_launch_kernel([*kernel_cmd, *KERNEL_OPTIONS], **kw)
             log.debug("kernel %s started, log %s", getattr(self.provisioner, "pid", None), log_file)
 
         def client(self, **kw: object) -> Any:
