@@ -10,11 +10,13 @@ import re
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from matplotlib.ticker import MaxNLocator
 
 from hubspoke.analysis import context as ctx
 from hubspoke.analysis.realist.tables import local_context_tables
 from hubspoke.errors import ParameterError
 from hubspoke.present.display import AREA_CODE
+from hubspoke.present.plotting import apply_style
 from hubspoke.present.plotting import context as charts
 from hubspoke.present.views import view
 from hubspoke.privacy.table import Figure, Text
@@ -271,3 +273,44 @@ def test_local_context_chart_has_a_panel_per_service_against_england() -> None:
     assert "S01: Middlesbrough, Darlington; S02: Hackney" in alt
     assert not AREA_CODE.search(alt) and not re.search(r"\b1 services\b", alt)
     plt.close(fig)
+
+
+def test_panels_are_on_the_scale_shared_axes_give_without_sharing_them(rows: pd.DataFrame) -> None:
+    """Every panel's limits are those of matplotlib's shared axes (the union of all panels'
+    data, the same margins, y from 0), and tick labels show on the outer panels only; the
+    axes are not shared, since sharing made each limit look-up check every other panel."""
+    table = ctx.service_context_table(rows, service_id="S01")
+    names = ["Middlesbrough", "Darlington", "North East", "England"]  # 2 x 2 panels
+    fig = charts.small_multiples_chart(
+        table, title="t", panels={n: n for n in names}, own_label="Area"
+    )
+    axes = _visible_axes(fig)
+    apply_style()
+    reference, shared = plt.subplots(
+        2, 2, figsize=fig.get_size_inches(), sharex=True, sharey=True, layout="constrained"
+    )
+    for ax, twin in zip(axes, shared.flat, strict=True):
+        for line in ax.get_lines():
+            twin.plot(line.get_xdata(), line.get_ydata(), marker=line.get_marker())
+    shared.flat[0].set_ylim(bottom=0)
+    shared.flat[0].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    fig.canvas.draw()
+    reference.canvas.draw()
+    for ax, twin in zip(axes, shared.flat, strict=True):
+        assert ax.get_ylim() == twin.get_ylim() and ax.get_xlim() == twin.get_xlim()
+        assert ax.get_xticks().tolist() == twin.get_xticks().tolist()
+        assert ax.get_shared_x_axes().get_siblings(ax) == [ax]
+        assert ax.get_shared_y_axes().get_siblings(ax) == [ax]
+    assert axes[0].get_ylim()[0] == 0 and axes[0].get_ylim()[1] > 20  # Middlesbrough's 20.0 fits
+    labelled = [
+        (
+            any(t.get_visible() for t in ax.get_xticklabels()),
+            any(t.get_visible() for t in ax.get_yticklabels()),
+        )
+        for ax in axes
+    ]
+    assert labelled == [(False, True), (False, False), (True, True), (True, False)]
+    assert [ax.get_ylabel() != "" for ax in axes] == [True, False, True, False]
+    assert [ax.get_xlabel() != "" for ax in axes] == [False, False, True, True]
+    plt.close(fig)
+    plt.close(reference)

@@ -2,7 +2,7 @@
 
 One panel per area (a service report: each local authority against its region and
 England) or per service (the local-context page: a service's areas combined against
-England), on a shared y axis, with one legend. Charts take a rates
+England), all on one scale, with one legend. Charts take a rates
 :class:`~hubspoke.privacy.table.Table` whose rows are the lines and whose columns are
 years (:func:`hubspoke.analysis.context.service_context_table`, or ``rates`` of
 :func:`hubspoke.analysis.realist.tables.local_context_tables`) and draw its view (public
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from hubspoke.present.plotting.base import ENGLAND, PALETTE, apply_style
 from hubspoke.present.views import view
@@ -66,7 +67,8 @@ def small_multiples_chart(
     ``region_of`` maps a panel's row to the row of its region (drawn dashed, orange);
     ``own_label`` names the panel's own line (blue, with markers) in the legend; England
     is black. The panel title says whose line it is, so every panel uses the same three
-    colours. Panels share both axes; the legend is drawn once, under the panels.
+    colours. Every panel is on the same scale (:func:`_label_axes`); the legend is drawn
+    once, under the panels.
     """
     rates = _rates(table, release)
     years = np.array([int(c) for c in rates.columns])
@@ -77,8 +79,6 @@ def small_multiples_chart(
         n_rows,
         n_cols,
         figsize=(max(6.0, 0.6 + 3.3 * n_cols), 1.2 + 2.6 * n_rows),
-        sharex=True,
-        sharey=True,
         squeeze=False,
         layout="constrained",
     )
@@ -112,25 +112,32 @@ def small_multiples_chart(
 
 
 def _label_axes(axes: np.ndarray, *, used: int) -> None:
-    """Axis labels on the left column and the lowest panel of each column; spare panels hidden.
+    """Every panel on one scale, labelled as panels sharing their axes are; spare panels hidden.
 
-    The panels share both axes, so the y axis starting at 0 and whole years on the x axis
-    are set once, on the first panel, for all of them (set on each panel, each setting
-    went to every other panel: 150 panels took 150 x 150 of them).
+    The panels do not share their axes: with matplotlib's sharing, each look-up of a
+    panel's limits checks every other panel, so laying out and drawing 150 panels took
+    about 150 x 150 checks (over ten seconds). Instead each panel's data limits are set to
+    all the panels' together before its limits are worked out, which gives every panel
+    the limits sharing gives (the union of the data with the same margins), the y axis
+    from 0 and whole years on the x axis. Tick labels show on the left column and the
+    lowest panel of each column only, with the axis labels, as for shared axes.
     """
     n_cols = axes.shape[1]
+    panels = list(axes.flat)[:used]
+    together = Bbox.union([ax.dataLim for ax in panels])
     for index, ax in enumerate(axes.flat):
         if index >= used:
             ax.set_visible(False)
             continue
+        ax.update_datalim(together.get_points())
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.set_ylim(bottom=0)
+        ax.label_outer()
         if index % n_cols == 0:
             ax.set_ylabel(Y_LABEL)
         if index + n_cols >= used:  # nothing drawn below it
             ax.set_xlabel(X_LABEL)
             ax.tick_params(labelbottom=True)
-    first = axes.flat[0]
-    first.set_ylim(bottom=0)
-    first.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
 
 def _legend_handles(own_label: str, regions: Mapping[str, str]) -> list[Line2D]:
