@@ -8,7 +8,8 @@ reader (all columns as text), the workbooks with the reader ``hubspoke clean`` i
 uses (``hubspoke.io.tabular.XlsxBook``: the zip parts checked against the size caps,
 then calamine to cell text, nothing cleaned; openpyxl is timed too, for reference), and
 the reference, qualitative and context CSVs with pyarrow (cleaning reads and cleans
-those too; the ratio against the submission files alone is printed as well).
+those too; the ratio against the submission files alone is printed as well), a read
+then a clean in each repeat.
 Then the floor: what cleaning must do besides reading, each step timed alone on
 the cleaned tables (imports, keyed pseudonyms for the distinct young people,
 arrow -> pandas of the rows read, schema validation, writing the parquet files).
@@ -205,8 +206,14 @@ def measure_scale(scale: float, repeats: int, base: Path, result: Result) -> dic
     raw = base / f"raw{tag}"
     env = hubspoke_env(base, raw=raw, processed=base / f"processed{tag}")
     ensure_raw(raw, env=env, services=SERVICES, scale=scale)
-    reads = [plain_read(raw) for _ in range(max(1, repeats))]
-    cleans = [clean_once(raw, base / f"processed{tag}", env) for _ in range(max(1, repeats))]
+    # Interleaved (read, clean, read, clean...): a machine whose speed drifts during the
+    # runs then moves both medians alike, not only the one measured later.
+    pairs = [
+        (plain_read(raw), clean_once(raw, base / f"processed{tag}", env))
+        for _ in range(max(1, repeats))
+    ]
+    reads = [read for read, _ in pairs]
+    cleans = [clean for _, clean in pairs]
     read_s = median([r["read_s"] for r in reads])
     read_proc_s = median([r["process_s"] for r in reads])
     clean_s = median([c[0] for c in cleans])
